@@ -1,0 +1,59 @@
+# Hemu: the README's two commands are `make run` and `make test`; each sets itself up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt 2>/dev/null | sha256sum | cut -c1-12)
+SPACY_MODEL := build/spacy/zh_jieba/config.cfg
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv with Python 3.10 and install pinned dependencies
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || $$(scripts/find_python.sh) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<25" wheel
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+spacy: setup $(SPACY_MODEL) ## build the blank zh+jieba spaCy pipeline offline
+$(SPACY_MODEL):
+	$(PY) scripts/build_spacy.py build/spacy/zh_jieba
+
+train: spacy ## train the Rasa model unless config, domain and data are unchanged
+	$(PY) scripts/train.py
+
+validate: setup ## rasa data validate, warnings are errors
+	$(RASA) data validate --fail-on-warnings
+
+check-config: setup ## check station configuration and content files
+	$(PY) -m hemu check
+
+eval: train ## held-out NLU evaluation: macro-F1 per language, confusions (reports in results/)
+	$(PY) scripts/eval_nlu.py
+
+unit: setup ## fast tests only (no trained model, no servers)
+	$(PY) -m pytest -m "not rasa" tests
+
+test: train validate ## the whole test suite: unit, NLU component, conversation stories, end to end
+	$(PY) -m pytest tests
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+run: train ## run Rasa and the action server together; Ctrl-C stops both
+	$(PY) scripts/run.py
+
+bench: train ## benchmarks: NLU quality, risk recall, parse latency, train time, cold start, RSS
+	$(PY) bench/nlu_bench.py
+
+clean: ## remove trained models and results (keeps .venv)
+	rm -rf models results build .rasa

@@ -1,0 +1,150 @@
+"""`make bench`: how well and how fast Hemu understands, measured through the real Rasa server.
+
+Starts Rasa and the action server on loopback with the current model and prints:
+  * cold start (launch → /status answers) and resident memory of both processes;
+  * /model/parse latency (median, p95) over the held-out messages;
+  * held-out intent macro-F1 per language (all intents; the nine report intents);
+  * danger recall on the held-out danger messages and false alarms on risky-looking harmless ones;
+  * with --train, the wall time of a full `rasa train` (into a temporary folder).
+Numbers only: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hemu.guidance import REPORT_INTENTS  # noqa: E402
+from hemu.processes import REPO_ROOT, rss_mb, start_stack  # noqa: E402
+from scripts.train import model_path  # noqa: E402
+
+HOLDOUT = REPO_ROOT / "tests" / "nlu_holdout"
+
+
+def parse(base: str, text: str) -> tuple[dict, float]:
+    body = json.dumps({"text": text}).encode()
+    request = urllib.request.Request(f"{base}/model/parse", body, {"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result = json.loads(response.read())
+    return result, (time.perf_counter() - started) * 1000
+
+
+def intent_examples(language: str) -> list[tuple[str, str]]:
+    content = yaml.safe_load((HOLDOUT / f"{language}.yml").read_text(encoding="utf-8"))
+    return [
+        (line[2:].strip(), block["intent"])
+        for block in content["nlu"]
+        for line in block["examples"].splitlines()
+        if line.startswith("- ")
+    ]
+
+
+def macro_f1(pairs: list[tuple[str, str]], labels: list[str]) -> float:
+    scores = []
+    for label in labels:
+        tp = sum(1 for gold, pred in pairs if gold == label and pred == label)
+        fp = sum(1 for gold, pred in pairs if gold != label and pred == label)
+        fn = sum(1 for gold, pred in pairs if gold == label and pred != label)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores)
+
+
+def bench_train() -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        subprocess.run(
+            [str(Path(sys.executable).parent / "rasa"), "train", "--out", out, "--force", "--quiet"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--train", action="store_true", help="also time a full rasa train (minutes)")
+    parser.add_argument("--show-errors", action="store_true", help="list misclassified held-out messages")
+    args = parser.parse_args()
+
+    model = model_path()
+    if not model.is_file():
+        print(f"no model at {model}: run `make train`", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as logs, start_stack(model, Path(logs)) as stack:
+        base = stack.rasa_url
+        print(
+            f"cold start  rasa {stack.rasa.ready_after:.1f} s, "
+            f"action server {stack.actions.ready_after:.1f} s"
+        )
+        parse(base, "热身 warm-up")
+        latencies: list[float] = []
+        for language in ("zh", "en"):
+            pairs = []
+            for text, gold in intent_examples(language):
+                result, ms = parse(base, text)
+                latencies.append(ms)
+                pairs.append((gold, result["intent"]["name"]))
+                if args.show_errors and gold != result["intent"]["name"]:
+                    print(f"    {gold} → {result['intent']['name']}: {text}")
+            labels = sorted({gold for gold, _ in pairs})
+            accuracy = sum(gold == pred for gold, pred in pairs) / len(pairs)
+            print(
+                f"[{language}] held-out intents: macro-F1 {macro_f1(pairs, labels):.3f}, "
+                f"nine reports {macro_f1(pairs, list(REPORT_INTENTS)):.3f}, accuracy {accuracy:.3f} "
+                f"({len(pairs)} messages)"
+            )
+            danger = yaml.safe_load((HOLDOUT / f"risk_{language}.yml").read_text(encoding="utf-8"))[
+                "examples"
+            ]
+            found = caught = harmless = alarms = exact = 0
+            for example in danger:
+                result, ms = parse(base, example["text"])
+                latencies.append(ms)
+                labels_found = {e["value"] for e in result["entities"] if e["entity"] == "risk"}
+                if example["labels"]:
+                    found += 1
+                    caught += bool(labels_found)
+                    exact += bool(labels_found & set(example["labels"]))
+                    if args.show_errors and not labels_found:
+                        print(f"    MISSED {example['labels']}: {example['text']}")
+                else:
+                    harmless += 1
+                    alarms += bool(labels_found)
+                    if args.show_errors and labels_found:
+                        print(f"    FALSE ALARM {sorted(labels_found)}: {example['text']}")
+            print(
+                f"[{language}] held-out danger: recall {caught / found:.3f} ({caught}/{found}; right kind "
+                f"{exact}/{found}), false alarms {alarms / harmless:.3f} ({alarms}/{harmless})"
+            )
+        latencies.sort()
+        print(
+            f"/model/parse latency over {len(latencies)} messages: "
+            f"median {statistics.median(latencies):.1f} ms,"
+            f" p95 {latencies[int(len(latencies) * 0.95)]:.1f} ms"
+        )
+        print(f"RSS  rasa {rss_mb(stack.rasa.pid):.0f} MB, action server {rss_mb(stack.actions.pid):.0f} MB")
+    if args.train:
+        print(f"rasa train (full, --force): {bench_train():.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""First guidance, safety advice and category names: text content kept in ``content/``.
+
+Station staff edit the YAML; this module checks it is complete (every category, both
+languages, every section) and assembles the message a resident reads. Where a danger signal
+was seen, mediation advice is left out: mediation is never offered for violence (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Iterable
+
+from pydantic import BaseModel, Extra, constr
+
+from hemu import LANGUAGES
+from hemu.config import REPO_ROOT, ConfigError, Text, load_model
+
+REPORT_INTENTS = (
+    "report_spouse_conflict",
+    "report_inlaw_conflict",
+    "report_family_conflict",
+    "report_boundary_dispute",
+    "report_noise",
+    "report_shared_space",
+    "report_property_damage",
+    "report_pet_dispute",
+    "report_money_dispute",
+)
+SECTIONS = ("calm", "rules", "mediation", "evidence")
+# Danger kinds in whose presence "talk it over" and mediation advice must not be given.
+NO_MEDIATION_RISKS = ("violence", "weapon", "threat")
+
+NonEmpty = constr(strip_whitespace=True, min_length=1)
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+
+
+class Sections(_Strict):
+    calm: NonEmpty  # type: ignore[valid-type]
+    rules: NonEmpty  # type: ignore[valid-type]
+    mediation: NonEmpty  # type: ignore[valid-type]
+    evidence: NonEmpty  # type: ignore[valid-type]
+
+
+class CategoryGuidance(_Strict):
+    category: constr(regex="^(" + "|".join(REPORT_INTENTS) + ")$")  # type: ignore[valid-type]
+    zh: Sections
+    en: Sections
+
+
+class Common(_Strict):
+    disclaimer: Text
+
+
+class Safety(_Strict):
+    violence: Text
+    weapon: Text
+    threat: Text
+    self_harm: Text
+
+
+class Categories(_Strict):
+    report_spouse_conflict: Text
+    report_inlaw_conflict: Text
+    report_family_conflict: Text
+    report_boundary_dispute: Text
+    report_noise: Text
+    report_shared_space: Text
+    report_property_damage: Text
+    report_pet_dispute: Text
+    report_money_dispute: Text
+
+
+class HarmLabels(_Strict):
+    none: Text
+    afraid: Text
+    hurt: Text
+
+
+class FieldLabels(_Strict):
+    area: Text
+    parties: Text
+    duration: Text
+    harm: Text
+    contact: Text
+
+
+class Labels(_Strict):
+    harm: HarmLabels
+    unknown: Text
+    no_contact: Text
+    fields: FieldLabels
+
+
+@dataclass(frozen=True)
+class Content:
+    """All resident-facing prose that is not a Rasa response, checked and ready to use."""
+
+    guidance: Dict[str, CategoryGuidance]
+    common: Common
+    safety: Safety
+    categories: Categories
+    labels: Labels
+
+    def category_name(self, category: str, language: str) -> str:
+        return getattr(self.categories, category).get(language)
+
+    def field_name(self, field: str, language: str) -> str:
+        return getattr(self.labels.fields, field).get(language)
+
+    def answer_label(self, field: str, value: object, language: str) -> str:
+        """How a stored answer is repeated back to the resident in the summary."""
+        if value in (None, "", "unknown"):
+            return self.labels.unknown.get(language)
+        if field == "harm" and isinstance(value, str) and value in HarmLabels.__fields__:
+            return getattr(self.labels.harm, value).get(language)
+        return str(value)
+
+    def guidance_text(self, category: str, language: str, risks: Iterable[str] = ()) -> str:
+        """The first-guidance message: calm down, the rules, mediation, evidence, disclaimer.
+
+        After violence, a weapon or a threat, "calm it down" and mediation are wrong advice: the
+        message is then how to stay safe, what evidence to keep and the disclaimer.
+        """
+        if category not in self.guidance:
+            raise KeyError(f"no guidance for category {category!r}")
+        language = language if language in LANGUAGES else "zh"
+        sections: Sections = getattr(self.guidance[category], language)
+        if self.mediation_unsafe(risks):
+            parts = [self.safety_text(risks, language), sections.evidence]
+        else:
+            parts = [sections.calm, sections.rules, sections.mediation, sections.evidence]
+        parts.append(self.common.disclaimer.get(language))
+        return "\n\n".join(part.strip() for part in parts)
+
+    @staticmethod
+    def mediation_unsafe(risks: Iterable[str]) -> bool:
+        return bool(set(risks) & set(NO_MEDIATION_RISKS))
+
+    def safety_text(self, risks: Iterable[str], language: str) -> str:
+        """How to get safe, for each kind of danger seen, most severe first."""
+        seen = set(risks)
+        order = ("weapon", "violence", "threat", "self_harm")
+        texts = [getattr(self.safety, kind).get(language).strip() for kind in order if kind in seen]
+        return "\n\n".join(texts)
+
+
+def content_dir() -> Path:
+    return Path(os.environ.get("HEMU_CONTENT_DIR", REPO_ROOT / "content"))
+
+
+@lru_cache(maxsize=4)
+def load_content(directory: Path | None = None) -> Content:
+    """Loads and checks every content file; a missing or incomplete one is a ConfigError."""
+    root = directory or content_dir()
+    guidance = {}
+    for category in REPORT_INTENTS:
+        path = root / "guidance" / f"{category}.yml"
+        entry = load_model(path, CategoryGuidance)
+        if entry.category != category:
+            raise ConfigError(f"{path}: category: says {entry.category!r}, expected {category!r}")
+        guidance[category] = entry
+    content = Content(
+        guidance=guidance,
+        common=load_model(root / "guidance" / "common.yml", Common),
+        safety=load_model(root / "safety.yml", Safety),
+        categories=load_model(root / "categories.yml", Categories),
+        labels=load_model(root / "labels.yml", Labels),
+    )
+    return content

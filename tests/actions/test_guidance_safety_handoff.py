@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import re
+
+from actions.clarify import ActionClarify
+from actions.guidance import ActionGiveGuidance
+from actions.handoff import ActionOpenUrgentCase, ActionRequestOfficer, ActionShowStatus
+from actions.prompts import ASK_ACTIONS
+from actions.safety import ActionSafety
+from tests.auxil.trackers import make_tracker, risk, slot_events
+
+
+async def test_guidance_gives_rules_mediation_and_evidence(dispatcher, domain, texts) -> None:
+    tracker = make_tracker("对", "affirm", slots={"category": "report_noise", "language": "en"})
+    await ActionGiveGuidance().run(dispatcher, tracker, domain)
+    shown = texts()
+    assert "Noise Pollution Prevention and Control Law" in shown
+    assert "mediation" in shown.lower()
+    assert "not legal advice" in shown
+
+
+async def test_guidance_never_offers_mediation_after_violence(dispatcher, domain, texts) -> None:
+    tracker = make_tracker(
+        "对", "affirm", slots={"category": "report_spouse_conflict", "risk_flags": ["violence"]}
+    )
+    await ActionGiveGuidance().run(dispatcher, tracker, domain)
+    assert "调解" not in texts()
+
+
+async def test_guidance_without_a_category_asks_for_the_problem(dispatcher, domain) -> None:
+    await ActionGiveGuidance().run(dispatcher, make_tracker("好", "affirm"), domain)
+    assert dispatcher.messages[0]["response"] == "utter_ask_describe_problem"
+
+
+async def test_safety_gives_station_numbers_and_stops_the_form(dispatcher, domain, texts) -> None:
+    tracker = make_tracker(
+        "他拿着菜刀站在门口", "inform", entities=[risk("weapon")], active_loop="report_form"
+    )
+    events = await ActionSafety().run(dispatcher, tracker, domain)
+    shown = texts()
+    assert "110" in shown and "120" in shown
+    assert "调解" not in shown
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+    assert slot_events(events)["risk_flags"] == ["weapon"]
+
+
+async def test_safety_for_self_harm_names_the_psychological_help_line(dispatcher, domain, texts) -> None:
+    tracker = make_tracker(
+        "I can't go on", "out_of_scope", slots={"language": "en"}, entities=[risk("self_harm")]
+    )
+    await ActionSafety().run(dispatcher, tracker, domain)
+    assert "12356" in texts()
+
+
+async def test_handoffs_do_not_invent_an_officer_or_a_time(dispatcher, domain, texts) -> None:
+    tracker = make_tracker("我要找民警", "request_officer")
+    for action in (ActionRequestOfficer(), ActionOpenUrgentCase(), ActionShowStatus()):
+        await action.run(dispatcher, tracker, domain)
+    shown = texts()
+    assert "0571-8765 4110" in shown
+    assert not re.search(r"\d{1,2}:\d{2}前|民警\w{2,3}将", shown)
+
+
+async def test_clarify_offers_the_likely_categories_as_buttons(dispatcher, domain) -> None:
+    tracker = make_tracker(
+        "他们家那个事",
+        "nlu_fallback",
+        ranking=[("nlu_fallback", 0.45), ("report_noise", 0.3), ("greet", 0.2), ("report_pet_dispute", 0.1)],
+    )
+    await ActionClarify().run(dispatcher, tracker, domain)
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == [
+        "/report_noise",
+        "/report_pet_dispute",
+    ]
+
+
+async def test_every_form_question_has_an_ask_action_in_the_domain(dispatcher, domain) -> None:
+    for action in ASK_ACTIONS.values():
+        assert action().name() in domain["actions"]
+        await action().run(dispatcher, make_tracker(slots={"language": "en"}), domain)
+    assert len(dispatcher.messages) == len(ASK_ACTIONS)
+    assert all(message["text"] for message in dispatcher.messages)
