@@ -42,7 +42,7 @@ eval: train ## held-out NLU evaluation: macro-F1 per language, confusions (repor
 unit: setup ## fast tests only (no trained model, no servers)
 	$(PY) -m pytest -m "not rasa" tests
 
-test: train validate ## the whole test suite: unit, NLU component, conversation stories, end to end
+test: train ## the whole test suite: data validation, unit, NLU component, conversation stories, end to end
 	$(PY) -m pytest tests
 
 lint: setup ## ruff

@@ -43,6 +43,9 @@ def model_hash(root: Path = ROOT) -> str:
 
 
 def model_path(root: Path = ROOT) -> Path:
+    """The model for the current inputs; ``HEMU_MODEL`` names another one (e.g. to run an older model)."""
+    if os.environ.get("HEMU_MODEL"):
+        return Path(os.environ["HEMU_MODEL"])
     return root / "models" / f"hemu-{model_hash(root)}.tar.gz"
 
 
