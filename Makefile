@@ -39,8 +39,8 @@ check-config: setup ## check station configuration and content files
 eval: train ## held-out NLU evaluation: macro-F1 per language, confusions (reports in results/)
 	$(PY) scripts/eval_nlu.py
 
-unit: setup ## fast tests only (no trained model, no servers)
-	$(PY) -m pytest -m "not rasa" tests
+unit: setup ## fast tests only (no training, no trained model, no servers)
+	$(PY) -m pytest -m "not rasa and not slow" tests
 
 test: train ## the whole test suite: data validation, unit, NLU component, conversation stories, end to end
 	$(PY) -m pytest tests

@@ -17,6 +17,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.risk import RiskEntityExtractor, load_examples
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 

@@ -1,0 +1,53 @@
+"""The model cache: unchanged inputs never retrain, any change to them does."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from scripts.train import INPUTS, model_hash, model_path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def copy_inputs(target: Path) -> Path:
+    for name in INPUTS:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def test_same_inputs_give_the_same_model(tmp_path: Path) -> None:
+    copy = copy_inputs(tmp_path)
+    assert model_hash(copy) == model_hash(REPO)
+
+
+def test_editing_training_data_changes_the_model(tmp_path: Path) -> None:
+    copy = copy_inputs(tmp_path)
+    before = model_hash(copy)
+    nlu = copy / "data" / "nlu" / "en" / "report_noise.yml"
+    nlu.write_text(nlu.read_text(encoding="utf-8") + "    - the drummer next door again\n", encoding="utf-8")
+    assert model_hash(copy) != before
+
+
+def test_editing_the_danger_lexicon_changes_the_model(tmp_path: Path) -> None:
+    copy = copy_inputs(tmp_path)
+    before = model_hash(copy)
+    (copy / "risk" / "lexicon.yml").write_text("negation: {}\n", encoding="utf-8")
+    assert model_hash(copy) != before
+
+
+def test_content_and_config_do_not_retrain(tmp_path: Path) -> None:
+    """Guidance text and station settings are read at run time; editing them needs no new model."""
+    assert not {"content", "config"} & set(INPUTS)
+
+
+def test_model_path_names_the_hash(monkeypatch) -> None:
+    monkeypatch.delenv("HEMU_MODEL", raising=False)
+    assert model_path().name == f"hemu-{model_hash()}.tar.gz"
+    monkeypatch.setenv("HEMU_MODEL", "/elsewhere/m.tar.gz")
+    assert model_path() == Path("/elsewhere/m.tar.gz")
