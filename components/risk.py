@@ -166,7 +166,7 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             "epochs": 10,
             "dropout": 0.2,
             # Positive examples are repeated this often per epoch: they are outnumbered.
-            "positive_weight": 3,
+            "positive_weight": 6,
             "random_seed": 0,
             # "bow": n-gram bag of characters/words (fast, robust on small data);
             # "ensemble": bag of n-grams plus a CNN over token embeddings.

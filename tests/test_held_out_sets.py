@@ -38,6 +38,9 @@ def training_texts() -> set[str]:
     return texts
 
 
+SHORT = 6
+
+
 def grams(text: str) -> set[str]:
     norm = normalise(text)
     return {norm[i : i + 3] for i in range(max(1, len(norm) - 2))}
@@ -69,7 +72,11 @@ def evaluation_texts() -> list[str]:
 
 
 def test_no_training_example_is_a_near_copy_of_an_evaluation_message() -> None:
-    """Paraphrases leak too: no training line may share half its character trigrams with one."""
+    """Paraphrases leak too: no training line may share half its character trigrams with one.
+
+    Short everyday replies ("你好", "ok sure") are left to the exact-match check: there are only so
+    many ways to say them, and the held-out set was deduplicated against training by exact match.
+    """
     held = evaluation_texts()
     held_grams = [grams(text) for text in held]
     index: dict[str, set[int]] = defaultdict(set)
@@ -78,6 +85,8 @@ def test_no_training_example_is_a_near_copy_of_an_evaluation_message() -> None:
             index[gram].add(number)
     near = []
     for text in raw_training_texts():
+        if len(normalise(text)) <= SHORT:
+            continue
         own = grams(text)
         shared: dict[int, int] = defaultdict(int)
         for gram in own:
