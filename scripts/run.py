@@ -25,6 +25,9 @@ def main() -> int:
         return 1
     rasa_port = int(os.environ.get("HEMU_RASA_PORT", "5005"))
     action_port = int(os.environ.get("HEMU_ACTIONS_PORT", "5055"))
+    # Ctrl-C and a supervisor's SIGTERM both stop every service (even when started in the
+    # background, where SIGINT would otherwise be ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("starting Rasa and the action server (about a minute)...", flush=True)
     try:
