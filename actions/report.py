@@ -18,6 +18,7 @@ from hemu.intake import (
     find_duration,
     is_dont_know,
     normalise_harm,
+    required_fields,
 )
 
 FORM = "report_form"
@@ -74,9 +75,8 @@ class ValidateReportForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if tracker.get_slot("contact_consent") is False:
-            return [slot for slot in domain_slots if slot != "contact"]
-        return domain_slots
+        needed = required_fields(tracker.get_slot("contact_consent"))
+        return [slot for slot in domain_slots if slot in needed]
 
     def _free_text(self, value: Any, tracker: Tracker) -> str:
         if _said_dont_know(tracker):

@@ -21,7 +21,7 @@ import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import spacy
 import yaml
@@ -384,8 +384,3 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training messages keep their annotated entities; nothing is added to them."""
         return training_data
-
-
-def screen(extractor: RiskEntityExtractor, texts: Iterable[str]) -> dict[str, set[str]]:
-    """Labels per text: a convenience for benchmarks and evaluation scripts."""
-    return {text: extractor.labels(text) for text in texts}

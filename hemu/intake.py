@@ -82,7 +82,6 @@ def normalise_harm(text: str) -> str:
     return "afraid" if text else "none"
 
 
-def missing_fields(values: dict[str, object]) -> List[str]:
-    """The form's questions still unanswered, contact only when consent was given."""
-    needed = [field for field in FORM_FIELDS if field != "contact" or values.get("contact_consent") is True]
-    return [field for field in needed if values.get(field) in (None, "")]
+def required_fields(contact_consent: object) -> List[str]:
+    """The form's questions; how to reach the resident only matters once they agreed to contact."""
+    return [field for field in FORM_FIELDS if field != "contact" or contact_consent is not False]

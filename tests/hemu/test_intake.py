@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hemu.config import load_station
-from hemu.intake import find_area, find_duration, is_dont_know, missing_fields, normalise_harm
+from hemu.intake import find_area, find_duration, is_dont_know, normalise_harm, required_fields
 
 
 @pytest.mark.parametrize("text", ["不知道", "不清楚。", "I don't know", "no idea", "dunno"])
@@ -57,8 +57,7 @@ def test_normalise_harm(text: str, expected: str) -> None:
     assert normalise_harm(text) == expected
 
 
-def test_contact_is_only_needed_with_consent() -> None:
-    answered = {"area": "a", "parties": "b", "duration": "c", "harm": "none"}
-    assert missing_fields({**answered, "contact_consent": False}) == []
-    assert missing_fields({**answered, "contact_consent": True}) == ["contact"]
-    assert missing_fields({}) == ["area", "parties", "duration", "harm", "contact_consent"]
+def test_contact_is_only_asked_unless_consent_was_refused() -> None:
+    assert "contact" not in required_fields(False)
+    assert required_fields(True)[-1] == "contact"
+    assert required_fields(None) == ["area", "parties", "duration", "harm", "contact_consent", "contact"]
