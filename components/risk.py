@@ -75,6 +75,10 @@ def load_examples(path: Path) -> list[tuple[str, list[str]]]:
     return examples
 
 
+def affirmed(scanned: list[tuple[RiskFinding, bool]]) -> list[RiskFinding]:
+    return [finding for finding, negated in scanned if not negated]
+
+
 class RiskMatcher:
     """Explicit danger phrases, compiled from the lexicon into spaCy matchers."""
 
@@ -112,16 +116,17 @@ class RiskMatcher:
 
     def find(self, doc: Doc) -> list[RiskFinding]:
         """Explicit signals that are neither negated nor part of a harmless phrase."""
-        return [finding for finding, negated in self.scan(doc) if not negated]
+        return affirmed(self.scan(doc))
 
-    def negated_spans(self, doc: Doc) -> dict[str, list[tuple[int, int]]]:
+    def negated_spans(
+        self, doc: Doc, scanned: list[tuple[RiskFinding, bool]]
+    ) -> dict[str, list[tuple[int, int]]]:
         """Per label mentioned only in negated form ("他没打我", "he never hit me"), the character
-        spans from the negation word to the end of the mention."""
-        scanned = self.scan(doc)
-        affirmed = {finding.label for finding, negated in scanned if not negated}
+        spans from the negation word to the end of the mention; ``scanned`` is ``scan(doc)``."""
+        labels = {finding.label for finding in affirmed(scanned)}
         spans: dict[str, list[tuple[int, int]]] = {}
         for finding, negated in scanned:
-            if negated and finding.label not in affirmed:
+            if negated and finding.label not in labels:
                 cue = doc.char_span(finding.start, finding.end, alignment_mode="expand")
                 first = doc[max(0, cue.start - self._negation_window)] if cue is not None else None
                 begin = first.idx if first is not None else finding.start
@@ -325,11 +330,12 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     def findings(self, text: str) -> list[RiskFinding]:
         """Every label found in ``text``: matcher spans first, then classifier-only labels."""
         doc = self._nlp(text) if self._trained else self._nlp.make_doc(text)
-        found = self._matcher.find(doc)
+        scanned = self._matcher.scan(doc)
+        found = affirmed(scanned)
         seen = {finding.label for finding in found}
         if self._trained:
             scores = dict(doc.cats)
-            negated = self._matcher.negated_spans(doc)
+            negated = self._matcher.negated_spans(doc, scanned)
             if negated:
                 # The classifier does not understand negation, and a negated mention ("never hit
                 # me") sways all its labels: ask it again about the rest of the message only.

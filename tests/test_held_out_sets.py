@@ -30,12 +30,7 @@ def nlu_texts(path: Path) -> set[str]:
 
 
 def training_texts() -> set[str]:
-    texts: set[str] = set()
-    for path in (REPO / "data" / "nlu").rglob("*.yml"):
-        texts |= nlu_texts(path)
-    for path in (REPO / "risk").glob("train_*.yml"):
-        texts |= {normalise(text) for text, _ in load_examples(path)}
-    return texts
+    return {normalise(text) for text in raw_training_texts()}
 
 
 SHORT = 6
