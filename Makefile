@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench clean
+.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench bench-cases clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,11 +49,15 @@ lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-run: train ## run Rasa and the action server together; Ctrl-C stops both
+run: train check-config ## run Rasa and the action server together; Ctrl-C stops both
 	$(PY) scripts/run.py
 
-bench: train ## benchmarks: NLU quality, risk recall, parse latency, train time, cold start, RSS
+bench: train bench-cases ## all benchmarks: NLU quality, risk recall, latency, RSS, cases, assignment
 	$(PY) bench/nlu_bench.py
+
+bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL) and officer/promise benchmarks
+	$(PY) bench/assign_bench.py
+	$(PY) bench/store_bench.py
 
 clean: ## remove trained models and results (keeps .venv)
 	rm -rf models results build .rasa

@@ -31,6 +31,11 @@ def say(
     dispatcher.utter_message(text=rendered.text, buttons=rendered.buttons + (buttons or []))
 
 
+def text(tracker: Tracker, key: str, **values: Any) -> str:
+    """Message ``key`` rendered in the resident's language, for composing a larger message."""
+    return load_messages().render(key, language(tracker), **values).text
+
+
 def station() -> StationProfile:
     return load_station()
 

@@ -8,6 +8,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cases import cancel_case, case_number_in, offer_cases_to_cancel
 from actions.common import content, language, say, station
 from hemu.guidance import REPORT_INTENTS
 from hemu.intake import (
@@ -23,7 +24,7 @@ from hemu.intake import (
 
 FORM = "report_form"
 # Slots that belong to one report; a new report or a cancellation clears them.
-REPORT_SLOTS = (*FORM_FIELDS, "area_id", "category", "report_text", "wants_officer")
+REPORT_SLOTS = (*FORM_FIELDS, "area_id", "category", "report_text", "wants_officer", "case_number")
 
 
 def _said_dont_know(tracker: Tracker) -> bool:
@@ -44,7 +45,9 @@ class ActionStartReport(Action):
         text = tracker.latest_message.get("text") or ""
         events: list[EventType] = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         events.append(SlotSet("category", intent if intent in REPORT_INTENTS else None))
-        events.append(SlotSet("wants_officer", False))
+        # Asked for an officer before describing anything: the hand-off follows this report's summary.
+        asked_first = bool(tracker.get_slot("wants_officer")) and not tracker.get_slot("category")
+        events.append(SlotSet("wants_officer", asked_first))
         if text and not text.startswith("/"):
             events.append(SlotSet("report_text", text))
             area = find_area(text, station().areas)
@@ -206,9 +209,17 @@ class ActionCancelReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        in_progress = tracker.active_loop.get("name") == FORM or tracker.get_slot("category")
+        number = case_number_in(tracker)
+        if number:
+            return cancel_case(dispatcher, tracker, number)
+        # A report that already became a case is no longer "in progress": cancelling means the case.
+        in_progress = tracker.active_loop.get("name") == FORM or (
+            tracker.get_slot("category") and not tracker.get_slot("case_number")
+        )
         if not in_progress:
-            say(dispatcher, tracker, "nothing_to_cancel")
+            # Nothing being reported: "cancel" then means one of their open cases, if they have any.
+            if not offer_cases_to_cancel(dispatcher, tracker):
+                say(dispatcher, tracker, "nothing_to_cancel")
             return []
         say(dispatcher, tracker, "report_cancelled")
         return (

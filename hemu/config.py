@@ -7,6 +7,8 @@ code, and all problems of a file are reported at once.
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Type, TypeVar
@@ -101,8 +103,33 @@ class Area(_Strict):
     aliases: List[NonEmpty] = []  # type: ignore[valid-type]
 
 
+class CalendarSettings(_Strict):
+    """Which days are working days: the country's public holidays and make-up working days (from a
+    maintained library, see :mod:`hemu.workcal`) plus the station's own exceptions."""
+
+    country: constr(regex=r"^[A-Z]{2}$") = "CN"  # type: ignore[valid-type]
+    extra_holidays: List[date] = []
+    extra_working_days: List[date] = []
+
+    @validator("country")
+    def _known_country(cls, value: str) -> str:
+        from hemu.workcal import is_supported_country  # the calendar module needs this one first
+
+        if not is_supported_country(value):
+            raise ValueError(f"{value!r} is not a country the holidays library knows (e.g. CN)")
+        return value
+
+    @validator("extra_working_days")
+    def _not_both(cls, value: List[date], values: Dict[str, Any]) -> List[date]:
+        both = sorted(set(value) & set(values.get("extra_holidays") or []))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is listed both as a holiday and as a working day")
+        return value
+
+
 class StationProfile(_Strict):
     station: Station
+    calendar: CalendarSettings = CalendarSettings()
     emergency_numbers: List[PhoneLine]
     helplines: List[Helpline] = []
     mediation_committee: MediationCommittee
@@ -149,6 +176,14 @@ def _entry(location: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _problem(path: Path, location: tuple[Any, ...], message: str) -> str:
+    entry = _entry(location)
+    # Cross-entry checks (validators over the whole file) name their own entry: "officers[2].backup: …".
+    if entry == "(top level)" and re.match(r"^[\w\[\]\.]+: ", message):
+        return f"{path}: {message}"
+    return f"{path}: {entry}: {message}"
+
+
 def load_model(path: Path, model: Type[Model]) -> Model:
     """Reads ``path`` as ``model``; any problem becomes a :class:`ConfigError` naming the entry."""
     try:
@@ -162,7 +197,7 @@ def load_model(path: Path, model: Type[Model]) -> Model:
     try:
         return model.parse_obj(content)
     except ValidationError as error:
-        problems = [f"{path}: {_entry(e['loc'])}: {e['msg']}" for e in error.errors()]
+        problems = [_problem(path, e["loc"], e["msg"]) for e in error.errors()]
         raise ConfigError("\n".join(problems)) from error
 
 

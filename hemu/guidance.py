@@ -91,11 +91,33 @@ class FieldLabels(_Strict):
     contact: Text
 
 
+class StateLabels(_Strict):
+    open: Text
+    acknowledged: Text
+    contacted: Text
+    resolved: Text
+    closed: Text
+    reopened: Text
+    handed_over: Text
+    cancelled: Text
+
+
+class PriorityLabels(_Strict):
+    urgent: Text
+    high: Text
+    normal: Text
+    low: Text
+
+
 class Labels(_Strict):
     harm: HarmLabels
     unknown: Text
     no_contact: Text
     fields: FieldLabels
+    states: StateLabels
+    priorities: PriorityLabels
+    overdue: Text
+    danger: Text
 
 
 @dataclass(frozen=True)
@@ -109,7 +131,16 @@ class Content:
     labels: Labels
 
     def category_name(self, category: str, language: str) -> str:
+        if category not in REPORT_INTENTS:
+            # An urgent case opened from a danger message before any dispute was described.
+            return self.labels.danger.get(language)
         return getattr(self.categories, category).get(language)
+
+    def state_name(self, state: str, language: str) -> str:
+        return getattr(self.labels.states, getattr(state, "value", state)).get(language)
+
+    def priority_name(self, priority: str, language: str) -> str:
+        return getattr(self.labels.priorities, getattr(priority, "value", priority)).get(language)
 
     def field_name(self, field: str, language: str) -> str:
         return getattr(self.labels.fields, field).get(language)

@@ -88,14 +88,16 @@ class Service:
         return self.process.pid
 
 
-def _launch(name: str, command: list[str], log_dir: Path, ready_url: str) -> Service:
+def _launch(
+    name: str, command: list[str], log_dir: Path, ready_url: str, env: dict[str, str] | None = None
+) -> Service:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log: IO[bytes] = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
         command,
         cwd=REPO_ROOT,
-        env=service_env(),
+        env={**service_env(), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -109,12 +111,14 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def start_action_server(port: int, log_dir: Path) -> Service:
+def start_action_server(port: int, log_dir: Path, env: dict[str, str] | None = None) -> Service:
+    """``env`` reaches the actions' case store (``DATABASE_URL``, ``HEMU_VAR_DIR``)."""
     return _launch(
         "actions",
         [_bin("rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
         log_dir,
         f"http://{HOST}:{port}/health",
+        env,
     )
 
 
@@ -163,13 +167,18 @@ class Stack:
 
 @contextmanager
 def start_stack(
-    model: Path, log_dir: Path, rasa_port: int = 0, action_port: int = 0, timeout: float = 240
+    model: Path,
+    log_dir: Path,
+    rasa_port: int = 0,
+    action_port: int = 0,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Starts both servers and yields once both answer; stops both afterwards, whatever happened."""
     rasa_port = rasa_port or free_port()
     action_port = action_port or free_port()
     with ExitStack() as stack:
-        actions = start_action_server(action_port, log_dir)
+        actions = start_action_server(action_port, log_dir, env)
         stack.callback(actions.stop)
         endpoints = write_endpoints(log_dir / "endpoints.yml", action_port)
         rasa = start_rasa(rasa_port, model, endpoints, log_dir)

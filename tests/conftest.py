@@ -1,14 +1,20 @@
-"""Shared fixtures: a dispatcher, the domain, and the real station configuration."""
+"""Shared fixtures: a dispatcher, the domain, a hand-set clock and a case desk over a fresh store."""
 
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
+
+from hemu.desk import Desk
+from hemu.settings import load_settings
+from hemu.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,3 +39,35 @@ def texts(dispatcher: CollectingDispatcher) -> Any:
         return "\n".join(message.get("text") or "" for message in dispatcher.messages)
 
     return joined
+
+
+class Clock:
+    """A clock tests set by hand: the desk reads it instead of the wall clock."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+# Wednesday 2 December 2026, 10:00 at the sample station: a working day, Wang Li (binhe) on duty.
+WEDNESDAY_10 = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(WEDNESDAY_10)
+
+
+@pytest.fixture
+def case_desk(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    """The sample station's desk over a fresh SQLite store, also used by the actions under test."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'hemu.sqlite3'}")
+    store.migrate()
+    desk = Desk(load_settings(REPO_ROOT / "config"), store, clock=clock)
+    monkeypatch.setattr("actions.cases.desk", lambda: desk)
+    return desk

@@ -10,22 +10,36 @@ import json
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
 from hemu.processes import Stack, start_stack
+from hemu.settings import load_settings
+from hemu.store import CaseRecord, Store
 from scripts.train import model_path
 
 pytestmark = pytest.mark.rasa
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The action server's case store for this module: a fresh SQLite file, never the real one."""
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'hemu.sqlite3'}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Stack]:
     model = model_path()
     if not model.is_file():
         pytest.fail(f"no trained model at {model}: run `make train`")
-    with start_stack(model, tmp_path_factory.mktemp("logs")) as running:
+    with start_stack(model, tmp_path_factory.mktemp("logs"), env={"DATABASE_URL": database}) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def store(database: str, stack: Stack) -> Store:
+    return Store.from_url(database)
 
 
 def post(url: str, payload: dict) -> object:
@@ -41,12 +55,20 @@ class Resident:
         self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
         self.sender = f"resident-{uuid.uuid4().hex[:8]}"
         self.language = language
+        self.last_buttons: list[dict] = []
 
     def say(self, text: str) -> str:
         metadata = {"language": self.language} if self.language else {}
         replies = post(self.url, {"sender": self.sender, "message": text, "metadata": metadata})
         assert isinstance(replies, list)
+        self.last_buttons = [button for reply in replies for button in reply.get("buttons") or []]
         return "\n".join(reply.get("text", "") for reply in replies)
+
+
+def only_case(store: Store, resident: Resident) -> CaseRecord:
+    cases = store.cases_for_resident(resident.sender)
+    assert len(cases) == 1, cases
+    return cases[0]
 
 
 def test_parse_shows_risk_entities_in_both_languages(stack: Stack) -> None:
@@ -71,7 +93,7 @@ def test_chinese_report_to_guidance(stack: Stack) -> None:
     assert "没有好转" in resident.say("不用了")
 
 
-def test_english_report_with_an_answer_unknown(stack: Stack) -> None:
+def test_english_report_guidance_then_an_officer(stack: Stack, store: Store) -> None:
     resident = Resident(stack, language="en")
     assert "Where is this happening" in resident.say(
         "someone lets their dog poop in the lift and never cleans it"
@@ -82,14 +104,29 @@ def test_english_report_with_an_answer_unknown(stack: Stack) -> None:
     resident.say('/inform{"harm":"none"}')
     summary = resident.say("/deny")
     assert "Who is involved: Not known" in summary
+    guidance = resident.say("yes that's right")
+    assert "mediation" in guidance.lower()
+    reply = resident.say("yes, I'd like an officer to follow it up")
+    case = only_case(store, resident)
+    officer = load_settings().roster.get(case.officer_id)
+    assert f"I've opened case {case.number} for you" in reply
+    named = f"{officer.title.en} {officer.name.en} of the Riverside Police Station will contact you by"
+    assert named in reply
+    assert (case.category, case.area_id, case.parties) == ("report_pet_dispute", "donghu", None)
 
 
-def test_danger_mid_form_interrupts_with_emergency_numbers(stack: Stack) -> None:
+def test_danger_mid_form_interrupts_with_emergency_numbers(stack: Stack, store: Store) -> None:
     resident = Resident(stack)
     resident.say("老公天天打游戏，家务一点不干")
     reply = resident.say("他刚才拿着菜刀说要砍死我")
     assert "110" in reply and "调解" not in reply
-    assert "不能从这里直接呼叫值班民警" in reply
+    case = only_case(store, resident)
+    assert case.priority == "urgent" and case.risk_flags
+    officer = load_settings().roster.get(case.officer_id)
+    assert f"紧急案件编号 {case.number}" in reply and officer.name.zh in reply
+    # Urgent: fifteen minutes on the wall clock, whoever is on duty.
+    assert case.promise_due_at - case.opened_at == timedelta(minutes=15)
+    assert "15分钟内" in reply
 
 
 def test_english_resident_gets_english_and_can_switch(stack: Stack) -> None:
@@ -97,3 +134,56 @@ def test_english_resident_gets_english_and_can_switch(stack: Stack) -> None:
     assert "Hemu" in resident.say("hello")
     assert "中文" in resident.say("can you speak Chinese")
     assert "不是紧急求助热线" in resident.say("what are you")
+
+
+def test_chinese_report_guidance_then_a_named_officer_and_a_promise(stack: Stack, store: Store) -> None:
+    resident = Resident(stack)
+    resident.say("婆婆天天挑我毛病，今天又当着孩子的面骂我，我实在受不了了")
+    resident.say("柳岸花园7栋")
+    resident.say("我和我婆婆")
+    resident.say("两年多了")
+    resident.say('/inform{"harm":"none"}')
+    resident.say("/affirm")
+    resident.say("139 1234 5678，晚上七点后")
+    resident.say("/affirm")
+    reply = resident.say("/affirm")
+    case = only_case(store, resident)
+    officer = load_settings().roster.get(case.officer_id)
+    assert f"案件编号 {case.number}" in reply
+    assert f"滨河派出所{officer.title.zh}{officer.name.zh}将于" in reply
+    due = case.promise_due_at.astimezone(load_settings().station.station.tz)
+    assert f"{due:%H:%M}前" in reply
+    assert case.category == "report_inlaw_conflict" and case.area_id == "liuan"
+    assert case.contact_consent and "139 1234 5678" in (case.contact or "")
+    # Asking again does not open a second case: the resident is told about the one they have.
+    again = resident.say("我要找民警")
+    assert case.number in again and len(store.cases_for_resident(resident.sender)) == 1
+    status = resident.say("我的案子现在怎么样了")
+    assert case.number in status and officer.name.zh in status
+
+
+def test_english_officer_first_then_report_then_cancel(stack: Stack, store: Store) -> None:
+    resident = Resident(stack, language="en")
+    assert "what is happening" in resident.say("I want to talk to a police officer")
+    resident.say("my neighbour built his new fence a metre onto my land")
+    resident.say("Old Street, number 14")
+    resident.say("me and the man next door")
+    resident.say("since last spring")
+    resident.say('/inform{"harm":"none"}')
+    resident.say("/deny")
+    reply = resident.say("/affirm")
+    case = only_case(store, resident)
+    officer = load_settings().roster.get(case.officer_id)
+    assert f"I've opened case {case.number}" in reply
+    assert (
+        f"{officer.title.en} {officer.name.en} of the Riverside Police Station will contact you by" in reply
+    )
+    assert case.priority == "low" and case.area_id == "laojie"
+    offer = resident.say("cancel")
+    assert f"Cancel {case.number}" in json.dumps(resident.last_buttons)
+    assert "Which case" in offer
+    done = resident.say(f'/cancel{{"case_number":"{case.number}"}}')
+    assert f"Case {case.number} is cancelled" in done
+    assert store.get(case.number).state == "cancelled"
+    events = [event.kind for event in store.events(case.number)]
+    assert events[0] == "opened" and "state_changed" in events

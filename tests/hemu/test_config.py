@@ -71,3 +71,18 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_model(path, StationProfile)
     assert "default_language" in str(error.value) and "emergency_numbers" in str(error.value)
+
+
+def test_unknown_calendar_country_names_the_file(tmp_path: Path) -> None:
+    path = write_station(tmp_path, lambda c: c["calendar"].update(country="XX"))
+    with pytest.raises(ConfigError, match=r"station.yml: calendar.country: 'XX' is not a country"):
+        load_model(path, StationProfile)
+
+
+def test_a_day_both_holiday_and_working_day_is_refused(tmp_path: Path) -> None:
+    path = write_station(
+        tmp_path,
+        lambda c: c["calendar"].update(extra_holidays=["2026-12-31"], extra_working_days=["2026-12-31"]),
+    )
+    with pytest.raises(ConfigError, match="2026-12-31 is listed both as a holiday and as a working day"):
+        load_model(path, StationProfile)

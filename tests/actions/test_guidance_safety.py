@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import re
-
 from actions.clarify import ActionClarify
 from actions.guidance import ActionGiveGuidance
-from actions.handoff import ActionOpenUrgentCase, ActionRequestOfficer, ActionShowStatus
 from actions.prompts import ASK_ACTIONS
 from actions.safety import ActionSafety
 from tests.auxil.trackers import make_tracker, risk, slot_events
@@ -50,15 +47,6 @@ async def test_safety_for_self_harm_names_the_psychological_help_line(dispatcher
     )
     await ActionSafety().run(dispatcher, tracker, domain)
     assert "12356" in texts()
-
-
-async def test_handoffs_do_not_invent_an_officer_or_a_time(dispatcher, domain, texts) -> None:
-    tracker = make_tracker("我要找民警", "request_officer")
-    for action in (ActionRequestOfficer(), ActionOpenUrgentCase(), ActionShowStatus()):
-        await action.run(dispatcher, tracker, domain)
-    shown = texts()
-    assert "0571-8765 4110" in shown
-    assert not re.search(r"\d{1,2}:\d{2}前|民警\w{2,3}将", shown)
 
 
 async def test_clarify_offers_the_likely_categories_as_buttons(dispatcher, domain) -> None:

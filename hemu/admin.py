@@ -1,0 +1,318 @@
+"""The station admin's command line (``python -m hemu …``): check the configuration, manage officers'
+access, read cases and their audit log, export cases for the station's own statistics.
+
+Every command works on the same store as the running bot (``DATABASE_URL`` or the SQLite default) and
+prints plain text or CSV; problems go to stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from datetime import datetime, timedelta
+from typing import IO, Callable, Sequence
+
+from hemu.cases import CaseState
+from hemu.config import ConfigError, config_dir
+from hemu.desk import Desk
+from hemu.guidance import content_dir, load_content
+from hemu.messages import load_messages
+from hemu.settings import Settings, load_settings
+from hemu.store import CaseRecord, InviteError, Store
+from hemu.when import load_time_words
+from hemu.workcal import WorkCalendar
+
+# Columns of `cases export`. Personal data (the resident's words, contact) only with --personal-data.
+EXPORT_COLUMNS = (
+    "number",
+    "category",
+    "priority",
+    "state",
+    "area_id",
+    "language",
+    "officer_id",
+    "opened_at",
+    "promise_due_at",
+    "first_response_at",
+    "promise_kept",
+    "resolved_at",
+    "closed_at",
+    "rating",
+)
+PERSONAL_COLUMNS = ("resident_id", "summary", "parties", "area_text", "contact", "rating_comment")
+
+
+def _local(moment: datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(settings.station.station.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def promise_kept(case: CaseRecord) -> str:
+    """yes/no once the officer responded (acknowledged or contacted); empty while still waiting."""
+    if case.first_response_at is None:
+        return ""
+    return "yes" if case.first_response_at <= case.promise_due_at else "no"
+
+
+def check(out: IO[str]) -> int:
+    """Loads every file a running Hemu loads; each problem printed as file: entry: problem."""
+    try:
+        settings = load_settings()
+        load_content()
+        load_messages()
+        load_time_words()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    calendar = WorkCalendar(settings.station.calendar)
+    this_year = datetime.now(settings.station.station.tz).year
+    for year in calendar.coverage_gaps([this_year, this_year + 1]):
+        print(
+            f"warning: {config_dir() / 'station.yml'}: calendar: make-up working days for {year} are not "
+            "published in the holiday library yet; list them under extra_working_days or update it",
+            file=out,
+        )
+    print(
+        f"ok: {settings.station.station.name.en}, {len(settings.station.areas)} areas, "
+        f"{len(settings.roster.active_officers())} active officers, "
+        f"config {config_dir()}, content {content_dir()}",
+        file=out,
+    )
+    return 0
+
+
+def _desk() -> Desk:
+    store = Store.from_url()
+    store.migrate()
+    return Desk(load_settings(), store)
+
+
+def officers_list(desk: Desk, out: IO[str]) -> int:
+    loads = desk.store.loads()
+    accounts = {account.officer_id: account for account in desk.store.officer_accounts()}
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(["id", "name", "title", "areas", "active", "telegram", "open_cases", "backup"])
+    for officer in desk.settings.roster.officers:
+        account = accounts.get(officer.id)
+        active = officer.active and desk.store.is_officer_active(officer.id)
+        linked = "linked" if account is not None and account.telegram_chat_id is not None else "-"
+        role = " (supervisor)" if officer.id == desk.settings.roster.supervisor else ""
+        writer.writerow(
+            [
+                officer.id,
+                f"{officer.name.en} / {officer.name.zh}{role}",
+                officer.title.en,
+                ",".join(officer.areas) or "station-wide",
+                "yes" if active else "no",
+                linked,
+                loads.get(officer.id, 0),
+                officer.backup or "-",
+            ]
+        )
+    return 0
+
+
+def officers_invite(desk: Desk, officer_id: str, out: IO[str]) -> int:
+    officer = desk.settings.roster.officer(officer_id)
+    if officer is None:
+        print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
+        return 1
+    if not officer.active or not desk.store.is_officer_active(officer_id):
+        print(
+            f"error: {officer_id} is deactivated; run `officers activate {officer_id}` first", file=sys.stderr
+        )
+        return 1
+    ttl = timedelta(days=desk.settings.roster.invite_valid_days)
+    code = desk.store.create_invite(officer_id, desk.now(), ttl)
+    expires = _local(desk.now() + ttl, desk.settings)
+    print(f"Invite for {officer.name.en} ({officer_id}): {code}", file=out)
+    print(f"They send this to the bot: /register {code}   (valid until {expires}, once)", file=out)
+    return 0
+
+
+def officers_deactivate(desk: Desk, officer_id: str, out: IO[str]) -> int:
+    if desk.settings.roster.officer(officer_id) is None:
+        print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
+        return 1
+    if officer_id == desk.settings.roster.supervisor:
+        print(
+            "error: the supervisor cannot be deactivated; name another supervisor in roster.yml first",
+            file=sys.stderr,
+        )
+        return 1
+    moved = desk.deactivate_officer(officer_id, actor="admin")
+    print(f"{officer_id} deactivated; {len(moved)} active case(s) handed over", file=out)
+    for outcome in moved:
+        print(f"  {outcome.case.number} -> {outcome.officer.id} ({outcome.reason})", file=out)
+    return 0
+
+
+def officers_activate(desk: Desk, officer_id: str, out: IO[str]) -> int:
+    if desk.settings.roster.officer(officer_id) is None:
+        print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
+        return 1
+    desk.store.reactivate_officer(officer_id, desk.now())
+    print(f"{officer_id} active again (send them a new invite if their chat was unlinked)", file=out)
+    return 0
+
+
+def _selected(desk: Desk, args: argparse.Namespace) -> list[CaseRecord]:
+    state = CaseState(args.state) if getattr(args, "state", None) else None
+    return desk.store.cases(state=state, officer_id=args.officer, active_only=args.active, limit=args.limit)
+
+
+def cases_list(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
+    now = desk.now()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(["number", "state", "priority", "category", "area", "officer", "opened", "promise", ""])
+    for case in _selected(desk, args):
+        writer.writerow(
+            [
+                case.number,
+                case.state,
+                case.priority,
+                case.category,
+                case.area_id or "-",
+                case.officer_id,
+                _local(case.opened_at, desk.settings),
+                _local(case.promise_due_at, desk.settings),
+                "OVERDUE" if case.is_overdue(now) else "",
+            ]
+        )
+    return 0
+
+
+def cases_show(desk: Desk, number: str, out: IO[str]) -> int:
+    case = desk.store.get(number.strip().upper())
+    if case is None:
+        print(f"error: no case {number}", file=sys.stderr)
+        return 1
+    settings = desk.settings
+    rows = [
+        ("case", case.number),
+        ("state", case.state),
+        ("priority", case.priority),
+        ("category", case.category),
+        ("area", f"{case.area_id or '-'} ({case.area_text or ''})"),
+        ("officer", case.officer_id),
+        ("opened", _local(case.opened_at, settings)),
+        (
+            "promise",
+            _local(case.promise_due_at, settings) + ("  OVERDUE" if case.is_overdue(desk.now()) else ""),
+        ),
+        ("first response", _local(case.first_response_at, settings)),
+        ("language", case.language),
+        ("risk", ", ".join(case.risk_flags) or "-"),
+        ("resident", case.resident_id),
+        ("summary", case.summary),
+        ("parties", case.parties or "-"),
+        ("duration", case.duration or "-"),
+        ("harm", case.harm or "-"),
+        ("contact", case.contact if case.contact_consent and case.contact else "(no consent)"),
+        ("rating", "" if case.rating is None else f"{case.rating} {case.rating_comment or ''}"),
+    ]
+    for label, value in rows:
+        print(f"{label:>15}: {value}", file=out)
+    print("\naudit log:", file=out)
+    for event in desk.store.events(case.number):
+        change = f" {event.from_state}->{event.to_state}" if event.to_state else ""
+        reason = f" — {event.reason}" if event.reason else ""
+        print(f"  {_local(event.at, settings)}  {event.actor:<20} {event.kind}{change}{reason}", file=out)
+    return 0
+
+
+def cases_export(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
+    columns = EXPORT_COLUMNS + (PERSONAL_COLUMNS if args.personal_data else ())
+    target = open(args.output, "w", newline="", encoding="utf-8") if args.output else out  # noqa: SIM115
+    try:
+        writer = csv.writer(target, lineterminator="\n")
+        writer.writerow(columns)
+        count = 0
+        for case in _selected(desk, args):
+            row = {name: getattr(case, name, "") for name in columns if name != "promise_kept"}
+            row["promise_kept"] = promise_kept(case)
+            for name, value in row.items():
+                if isinstance(value, datetime):
+                    row[name] = value.isoformat()
+            writer.writerow([row.get(name, "") if row.get(name) is not None else "" for name in columns])
+            count += 1
+    finally:
+        if args.output:
+            target.close()
+    if args.output:
+        print(f"{count} case(s) written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m hemu", description="Hemu station administration")
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="validate config/ and content/")
+    commands.add_parser("migrate", help="create or upgrade the case store's tables")
+
+    officers = commands.add_parser("officers", help="officers' access").add_subparsers(
+        dest="action", required=True
+    )
+    officers.add_parser("list", help="roster with access, Telegram link and open cases")
+    for name, text in (
+        ("invite", "make a one-time code the officer sends to the bot with /register"),
+        ("deactivate", "stop assigning to an officer and hand their active cases over"),
+        ("activate", "allow a deactivated officer again"),
+    ):
+        officers.add_parser(name, help=text).add_argument("officer_id")
+
+    cases = commands.add_parser("cases", help="cases and their audit log").add_subparsers(
+        dest="action", required=True
+    )
+    for name, text in (("list", "list cases"), ("export", "export cases as CSV")):
+        sub = cases.add_parser(name, help=text)
+        sub.add_argument("--state", choices=[state.value for state in CaseState])
+        sub.add_argument("--officer")
+        sub.add_argument("--active", action="store_true", help="only cases still waiting on an officer")
+        sub.add_argument("--limit", type=int)
+        if name == "export":
+            sub.add_argument("--output", "-o", help="file to write (default: standard output)")
+            sub.add_argument(
+                "--personal-data",
+                action="store_true",
+                help="include residents' ids, words and contacts (handle with care)",
+            )
+    cases.add_parser("show", help="one case with its audit log").add_argument("number")
+    return root
+
+
+def main(
+    argv: Sequence[str] | None = None, out: IO[str] | None = None, desk: Callable[[], Desk] = _desk
+) -> int:
+    args = parser().parse_args(argv)
+    stream = out or sys.stdout
+    if args.command == "check":
+        return check(stream)
+    try:
+        the_desk = desk()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.command == "migrate":
+        print("case store is up to date", file=stream)
+        return 0
+    try:
+        if args.command == "officers":
+            if args.action == "list":
+                return officers_list(the_desk, stream)
+            handlers = {
+                "invite": officers_invite,
+                "deactivate": officers_deactivate,
+                "activate": officers_activate,
+            }
+            return handlers[args.action](the_desk, args.officer_id, stream)
+        if args.action == "show":
+            return cases_show(the_desk, args.number, stream)
+        if args.action == "list":
+            return cases_list(the_desk, args, stream)
+        return cases_export(the_desk, args, stream)
+    except (InviteError, ValueError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,107 @@
+"""The response-time policy (``config/policy.yml``): how fast each priority must be answered, and how a
+case's priority follows from what the resident told us.
+
+The promise a resident is given is computed from this file and the officer's duty hours; it is never
+a fixed string (SPEC §4).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Literal
+
+from pydantic import Field, root_validator, validator
+
+from hemu.cases import Priority
+from hemu.config import RISK_KINDS, _Strict, config_dir, load_model
+from hemu.guidance import REPORT_INTENTS
+from hemu.intake import HARM_VALUES
+
+PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+
+
+class ResponseTime(_Strict):
+    """Exactly one of minutes, hours or working_days; ``counted_in`` says which clock runs."""
+
+    minutes: int | None = Field(None, gt=0, le=7 * 24 * 60)
+    hours: int | None = Field(None, gt=0, le=24 * 30)
+    working_days: int | None = Field(None, gt=0, le=30)
+    # duty_time: only while the assigned officer is on duty; wall_clock: any hour (urgent cases).
+    counted_in: Literal["duty_time", "wall_clock"] = "duty_time"
+
+    @root_validator(skip_on_failure=True)
+    def _one_amount(cls, values: Dict[str, object]) -> Dict[str, object]:
+        given = [key for key in ("minutes", "hours", "working_days") if values.get(key) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of minutes, hours or working_days")
+        if values.get("working_days") is not None and values.get("counted_in") == "wall_clock":
+            raise ValueError("working_days are counted on the station calendar, not on the wall clock")
+        return values
+
+    @property
+    def duration(self) -> timedelta | None:
+        """The amount as time; None for ``working_days`` (counted in days, not hours)."""
+        if self.minutes is not None:
+            return timedelta(minutes=self.minutes)
+        if self.hours is not None:
+            return timedelta(hours=self.hours)
+        return None
+
+
+class Policy(_Strict):
+    response_times: Dict[Priority, ResponseTime]
+    # The starting priority of each kind of dispute; the answers below can only raise it.
+    category_priority: Dict[str, Priority]
+    # What the resident answered to "is anyone hurt or afraid?".
+    harm_priority: Dict[str, Priority] = {}
+    # A danger signal anywhere in the conversation (violence, weapon, threat, self_harm).
+    risk_priority: Priority = Priority.URGENT
+    # Officers are reminded when this share of the promised time has passed.
+    remind_at: float = Field(0.75, gt=0, lt=1)
+    # A broken promise is renewed with this priority's response time.
+    breach_priority: Priority = Priority.HIGH
+
+    @validator("response_times")
+    def _every_priority(cls, value: Dict[Priority, ResponseTime]) -> Dict[Priority, ResponseTime]:
+        missing = [priority.value for priority in PRIORITY_ORDER if priority not in value]
+        if missing:
+            raise ValueError(f"missing response time for {', '.join(missing)}")
+        return value
+
+    @validator("category_priority")
+    def _known_categories(cls, value: Dict[str, Priority]) -> Dict[str, Priority]:
+        unknown = [key for key in value if key not in REPORT_INTENTS]
+        if unknown:
+            raise ValueError(f"unknown category {unknown[0]!r}; use {', '.join(REPORT_INTENTS)}")
+        missing = [intent for intent in REPORT_INTENTS if intent not in value]
+        if missing:
+            raise ValueError(f"missing priority for {', '.join(missing)}")
+        return value
+
+    @validator("harm_priority")
+    def _known_harm(cls, value: Dict[str, Priority]) -> Dict[str, Priority]:
+        unknown = [key for key in value if key not in HARM_VALUES]
+        if unknown:
+            raise ValueError(f"unknown answer {unknown[0]!r}; use {', '.join(HARM_VALUES)}")
+        return value
+
+    def priority_for(
+        self, category: str | None, harm: str | None, risk_flags: list[str] | tuple[str, ...]
+    ) -> Priority:
+        """The highest of: category default, what the resident said about harm, any danger signal."""
+        candidates = [self.category_priority.get(category or "", Priority.NORMAL)]
+        if harm in self.harm_priority:
+            candidates.append(self.harm_priority[harm])
+        if any(flag in RISK_KINDS for flag in risk_flags):
+            candidates.append(self.risk_priority)
+        return min(candidates, key=PRIORITY_ORDER.index)
+
+    def response_time(self, priority: Priority) -> ResponseTime:
+        return self.response_times[priority]
+
+
+@lru_cache(maxsize=4)
+def load_policy(directory: Path | None = None) -> Policy:
+    return load_model((directory or config_dir()) / "policy.yml", Policy)

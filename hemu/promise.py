@@ -1,0 +1,111 @@
+"""The response-time clock: by when the assigned officer promises to contact the resident.
+
+A promise is only honest if the officer can keep it, so outside urgent cases the clock runs on the
+officer's duty time, not on the wall clock: "2 hours" for a case opened at 17:00 by an officer whose
+shift ends at 17:30 means 30 minutes now and 90 minutes into their next shift. Everything is computed
+in UTC from the duty periods of :mod:`hemu.duty`, so nights, weekends, holidays, make-up working days
+and daylight-saving changes all fall out of the same walk.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, tzinfo
+
+from hemu.duty import DUTY_HORIZON, ONE_DAY, Calendar, require_aware, shifts_from, shifts_on
+from hemu.policy import ResponseTime
+from hemu.roster import Officer
+
+
+class NoDutyTime(ValueError):
+    """The officer has no duty in which the promise could run: a roster mistake, not a resident's problem."""
+
+
+def promise_due(
+    response: ResponseTime, officer: Officer, opened_at: datetime, calendar: Calendar, tz: tzinfo
+) -> datetime:
+    """When the promise for a case opened at ``opened_at`` falls due, in the station timezone.
+
+    - ``counted_in: wall_clock``: ``opened_at`` + the duration, night or day.
+    - ``counted_in: duty_time``: the duration is consumed only while the officer is on duty; a case
+      opened outside their duty starts counting when their next shift starts.
+    - ``working_days: N``: counted in the officer's own duty days — the local dates on which one of their
+      shifts starts (station working days for a ``working_days`` shift, weekends and holidays for a
+      weekend officer). The promise is the end of their last shift starting on the N-th such day after
+      the opening day; the opening day itself never counts. Counting the officer's days rather than the
+      station's keeps the promise theirs to keep: a weekend officer given a "3 working days" case is not
+      promised Sunday evening while a weekday colleague would be promised Wednesday.
+
+    Raises :class:`NoDutyTime` when the officer has no duty within the horizon to count on.
+    """
+    opened_utc = require_aware(opened_at, "opened_at")
+    if response.working_days is not None:
+        due = _working_days_due(response.working_days, officer, opened_utc, calendar, tz)
+    else:
+        duration = response.duration
+        assert duration is not None  # ResponseTime guarantees minutes or hours here
+        if response.counted_in == "wall_clock":
+            due = opened_utc + duration
+        else:
+            due = _duty_time_due(duration, officer, opened_utc, calendar, tz)
+    return due.astimezone(tz)
+
+
+def remind_time(opened_at: datetime, due: datetime, share: float) -> datetime:
+    """The moment ``share`` of the wall time between opening and due has passed, in ``due``'s timezone.
+
+    Wall time rather than duty time, because a reminder is for the officer to act on before the promise
+    is broken, and it must never come after the due time.
+    """
+    opened_utc = require_aware(opened_at, "opened_at")
+    due_utc = require_aware(due, "due")
+    if not 0 <= share <= 1:
+        raise ValueError(f"share must be between 0 and 1, got {share}")
+    if due_utc < opened_utc:
+        raise ValueError("due is before opened_at")
+    return (opened_utc + (due_utc - opened_utc) * share).astimezone(due.tzinfo)
+
+
+def _no_duty(officer: Officer, opened_utc: datetime) -> NoDutyTime:
+    return NoDutyTime(
+        f"officer {officer.id!r} ({officer.name.en}) has no duty within {DUTY_HORIZON.days} days of "
+        f"{opened_utc.isoformat()}: check their duty shifts in roster.yml"
+    )
+
+
+def _duty_time_due(
+    duration: timedelta, officer: Officer, opened_utc: datetime, calendar: Calendar, tz: tzinfo
+) -> datetime:
+    remaining = duration
+    counted_to = opened_utc  # overlapping shifts must not count the same minutes twice
+    for start, end in shifts_from(officer, opened_utc, calendar, tz):
+        begin = max(start, counted_to)
+        if end <= begin:
+            continue
+        if end - begin >= remaining:
+            return begin + remaining
+        remaining -= end - begin
+        counted_to = end
+    raise _no_duty(officer, opened_utc)
+
+
+def _working_days_due(
+    days: int, officer: Officer, opened_utc: datetime, calendar: Calendar, tz: tzinfo
+) -> datetime:
+    """The end of the last shift that starts on the officer's ``days``-th duty day after the opening day."""
+    day: date = opened_utc.astimezone(tz).date()
+    counted = 0
+    # A gap longer than the horizon between two duty days means the roster gives this officer no duty.
+    give_up = day + DUTY_HORIZON
+    while day < give_up:
+        day += ONE_DAY
+        shifts = shifts_on(officer, day, calendar, tz)
+        if not shifts:
+            continue
+        counted += 1
+        if counted == days:
+            return max(end for _, end in shifts)
+        give_up = day + DUTY_HORIZON
+    raise _no_duty(officer, opened_utc)
+
+
+__all__ = ["NoDutyTime", "promise_due", "remind_time"]

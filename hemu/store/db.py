@@ -1,0 +1,141 @@
+"""Where the store lives and how to connect to it safely from several processes at once.
+
+The default is one SQLite file that holds residents' disputes, so it is created private (0600 in a 0700
+folder) before SQLite ever opens it. Rasa's action server and the Telegram bot write to it at the same
+time; every writing transaction starts with ``BEGIN IMMEDIATE`` so writers queue on SQLite's lock
+(up to ``busy_timeout``) instead of failing half-way with "database is locked" when a read lock cannot be
+upgraded. PostgreSQL (``DATABASE_URL``) needs none of this.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import QueuePool
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_FILE = "hemu.sqlite3"
+BUSY_TIMEOUT_MS = 30_000
+# pg_advisory_xact_lock key taken before migrating, so concurrent starts migrate one after the other.
+MIGRATION_LOCK_KEY = 0x48454D55  # "HEMU"
+# Execution option for transactions that only read: on SQLite they begin DEFERRED, so polling readers
+# (the bot's outbox and promise watcher) never queue behind writers; WAL gives them a consistent snapshot.
+READ_ONLY = "hemu_read_only"
+
+_SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",  # first: switching to WAL may have to wait for a lock
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+
+
+def var_dir() -> Path:
+    """Hemu's private runtime folder (``var/``, not ``data/``: that one is Rasa's training data)."""
+    path = Path(os.environ.get("HEMU_VAR_DIR") or REPO_ROOT / "var")
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir() / DEFAULT_FILE}"
+
+
+def normalise_url(url: str | URL) -> URL:
+    """The URL with the driver Hemu is tested with; anything else is refused rather than half-supported."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        if parsed.drivername not in ("postgresql", "postgres", "postgresql+psycopg2"):
+            raise ValueError(f"unsupported PostgreSQL driver {parsed.drivername!r}: use postgresql://")
+        return parsed.set(drivername="postgresql+psycopg2")
+    if backend == "sqlite":
+        if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
+            raise ValueError(f"unsupported SQLite driver {parsed.drivername!r}: use sqlite:///path")
+        if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+            raise ValueError(
+                "the case store needs a SQLite file (sqlite:///path/to/hemu.sqlite3): an in-memory database "
+                "would lose every case on restart and is not shared between processes"
+            )
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise ValueError(
+        f"unsupported database URL {parsed.drivername}://…: use sqlite:///path or postgresql://…"
+    )
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database file 0600 (or tighten an existing one) before SQLite opens it with the umask.
+
+    SQLite creates its -wal and -shm files with the main file's permissions, so those stay private too.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    parsed = normalise_url(url if url is not None else database_url())
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database).expanduser().resolve()
+        create_private_file(path)
+        engine = sqlalchemy.create_engine(
+            parsed.set(database=str(path)),
+            future=True,
+            # A pool instead of 1.4's NullPool default: PRAGMAs run once per connection, not per transaction.
+            poolclass=QueuePool,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+    else:
+        engine = sqlalchemy.create_engine(parsed, future=True, pool_pre_ping=True, **kwargs)
+    _forget_pool_after_fork(engine)
+    return engine
+
+
+def _forget_pool_after_fork(engine: Engine) -> None:
+    """A forked child (e.g. a server's worker processes) must not reuse its parent's pooled connections:
+    two processes on one SQLite handle or PostgreSQL socket corrupt each other's state."""
+    ref = weakref.ref(engine)
+
+    def reset() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=reset)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling issues a deferred BEGIN lazily (and none before DDL); take it
+    # over as SQLAlchemy's documentation recommends, so that BEGIN is ours and SAVEPOINTs work.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def take_migration_lock(connection: Connection) -> None:
+    """Serialise concurrent migrations: SQLite's IMMEDIATE transaction already does; PostgreSQL needs this."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})

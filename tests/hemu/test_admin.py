@@ -1,0 +1,113 @@
+"""The admin command line, run in-process against a fresh store and the sample station."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from hemu.admin import main
+from hemu.cases import CaseState
+from hemu.desk import Report
+from hemu.store import InviteError
+
+
+def run(desk, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out, desk=lambda: desk)
+    return code, out.getvalue()
+
+
+def noise_case(desk, resident: str = "7", area: str = "binhe"):
+    return desk.open_case(
+        Report(
+            resident_id=resident,
+            language="zh",
+            category="report_noise",
+            summary="楼上半夜拖椅子",
+            area_id=area,
+            harm="none",
+            contact_consent=True,
+            contact="138 0000 1234",
+        )
+    ).case
+
+
+def test_check_passes_on_the_sample_configuration(capsys) -> None:
+    assert main(["check"], out=io.StringIO()) == 0
+
+
+def test_officers_list_shows_roster_access_and_load(case_desk) -> None:
+    noise_case(case_desk)
+    code, out = run(case_desk, "officers", "list")
+    rows = {row[0]: row for row in csv.reader(io.StringIO(out), delimiter="\t")}
+    assert code == 0
+    assert rows["wang_li"][4:7] == ["yes", "-", "1"]
+    assert "(supervisor)" in rows["zhou_jian"][1]
+
+
+def test_invite_code_links_the_officer_once(case_desk) -> None:
+    code, out = run(case_desk, "officers", "invite", "zhao_min")
+    assert code == 0
+    invite = out.split(": ", 1)[1].split()[0]
+    assert f"/register {invite}" in out
+    assert case_desk.store.redeem_invite(invite, 555, case_desk.now()) == "zhao_min"
+    with pytest.raises(InviteError):
+        case_desk.store.redeem_invite(invite, 556, case_desk.now())
+    assert case_desk.store.officer_for_chat(555) == "zhao_min"
+
+
+def test_invite_for_an_unknown_officer_fails(case_desk, capsys) -> None:
+    code, _ = run(case_desk, "officers", "invite", "nobody")
+    assert code == 1 and "no officer 'nobody'" in capsys.readouterr().err
+
+
+def test_deactivating_hands_active_cases_over(case_desk) -> None:
+    case = noise_case(case_desk)
+    assert case.officer_id == "wang_li"
+    code, out = run(case_desk, "officers", "deactivate", "wang_li")
+    assert code == 0 and "1 active case(s) handed over" in out
+    moved = case_desk.store.get(case.number)
+    assert moved.officer_id != "wang_li" and moved.state == CaseState.HANDED_OVER
+    assert "handed_over" in [event.kind for event in case_desk.store.events(case.number)]
+    # New cases skip the deactivated officer, and so do invites.
+    assert noise_case(case_desk, resident="8").officer_id != "wang_li"
+    assert run(case_desk, "officers", "invite", "wang_li")[0] == 1
+    assert run(case_desk, "officers", "activate", "wang_li")[0] == 0
+    assert noise_case(case_desk, resident="9").officer_id == "wang_li"
+
+
+def test_the_supervisor_cannot_be_deactivated(case_desk, capsys) -> None:
+    assert run(case_desk, "officers", "deactivate", "zhou_jian")[0] == 1
+    assert "supervisor cannot be deactivated" in capsys.readouterr().err
+
+
+def test_cases_list_show_and_audit_log(case_desk, clock) -> None:
+    case = noise_case(case_desk)
+    clock.advance(days=5)
+    code, out = run(case_desk, "cases", "list", "--active")
+    assert code == 0 and case.number in out and "OVERDUE" in out
+    code, out = run(case_desk, "cases", "show", case.number.lower())
+    assert code == 0
+    assert "audit log:" in out and "opened" in out and "assigned" in out
+    assert "wang_li" in out and "138 0000 1234" in out
+
+
+def test_show_unknown_case(case_desk, capsys) -> None:
+    assert run(case_desk, "cases", "show", "HM-2026-999999")[0] == 1
+    assert "no case HM-2026-999999" in capsys.readouterr().err
+
+
+def test_export_leaves_personal_data_out_unless_asked(case_desk, clock, tmp_path) -> None:
+    case = noise_case(case_desk)
+    clock.advance(hours=1)
+    case_desk.store.transition(case.number, CaseState.ACKNOWLEDGED, case_desk.now(), actor="officer:wang_li")
+    code, out = run(case_desk, "cases", "export")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and row["number"] == case.number and row["promise_kept"] == "yes"
+    assert "summary" not in row and "138" not in out
+    target = tmp_path / "cases.csv"
+    assert run(case_desk, "cases", "export", "--personal-data", "-o", str(target))[0] == 0
+    [row] = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert row["summary"] == "楼上半夜拖椅子" and row["contact"] == "138 0000 1234"

@@ -1,0 +1,86 @@
+"""The desk: a report becomes one case with a priority, an officer and a promise — or joins the open one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hemu.cases import CaseState, Priority
+from hemu.desk import CaseRefused, Desk, Report
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def report(**values: object) -> Report:
+    defaults: dict[str, object] = {
+        "resident_id": "42",
+        "language": "zh",
+        "category": "report_noise",
+        "summary": "楼上半夜拖椅子",
+        "area_id": "binhe",
+        "harm": "none",
+    }
+    return Report(**{**defaults, **values})  # type: ignore[arg-type]
+
+
+def test_a_report_becomes_a_case_with_the_reason_for_its_officer_in_the_audit_log(case_desk: Desk) -> None:
+    outcome = case_desk.open_case(report())
+    assert outcome.opened and outcome.rule == "area_on_duty"
+    case = outcome.case
+    assert (case.priority, case.officer_id, case.state) == (Priority.NORMAL, "wang_li", CaseState.OPEN)
+    # 24 hours of Wang Li's duty (08:30–17:30) from Wednesday 10:00 ends Friday 16:00.
+    assert case.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 4, 16, 0, tzinfo=SHANGHAI)
+    assigned = [event for event in case_desk.store.events(case.number) if event.kind == "assigned"]
+    assert "Wang Li serves binhe and is on duty" in assigned[0].reason
+
+
+def test_contact_is_kept_only_with_consent(case_desk: Desk) -> None:
+    case = case_desk.open_case(report(contact_consent=False, contact="138 0000 1234")).case
+    assert case.contact is None
+
+
+def test_load_decides_between_two_officers_of_an_area(case_desk: Desk, clock) -> None:
+    clock.moment = datetime(2026, 12, 2, 13, 0, tzinfo=SHANGHAI)  # Wang Li and Zhao Min both on duty
+    first = case_desk.open_case(report(resident_id="1", area_id="liuan")).case
+    second = case_desk.open_case(report(resident_id="2", area_id="liuan")).case
+    assert {first.officer_id, second.officer_id} == {"wang_li", "zhao_min"}
+
+
+def test_every_danger_message_goes_onto_the_one_urgent_case(case_desk: Desk) -> None:
+    first = case_desk.open_case(report(category="danger", risk_flags=("violence",)), priority=Priority.URGENT)
+    again = case_desk.open_case(report(category="report_spouse_conflict", risk_flags=("threat",)))
+    assert first.opened and not again.opened and again.case.number == first.case.number
+    assert first.case.promise_due_at - first.case.opened_at == timedelta(minutes=15)
+
+
+def test_a_new_kind_of_dispute_is_a_new_case(case_desk: Desk) -> None:
+    case_desk.open_case(report())
+    other = case_desk.open_case(report(category="report_pet_dispute"))
+    assert other.opened and len(case_desk.store.cases()) == 2
+
+
+def test_hand_over_picks_someone_else_with_a_fresh_promise(case_desk: Desk, clock) -> None:
+    case = case_desk.open_case(report()).case
+    clock.advance(hours=1)
+    moved = case_desk.hand_over(case.number, actor="officer:wang_li", why="on leave from tomorrow")
+    assert moved.case.officer_id != "wang_li" and moved.case.state == CaseState.HANDED_OVER
+    assert moved.case.promise_due_at > case_desk.now()
+
+
+def test_only_the_resident_may_cancel_and_only_an_active_case(case_desk: Desk) -> None:
+    case = case_desk.open_case(report()).case
+    with pytest.raises(CaseRefused) as refused:
+        case_desk.cancel("someone-else", case.number)
+    assert refused.value.reason == "not_found"
+    assert case_desk.cancel("42", case.number).state == CaseState.CANCELLED
+    with pytest.raises(CaseRefused) as again:
+        case_desk.cancel("42", case.number)
+    assert (again.value.reason, again.value.state) == ("not_active", CaseState.CANCELLED)
+
+
+def test_a_clock_without_timezone_is_refused(case_desk: Desk, clock) -> None:
+    clock.moment = datetime(2026, 12, 2, 10, 0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        case_desk.open_case(report())
