@@ -175,9 +175,7 @@ class ActionOpenUrgentCase(Action):
                 report_from(tracker, category, summary, risks), priority=Priority.URGENT
             )
             now = the_desk.now()
-        except (
-            Exception
-        ):  # the safety advice has been given; the resident must not wait for a page that failed
+        except Exception:  # safety advice is given; the resident must not wait for a page that failed
             log.exception("could not open an urgent case for %s", resident_id(tracker))
             say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
             return []

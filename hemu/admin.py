@@ -114,11 +114,17 @@ def officers_list(desk: Desk, out: IO[str]) -> int:
     return 0
 
 
-def officers_invite(desk: Desk, officer_id: str, out: IO[str]) -> int:
-    officer = desk.settings.roster.officer(officer_id)
-    if officer is None:
+def _in_roster(desk: Desk, officer_id: str) -> bool:
+    if desk.settings.roster.officer(officer_id) is None:
         print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
+        return False
+    return True
+
+
+def officers_invite(desk: Desk, officer_id: str, out: IO[str]) -> int:
+    if not _in_roster(desk, officer_id):
         return 1
+    officer = desk.settings.roster.get(officer_id)
     if not officer.active or not desk.store.is_officer_active(officer_id):
         print(
             f"error: {officer_id} is deactivated; run `officers activate {officer_id}` first", file=sys.stderr
@@ -133,8 +139,7 @@ def officers_invite(desk: Desk, officer_id: str, out: IO[str]) -> int:
 
 
 def officers_deactivate(desk: Desk, officer_id: str, out: IO[str]) -> int:
-    if desk.settings.roster.officer(officer_id) is None:
-        print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
+    if not _in_roster(desk, officer_id):
         return 1
     if officer_id == desk.settings.roster.supervisor:
         print(
@@ -150,8 +155,7 @@ def officers_deactivate(desk: Desk, officer_id: str, out: IO[str]) -> int:
 
 
 def officers_activate(desk: Desk, officer_id: str, out: IO[str]) -> int:
-    if desk.settings.roster.officer(officer_id) is None:
-        print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
+    if not _in_roster(desk, officer_id):
         return 1
     desk.store.reactivate_officer(officer_id, desk.now())
     print(f"{officer_id} active again (send them a new invite if their chat was unlinked)", file=out)

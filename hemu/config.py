@@ -184,8 +184,8 @@ def _problem(path: Path, location: tuple[Any, ...], message: str) -> str:
     return f"{path}: {entry}: {message}"
 
 
-def load_model(path: Path, model: Type[Model]) -> Model:
-    """Reads ``path`` as ``model``; any problem becomes a :class:`ConfigError` naming the entry."""
+def read_mapping(path: Path, what: str = "settings") -> Dict[str, Any]:
+    """The YAML mapping in ``path``; unreadable, invalid or non-mapping files are a :class:`ConfigError`."""
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -193,7 +193,13 @@ def load_model(path: Path, model: Type[Model]) -> Model:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: is not valid YAML: {error}") from error
     if not isinstance(content, dict):
-        raise ConfigError(f"{path}: (top level): expected a mapping of settings")
+        raise ConfigError(f"{path}: (top level): expected a mapping of {what}")
+    return content
+
+
+def load_model(path: Path, model: Type[Model]) -> Model:
+    """Reads ``path`` as ``model``; any problem becomes a :class:`ConfigError` naming the entry."""
+    content = read_mapping(path)
     try:
         return model.parse_obj(content)
     except ValidationError as error:

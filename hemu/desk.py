@@ -9,7 +9,7 @@ the audit log and the officer's notification. Adapters only translate to and fro
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
@@ -33,7 +33,8 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Report:
-    """What the resident told the intake conversation; the desk decides everything else."""
+    """What the resident told the intake conversation; the desk decides everything else (the fields are
+    :class:`~hemu.store.NewCase`'s but the priority)."""
 
     resident_id: str
     language: str
@@ -105,7 +106,9 @@ class Desk:
         )
 
     def priority_for(self, report: Report) -> Priority:
-        return self.settings.policy.priority_for(report.category, report.harm, list(report.risk_flags))
+        return self.settings.policy.priority_for(
+            report.category, report.harm, list(report.risk_flags), report.summary
+        )
 
     def open_case(self, report: Report, priority: Priority | None = None) -> Outcome:
         """Opens and assigns a case — or, when the resident already has one open about the same thing,
@@ -137,22 +140,11 @@ class Desk:
             decided.update(rule=decision.rule, reason=decision.reason)
             return Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason)
 
+        fields = asdict(report)
+        if not report.contact_consent:
+            fields["contact"] = None  # never stored without the resident's consent
         case = self.store.open_case(
-            NewCase(
-                category=report.category,
-                priority=chosen,
-                language=report.language,
-                resident_id=report.resident_id,
-                summary=report.summary,
-                area_id=report.area_id,
-                area_text=report.area_text,
-                parties=report.parties,
-                duration=report.duration,
-                harm=report.harm,
-                risk_flags=tuple(report.risk_flags),
-                contact_consent=report.contact_consent,
-                contact=report.contact if report.contact_consent else None,
-            ),
+            NewCase(priority=chosen, **fields),
             decide,
             now,
             actor=f"resident:{report.resident_id}",

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Literal
+from typing import Dict, List, Literal
 
 from pydantic import Field, root_validator, validator
 
+from hemu import LANGUAGES
 from hemu.cases import Priority
 from hemu.config import RISK_KINDS, _Strict, config_dir, load_model
 from hemu.guidance import REPORT_INTENTS
@@ -56,6 +57,9 @@ class Policy(_Strict):
     category_priority: Dict[str, Priority]
     # What the resident answered to "is anyone hurt or afraid?".
     harm_priority: Dict[str, Priority] = {}
+    # Words in the resident's own description that say it cannot wait ("right now", "马上"), per language.
+    urgency_words: Dict[str, List[str]] = {}
+    urgency_priority: Priority = Priority.HIGH
     # A danger signal anywhere in the conversation (violence, weapon, threat, self_harm).
     risk_priority: Priority = Priority.URGENT
     # Officers are reminded when this share of the promised time has passed.
@@ -87,13 +91,32 @@ class Policy(_Strict):
             raise ValueError(f"unknown answer {unknown[0]!r}; use {', '.join(HARM_VALUES)}")
         return value
 
+    @validator("urgency_words")
+    def _languages(cls, value: Dict[str, List[str]]) -> Dict[str, List[str]]:
+        unknown = [key for key in value if key not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language {unknown[0]!r}; use {', '.join(LANGUAGES)}")
+        return {
+            language: [word.strip() for word in words if word.strip()] for language, words in value.items()
+        }
+
+    def sounds_urgent(self, text: str) -> bool:
+        lowered = (text or "").casefold()
+        return any(word.casefold() in lowered for words in self.urgency_words.values() for word in words)
+
     def priority_for(
-        self, category: str | None, harm: str | None, risk_flags: list[str] | tuple[str, ...]
+        self,
+        category: str | None,
+        harm: str | None,
+        risk_flags: list[str] | tuple[str, ...],
+        text: str = "",
     ) -> Priority:
-        """The highest of: category default, what the resident said about harm, any danger signal."""
+        """The highest of: category default, what the resident said about harm and urgency, any danger."""
         candidates = [self.category_priority.get(category or "", Priority.NORMAL)]
         if harm in self.harm_priority:
             candidates.append(self.harm_priority[harm])
+        if self.sounds_urgent(text):
+            candidates.append(self.urgency_priority)
         if any(flag in RISK_KINDS for flag in risk_flags):
             candidates.append(self.risk_priority)
         return min(candidates, key=PRIORITY_ORDER.index)

@@ -17,10 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Tuple
 
-import yaml
-
 from hemu import LANGUAGES
-from hemu.config import REPO_ROOT, ConfigError
+from hemu.config import REPO_ROOT, ConfigError, read_mapping
 from hemu.duty import require_aware
 
 # key: (placeholders it may use, placeholders it must use)
@@ -82,14 +80,7 @@ def _check_language_map(content: Dict[str, Any], key: str, path: Path) -> Dict[s
 def load_time_words(path: Path | None = None) -> TimeWords:
     """Reads and checks ``content/time.yml``; every problem names the file and the key."""
     path = path or time_words_path()
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: is not valid YAML: {error}") from error
-    if not isinstance(content, dict):
-        raise ConfigError(f"{path}: (top level): expected a mapping of texts")
+    content = read_mapping(path, "texts")
     unknown = sorted(set(content) - set(_TEXTS) - set(_LISTS))
     if unknown:
         raise ConfigError(f"{path}: {unknown[0]}: unknown entry")

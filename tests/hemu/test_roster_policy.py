@@ -190,3 +190,23 @@ def test_roster_model_refuses_a_shift_list_without_days() -> None:
                 ],
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("楼上水管爆了，正在漏水，马上就要淹到我家了", Priority.HIGH),
+        ("the water is pouring through my ceiling right now", Priority.HIGH),
+        ("楼上装修太吵了", Priority.NORMAL),
+        ("they are noisy every weekend", Priority.NORMAL),
+    ],
+)
+def test_words_that_say_it_cannot_wait_raise_the_priority(text: str, expected: Priority) -> None:
+    policy = load_policy(CONFIG)
+    assert policy.priority_for("report_property_damage", "none", [], text) is expected
+
+
+def test_urgency_words_in_an_unknown_language(tmp_path: Path) -> None:
+    folder = config_copy(tmp_path, "policy.yml", lambda c: c["urgency_words"].update(fr=["urgent"]))
+    with pytest.raises(ConfigError, match="urgency_words: unknown language 'fr'"):
+        load_policy(folder)
