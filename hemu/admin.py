@@ -221,7 +221,9 @@ def cases_show(desk: Desk, number: str, out: IO[str]) -> int:
         print(f"{label:>15}: {value}", file=out)
     print("\naudit log:", file=out)
     for event in desk.store.events(case.number):
-        change = f" {event.from_state}->{event.to_state}" if event.to_state else ""
+        change = ""
+        if event.to_state:
+            change = f" {event.from_state}->{event.to_state}" if event.from_state else f" ->{event.to_state}"
         reason = f" — {event.reason}" if event.reason else ""
         print(f"  {_local(event.at, settings)}  {event.actor:<20} {event.kind}{change}{reason}", file=out)
     return 0
@@ -317,6 +319,6 @@ def main(
         if args.action == "list":
             return cases_list(the_desk, args, stream)
         return cases_export(the_desk, args, stream)
-    except (InviteError, ValueError, KeyError) as error:
+    except (InviteError, ValueError, LookupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -206,6 +206,14 @@ class Desk:
             now,
             actor=actor,
             reason=why,
+            # The new officer gets the case card from the store; the resident must hear whose case it is now.
+            notify=[
+                Notification(
+                    recipient=f"resident:{case.resident_id}",
+                    kind="case_update",
+                    payload={"number": number, "event": "handed_over", "officer_id": decision.officer.id},
+                )
+            ],
         )
         return Outcome(
             case=updated, officer=decision.officer, opened=False, rule=decision.rule, reason=decision.reason

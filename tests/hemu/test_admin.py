@@ -90,7 +90,7 @@ def test_cases_list_show_and_audit_log(case_desk, clock) -> None:
     assert code == 0 and case.number in out and "OVERDUE" in out
     code, out = run(case_desk, "cases", "show", case.number.lower())
     assert code == 0
-    assert "audit log:" in out and "opened" in out and "assigned" in out
+    assert "audit log:" in out and "opened ->open" in out and "assigned" in out and "None" not in out
     assert "wang_li" in out and "138 0000 1234" in out
 
 

@@ -67,6 +67,9 @@ def test_hand_over_picks_someone_else_with_a_fresh_promise(case_desk: Desk, cloc
     moved = case_desk.hand_over(case.number, actor="officer:wang_li", why="on leave from tomorrow")
     assert moved.case.officer_id != "wang_li" and moved.case.state == CaseState.HANDED_OVER
     assert moved.case.promise_due_at > case_desk.now()
+    told = [(n.recipient, n.kind, n.payload.get("event")) for n in case_desk.store.notifications(case.number)]
+    assert (f"officer:{moved.case.officer_id}", "case_assigned", None) in told
+    assert ("resident:42", "case_update", "handed_over") in told
 
 
 def test_only_the_resident_may_cancel_and_only_an_active_case(case_desk: Desk) -> None:
