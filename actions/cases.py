@@ -8,7 +8,6 @@ keeps everything they said (the slots stay), so asking again later works.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -18,16 +17,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import content, language, latest_risks, metadata, say, station, text
-from hemu.cases import Priority, is_active
+from hemu.cases import Priority, find_case_number
 from hemu.desk import DANGER_CATEGORY, CaseRefused, Desk, Outcome, Report
 from hemu.intake import UNKNOWN
+from hemu.roster import Officer
 from hemu.settings import load_settings
-from hemu.store import CaseRecord, Store
-from hemu.when import describe_due, describe_overdue
+from hemu.store import Store
+from hemu.when import describe_due
 
 log = logging.getLogger(__name__)
 
-CASE_NUMBER = re.compile(r"\bHM-\d{4}-\d{6}\b", re.IGNORECASE)
 # How many cases /status lists; older ones are in the station's records.
 STATUS_LIMIT = 8
 
@@ -74,22 +73,23 @@ def report_from(tracker: Tracker, category: str, summary: str, risks: list[str])
     )
 
 
-def promise_text(case: CaseRecord, now: datetime, lang: str) -> str:
-    tz = station().station.tz
-    if case.is_overdue(now):
-        return describe_overdue(case.promise_due_at, now, tz, lang)
-    return describe_due(case.promise_due_at, now, tz, lang)
+def _officer_names(officer: Officer, lang: str) -> dict[str, str]:
+    return {"officer_name": officer.name.get(lang), "officer_title": officer.title.get(lang)}
+
+
+def _promise(due: datetime, now: datetime, lang: str) -> str:
+    """ "by 16:30 today (within 4 hours)", or how overdue it is once the time has passed."""
+    return describe_due(due, now, station().station.tz, lang)
 
 
 def _officer_values(outcome: Outcome, tracker: Tracker, now: datetime) -> dict[str, str]:
     lang = language(tracker)
     return {
         "number": outcome.case.number,
-        "officer_name": outcome.officer.name.get(lang),
-        "officer_title": outcome.officer.title.get(lang),
         "station_name": station().station.name.get(lang),
-        "promise": promise_text(outcome.case, now, lang),
+        "promise": _promise(outcome.case.promise_due_at, now, lang),
         "priority": content().priority_name(outcome.case.priority, lang),
+        **_officer_names(outcome.officer, lang),
     }
 
 
@@ -148,7 +148,7 @@ class ActionRequestOfficer(Action):
         repeats who has it and when, rather than adding the same words to it twice."""
         number = tracker.get_slot("case_number")
         case = the_desk.store.get(number) if number else None
-        if case is None or case.resident_id != resident_id(tracker) or not is_active(case.state):
+        if case is None or case.resident_id != resident_id(tracker) or not case.is_active:
             return None
         return Outcome(case=case, officer=the_desk.officer(case.officer_id), opened=False)
 
@@ -212,19 +212,11 @@ class ActionShowStatus(Action):
                 "category": content().category_name(case.category, lang),
                 "state": content().state_name(case.state, lang),
             }
-            if is_active(case.state):
+            if case.is_active:
                 officer = the_desk.officer(case.officer_id)
-                promise = promise_text(case, now, lang)
-                lines.append(
-                    text(
-                        tracker,
-                        "status_case",
-                        officer_name=officer.name.get(lang),
-                        officer_title=officer.title.get(lang),
-                        promise=promise,
-                        **values,
-                    )
-                )
+                promise = _promise(case.promise_due_at, now, lang)
+                names = _officer_names(officer, lang)
+                lines.append(text(tracker, "status_case", promise=promise, **names, **values))
             else:
                 lines.append(text(tracker, "status_case_closed", **values))
         say(dispatcher, tracker, "status_list", cases="\n".join(lines))
@@ -235,15 +227,14 @@ def case_number_in(tracker: Tracker) -> str | None:
     """A case number from a button's entity or typed in the message ("cancel HM-2026-000123")."""
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == "case_number" and entity.get("value"):
-            return str(entity["value"]).strip().upper()
-    match = CASE_NUMBER.search(tracker.latest_message.get("text") or "")
-    return match.group(0).upper() if match else None
+            return find_case_number(str(entity["value"]))
+    return find_case_number(tracker.latest_message.get("text") or "")
 
 
 def offer_cases_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Buttons for each active case; False when the resident has none (or the store is away)."""
     try:
-        cases = [case for case in desk().resident_cases(resident_id(tracker)) if is_active(case.state)]
+        cases = [case for case in desk().resident_cases(resident_id(tracker)) if case.is_active]
     except Exception:
         log.exception("could not read cases for %s", resident_id(tracker))
         return False
@@ -283,12 +274,5 @@ def cancel_case(dispatcher: CollectingDispatcher, tracker: Tracker, number: str)
         say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
         return []
     officer = the_desk.officer(case.officer_id)
-    say(
-        dispatcher,
-        tracker,
-        "case_cancelled",
-        number=case.number,
-        officer_name=officer.name.get(lang),
-        officer_title=officer.title.get(lang),
-    )
+    say(dispatcher, tracker, "case_cancelled", number=case.number, **_officer_names(officer, lang))
     return [SlotSet("case_number", None)]

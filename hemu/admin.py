@@ -96,7 +96,7 @@ def officers_list(desk: Desk, out: IO[str]) -> int:
     writer.writerow(["id", "name", "title", "areas", "active", "telegram", "open_cases", "backup"])
     for officer in desk.settings.roster.officers:
         account = accounts.get(officer.id)
-        active = officer.active and desk.store.is_officer_active(officer.id)
+        active = officer.active and (account is None or account.active)
         linked = "linked" if account is not None and account.telegram_chat_id is not None else "-"
         role = " (supervisor)" if officer.id == desk.settings.roster.supervisor else ""
         writer.writerow(

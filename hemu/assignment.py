@@ -15,10 +15,11 @@ from datetime import datetime, tzinfo
 from typing import AbstractSet, Callable, List, Mapping, Sequence
 
 from hemu.cases import Priority
-from hemu.duty import Calendar, next_duty_start, on_duty, require_aware
+from hemu.duty import Calendar, next_duty_start, on_duty
 from hemu.policy import Policy
 from hemu.promise import promise_due
 from hemu.roster import Officer, Roster
+from hemu.times import require_aware
 
 AREA_ON_DUTY = "area_on_duty"
 BACKUP_ON_DUTY = "backup_on_duty"
@@ -77,7 +78,7 @@ def choose_officer(
     any duty, :class:`NoOfficerAvailable` is raised.
     """
     require_aware(at, "at")
-    urgent = Priority(priority).value == "urgent"
+    urgent = Priority(priority) is Priority.URGENT
     eligible = [officer for officer in roster.officers if officer.active and officer.id not in inactive]
     duty_cache: dict[str, bool] = {}
 

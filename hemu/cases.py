@@ -64,7 +64,9 @@ NUMBER_PREFIX = "HM"
 MAX_SEQ = 999_999
 # Residents and officers type numbers from a phone: full-width characters (NFKC folds them), any case,
 # spaces and the dashes a Chinese keyboard produces are all accepted; leading zeros may be left out.
-_NUMBER = re.compile(r"^HM\s*[-‐‑‒–—_]\s*(\d{4})\s*[-‐‑‒–—_]\s*(\d{1,6})$", re.IGNORECASE)
+_NUMBER_PATTERN = r"HM\s*[-‐‑‒–—_]\s*(\d{4})\s*[-‐‑‒–—_]\s*(\d{1,6})"
+_NUMBER = re.compile(rf"^{_NUMBER_PATTERN}$", re.IGNORECASE)
+_NUMBER_IN_TEXT = re.compile(rf"(?<![A-Za-z]){_NUMBER_PATTERN}(?!\d)", re.IGNORECASE)
 
 
 class InvalidTransition(ValueError):
@@ -121,3 +123,13 @@ def parse_case_number(text: str) -> tuple[int, int]:
 def normalise_case_number(text: str) -> str:
     """The canonical spelling of a typed case number (``hm-2026-12`` → ``HM-2026-000012``)."""
     return format_case_number(*parse_case_number(text))
+
+
+def find_case_number(text: str) -> str | None:
+    """The first case number written inside a message ("取消 hm－2026－000123"), canonical; else None."""
+    for match in _NUMBER_IN_TEXT.finditer(unicodedata.normalize("NFKC", text or "")):
+        try:
+            return normalise_case_number(match.group(0))
+        except ValueError:
+            continue
+    return None

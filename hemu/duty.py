@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterator, List, Protocol, Tuple
 
 from hemu.roster import WEEKDAYS, Officer, Shift
+from hemu.times import require_aware
 
 UTC = timezone.utc
 # How far ahead we look for an officer's next shift before calling their roster entry a mistake.
@@ -27,13 +28,6 @@ Period = Tuple[datetime, datetime]
 
 class Calendar(Protocol):
     def is_working_day(self, day: date) -> bool: ...
-
-
-def require_aware(value: datetime, name: str) -> datetime:
-    """The instant in UTC; a naive datetime has no instant, and guessing its zone hides bugs."""
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
-    return value.astimezone(UTC)
 
 
 def shift_applies(shift: Shift, day: date, calendar: Calendar) -> bool:
@@ -167,7 +161,6 @@ __all__ = [
     "duty_periods",
     "next_duty_start",
     "on_duty",
-    "require_aware",
     "shifts_from",
     "shifts_on",
 ]

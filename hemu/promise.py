@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 
-from hemu.duty import DUTY_HORIZON, ONE_DAY, Calendar, require_aware, shifts_from, shifts_on
+from hemu.duty import DUTY_HORIZON, ONE_DAY, Calendar, shifts_from, shifts_on
 from hemu.policy import ResponseTime
 from hemu.roster import Officer
+from hemu.times import require_aware
 
 
 class NoDutyTime(ValueError):

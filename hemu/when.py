@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, List, Tuple
 
 from hemu import LANGUAGES
 from hemu.config import REPO_ROOT, ConfigError, read_mapping
-from hemu.duty import require_aware
+from hemu.times import require_aware
 
 # key: (placeholders it may use, placeholders it must use)
 _TEXTS: Dict[str, Tuple[FrozenSet[str], FrozenSet[str]]] = {

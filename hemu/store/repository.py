@@ -58,6 +58,7 @@ from hemu.store.records import (
     OutboxStatus,
 )
 from hemu.store.tables import case_counters, case_events, cases, invites, officer_accounts, outbox
+from hemu.times import require_aware
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -78,15 +79,6 @@ class _Change:
     values: Dict[str, Any]
     events: List[Dict[str, Any]]
     notifications: List[Notification] = field(default_factory=list)
-
-
-def _aware(value: datetime, name: str) -> datetime:
-    """UTC version of an aware datetime; naive ones are refused (whose clock would they be on?)."""
-    if not isinstance(value, datetime):
-        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got the naive time {value.isoformat()}")
-    return value.astimezone(timezone.utc)
 
 
 def _jsonable(value: Any, what: str) -> Any:
@@ -221,7 +213,7 @@ class Store:
         """
         if not isinstance(new, NewCase):
             raise TypeError(f"open_case needs a NewCase, got {type(new).__name__}")
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         _text(actor, "actor")
         year = now.astimezone(year_tz).year
         with self.engine.begin() as conn:
@@ -231,7 +223,7 @@ class Store:
             if not isinstance(assignment, Assignment):
                 raise TypeError(f"assign must return an Assignment, got {type(assignment).__name__}")
             officer_id = _text(assignment.officer_id, "assignment.officer_id")
-            due_at = _aware(assignment.due_at, "assignment.due_at")
+            due_at = require_aware(assignment.due_at, "assignment.due_at")
             case_id = conn.execute(
                 insert(cases).values(
                     number=number,
@@ -312,7 +304,7 @@ class Store:
             isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
         ):
             raise ValueError(f"a rating must be a whole number from 1 to 5, got {rating!r}")
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         _text(actor, "actor")
 
         def plan(row: Row) -> _Change:
@@ -354,8 +346,8 @@ class Store:
         if not isinstance(assignment, Assignment):
             raise TypeError(f"hand_over needs an Assignment, got {type(assignment).__name__}")
         officer_id = _text(assignment.officer_id, "assignment.officer_id")
-        due_at = _aware(assignment.due_at, "assignment.due_at")
-        now = _aware(now, "now")
+        due_at = require_aware(assignment.due_at, "assignment.due_at")
+        now = require_aware(now, "now")
         _text(actor, "actor")
 
         def plan(row: Row) -> _Change:
@@ -400,7 +392,7 @@ class Store:
         (the resident may still answer before rating); a closed or cancelled case takes no more details.
         """
         text = _text(text, "text")
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         _text(actor, "actor")
 
         def plan(row: Row) -> _Change:
@@ -485,7 +477,7 @@ class Store:
 
     def pending_notifications(self, now: datetime, limit: int = 100) -> List[NotificationRecord]:
         """Notifications due for (another) attempt, oldest first."""
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         query = (
             select(outbox)
             .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now)
@@ -509,7 +501,7 @@ class Store:
             return [_notification_record(row) for row in conn.execute(query)]
 
     def mark_sent(self, notification_id: int, now: datetime) -> NotificationRecord:
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         return self._set_outbox(
             notification_id,
             "marked sent",
@@ -524,17 +516,17 @@ class Store:
         self, notification_id: int, now: datetime, error: str, retry_at: datetime | None
     ) -> NotificationRecord:
         """Count a failed attempt; try again at ``retry_at``, or never when it is None."""
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         values: Dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": error, "updated_at": now}
         if retry_at is None:
             values["status"] = OutboxStatus.FAILED.value
         else:
-            values["next_attempt_at"] = _aware(retry_at, "retry_at")
+            values["next_attempt_at"] = require_aware(retry_at, "retry_at")
         return self._set_outbox(notification_id, "marked failed", (OutboxStatus.PENDING,), **values)
 
     def drop(self, notification_id: int, now: datetime, reason: str) -> NotificationRecord:
         """Give up on a notification on purpose (e.g. the recipient has no chat); ``reason`` is kept."""
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         return self._set_outbox(
             notification_id,
             "dropped",
@@ -549,7 +541,7 @@ class Store:
     def create_invite(self, officer_id: str, now: datetime, ttl: timedelta) -> str:
         """A one-time code that links the officer's Telegram chat; only its hash is stored."""
         _text(officer_id, "officer_id")
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         if ttl <= timedelta(0):
             raise ValueError(f"an invite must live for some time, got {ttl}")
         code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
@@ -570,7 +562,7 @@ class Store:
         One chat per officer: a new chat replaces the officer's old one. A chat already linked to another
         active officer is refused; one left behind by a deactivated officer is taken over.
         """
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         if isinstance(chat_id, bool) or not isinstance(chat_id, int):
             raise TypeError(f"chat_id must be an int, got {type(chat_id).__name__}")
         ask = "ask the station admin for a new code"
@@ -646,7 +638,7 @@ class Store:
     def deactivate_officer(self, officer_id: str, now: datetime) -> None:
         """Lock the officer out; their chat link is kept so reactivating needs no new invite."""
         _text(officer_id, "officer_id")
-        now = _aware(now, "now")
+        now = require_aware(now, "now")
         with self.engine.begin() as conn:
             account = self._account_row(conn, officer_id, lock=True)
             if account is not None and not account.active:
@@ -656,7 +648,7 @@ class Store:
     def reactivate_officer(self, officer_id: str, now: datetime | None = None) -> None:
         """Let the officer back in; ``now`` is only checked (for symmetry with deactivate), not stored."""
         if now is not None:
-            _aware(now, "now")
+            require_aware(now, "now")
         with self.engine.begin() as conn:
             conn.execute(
                 update(officer_accounts)

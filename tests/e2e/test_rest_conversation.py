@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from hemu.processes import Stack, start_stack
+from hemu.roster import Officer
 from hemu.settings import load_settings
 from hemu.store import CaseRecord, Store
 from scripts.train import model_path
@@ -71,6 +72,14 @@ def only_case(store: Store, resident: Resident) -> CaseRecord:
     return cases[0]
 
 
+def officer_of(case: CaseRecord) -> Officer:
+    return load_settings().roster.get(case.officer_id)
+
+
+def english_promise_by(officer: Officer) -> str:
+    return f"{officer.title.en} {officer.name.en} of the Riverside Police Station will contact you by"
+
+
 def test_parse_shows_risk_entities_in_both_languages(stack: Stack) -> None:
     for text in ("他拿着菜刀站在门口说要砍死我们", "he grabbed me by the throat and said he'd kill me"):
         result = post(f"{stack.rasa_url}/model/parse", {"text": text})
@@ -108,10 +117,9 @@ def test_english_report_guidance_then_an_officer(stack: Stack, store: Store) -> 
     assert "mediation" in guidance.lower()
     reply = resident.say("yes, I'd like an officer to follow it up")
     case = only_case(store, resident)
-    officer = load_settings().roster.get(case.officer_id)
+    officer = officer_of(case)
     assert f"I've opened case {case.number} for you" in reply
-    named = f"{officer.title.en} {officer.name.en} of the Riverside Police Station will contact you by"
-    assert named in reply
+    assert english_promise_by(officer) in reply
     assert (case.category, case.area_id, case.parties) == ("report_pet_dispute", "donghu", None)
 
 
@@ -122,7 +130,7 @@ def test_danger_mid_form_interrupts_with_emergency_numbers(stack: Stack, store: 
     assert "110" in reply and "调解" not in reply
     case = only_case(store, resident)
     assert case.priority == "urgent" and case.risk_flags
-    officer = load_settings().roster.get(case.officer_id)
+    officer = officer_of(case)
     assert f"紧急案件编号 {case.number}" in reply and officer.name.zh in reply
     # Urgent: fifteen minutes on the wall clock, whoever is on duty.
     assert case.promise_due_at - case.opened_at == timedelta(minutes=15)
@@ -148,7 +156,7 @@ def test_chinese_report_guidance_then_a_named_officer_and_a_promise(stack: Stack
     resident.say("/affirm")
     reply = resident.say("/affirm")
     case = only_case(store, resident)
-    officer = load_settings().roster.get(case.officer_id)
+    officer = officer_of(case)
     assert f"案件编号 {case.number}" in reply
     assert f"滨河派出所{officer.title.zh}{officer.name.zh}将于" in reply
     due = case.promise_due_at.astimezone(load_settings().station.station.tz)
@@ -173,11 +181,9 @@ def test_english_officer_first_then_report_then_cancel(stack: Stack, store: Stor
     resident.say("/deny")
     reply = resident.say("/affirm")
     case = only_case(store, resident)
-    officer = load_settings().roster.get(case.officer_id)
+    officer = officer_of(case)
     assert f"I've opened case {case.number}" in reply
-    assert (
-        f"{officer.title.en} {officer.name.en} of the Riverside Police Station will contact you by" in reply
-    )
+    assert english_promise_by(officer) in reply
     assert case.priority == "low" and case.area_id == "laojie"
     offer = resident.say("cancel")
     assert f"Cancel {case.number}" in json.dumps(resident.last_buttons)

@@ -10,6 +10,7 @@ from hemu.cases import (
     InvalidTransition,
     can_transition,
     check_transition,
+    find_case_number,
     format_case_number,
     is_active,
     normalise_case_number,
@@ -148,3 +149,10 @@ def test_parse_raises_only_value_error(text: str) -> None:
     except ValueError:
         return
     assert normalise_case_number(text) == format_case_number(year, seq)
+
+
+def test_a_case_number_is_found_inside_a_message_however_it_was_typed() -> None:
+    assert find_case_number("请撤销 hm－2026－123 谢谢") == "HM-2026-000123"
+    assert find_case_number("cancel HM-2026-000007 please") == "HM-2026-000007"
+    assert find_case_number("my flat is 2026-000123") is None
+    assert find_case_number("") is None
