@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench bench-cases clean
+.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench bench-cases bench-gateway clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -33,8 +33,9 @@ train: spacy ## train the Rasa model unless config, domain and data are unchange
 validate: setup ## rasa data validate, warnings are errors
 	$(RASA) data validate --fail-on-warnings
 
-check-config: setup ## check station configuration and content files
+check-config: setup ## check station configuration, content files and the gateway's texts and settings
 	$(PY) -m hemu check
+	$(PY) -m bot --check
 
 eval: train ## held-out NLU evaluation: macro-F1 per language, confusions (reports in results/)
 	$(PY) scripts/eval_nlu.py
@@ -42,6 +43,7 @@ eval: train ## held-out NLU evaluation: macro-F1 per language, confusions (repor
 unit: setup ## fast tests only (no training, no trained model, no servers)
 	$(PY) -m pytest -m "not rasa and not slow" tests
 
+# pytest's exit code 5 (nothing collected) fails this target on purpose: an empty run proves nothing.
 test: train ## the whole test suite: data validation, unit, NLU component, conversation stories, end to end
 	$(PY) -m pytest tests
 
@@ -49,11 +51,14 @@ lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-run: train check-config ## run Rasa and the action server together; Ctrl-C stops both
+run: train check-config ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all
 	$(PY) scripts/run.py
 
-bench: train bench-cases ## all benchmarks: NLU quality, risk recall, latency, RSS, cases, assignment
+bench: train bench-cases bench-gateway ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
 	$(PY) bench/nlu_bench.py
+
+bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS
+	$(PY) bench/gateway_bench.py
 
 bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL) and officer/promise benchmarks
 	$(PY) bench/assign_bench.py

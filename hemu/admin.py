@@ -50,10 +50,13 @@ def _local(moment: datetime | None, settings: Settings) -> str:
 
 
 def promise_kept(case: CaseRecord) -> str:
-    """yes/no once the officer responded (acknowledged or contacted); empty while still waiting."""
-    if case.first_response_at is None:
+    """yes/no once the promise was decided (first response, or a breach); empty while still open.
+
+    The store fixes it at that moment, because a hand-over or reopening later replaces the due time.
+    """
+    if case.promise_kept is None:
         return ""
-    return "yes" if case.first_response_at <= case.promise_due_at else "no"
+    return "yes" if case.promise_kept else "no"
 
 
 def check(out: IO[str]) -> int:

@@ -97,10 +97,41 @@ class MediationCommittee(_Strict):
     address: Text
 
 
+class GeoPoint(_Strict):
+    """Where an area is, so a resident can answer "where?" by sharing a Telegram location.
+
+    ``radius_m`` is how far from this point a shared location still counts as this area: a village
+    spreads wider than an estate, so each area says its own.
+    """
+
+    latitude: float
+    longitude: float
+    radius_m: float = 1500
+
+    @validator("latitude")
+    def _latitude(cls, value: float) -> float:
+        if not -90 <= value <= 90:
+            raise ValueError("latitude must be between -90 and 90")
+        return value
+
+    @validator("longitude")
+    def _longitude(cls, value: float) -> float:
+        if not -180 <= value <= 180:
+            raise ValueError("longitude must be between -180 and 180")
+        return value
+
+    @validator("radius_m")
+    def _radius(cls, value: float) -> float:
+        if not 0 < value <= 50_000:
+            raise ValueError("radius_m must be more than 0 and at most 50000 (metres)")
+        return value
+
+
 class Area(_Strict):
     id: constr(regex=r"^[a-z][a-z0-9_-]*$")  # type: ignore[valid-type]
     name: Text
     aliases: List[NonEmpty] = []  # type: ignore[valid-type]
+    location: GeoPoint | None = None
 
 
 class CalendarSettings(_Strict):

@@ -3,23 +3,41 @@ and the Telegram gateway alike.
 
 It turns a report into a case with a priority, an officer chosen from the roster and an honest promise
 (:mod:`hemu.assignment`, :mod:`hemu.promise`), all written by the store in one transaction together with
-the audit log and the officer's notification. Adapters only translate to and from chat messages.
+the audit log and the officer's notification. Afterwards it carries out what officers press on their
+case cards and what residents answer (ratings, the follow-up question, ``/forget``), and runs the promise
+watcher (:mod:`hemu.watch`) and the statistics (:mod:`hemu.stats`). Every change that someone must hear
+about writes its notifications through the store's outbox, in the change's own transaction. Adapters
+only translate to and from chat messages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from typing import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from hemu.assignment import assign
+from hemu import clock
+from hemu.assignment import Decision, assign
 from hemu.cases import CaseState, InvalidTransition, Priority
+from hemu.policy import ResponseTime
+from hemu.promise import NoDutyTime, promise_due
 from hemu.roster import Officer
 from hemu.settings import Settings
-from hemu.store import Assignment, CaseNotFound, CaseRecord, NewCase, Notification, Store
+from hemu.stats import Stats, compute_stats
+from hemu.store import (
+    Assignment,
+    CaseNotFound,
+    CaseRecord,
+    ConcurrentUpdate,
+    NewCase,
+    Notification,
+    Store,
+)
 from hemu.times import require_aware
+from hemu.watch import WatchReport, sweep
 from hemu.workcal import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -29,7 +47,8 @@ DANGER_CATEGORY = "danger"
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The deployment's clock (:mod:`hemu.clock`): system time unless a test or the sandbox shifted it."""
+    return clock.now()
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,42 @@ class Outcome:
     opened: bool
     rule: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class ActResult:
+    """The case after an officer's button; ``changed`` is False when it was already in that state (a
+    second press, or two devices), so the gateway can answer without telling anyone twice."""
+
+    case: CaseRecord
+    changed: bool
+
+
+@dataclass(frozen=True)
+class RateResult:
+    """The case after the resident's rating; ``reopened`` when a low rating sent it to the supervisor."""
+
+    case: CaseRecord
+    reopened: bool
+
+
+class NotAllowed(PermissionError):
+    """An officer tried to change a case that is neither theirs nor theirs to supervise."""
+
+    def __init__(self, officer_id: str, number: str) -> None:
+        super().__init__(f"officer {officer_id!r} may not change case {number}")
+        self.officer_id = officer_id
+        self.number = number
+
+
+# Officer card buttons → the state they move the case to.
+OFFICER_VERBS: Mapping[str, CaseState] = {
+    "acknowledge": CaseState.ACKNOWLEDGED,
+    "contacted": CaseState.CONTACTED,
+    "resolve": CaseState.RESOLVED,
+}
+# A rating at or below this reopens the case to the supervisor (SPEC §4: "a low rating reopens the case").
+LOW_RATING = 2
 
 
 class CaseRefused(ValueError):
@@ -104,6 +159,27 @@ class Desk:
             account.officer_id for account in self.store.officer_accounts() if not account.active
         )
 
+    def _choose(
+        self,
+        area_id: str | None,
+        priority: Priority,
+        now: datetime,
+        loads: Mapping[str, int],
+        unavailable: frozenset[str],
+    ) -> Decision:
+        """The roster's choice with this station's calendar and time zone (hemu.assignment decides)."""
+        return assign(
+            self.settings.roster,
+            self.settings.policy,
+            area_id,
+            priority,
+            now,
+            loads,
+            self.calendar,
+            self.tz,
+            unavailable,
+        )
+
     def priority_for(self, report: Report) -> Priority:
         return self.settings.policy.priority_for(
             report.category, report.harm, list(report.risk_flags), report.summary
@@ -125,17 +201,7 @@ class Desk:
         decided: dict[str, str] = {}
 
         def decide(loads: Mapping[str, int]) -> Assignment:
-            decision = assign(
-                self.settings.roster,
-                self.settings.policy,
-                report.area_id,
-                chosen,
-                now,
-                loads,
-                self.calendar,
-                self.tz,
-                inactive,
-            )
+            decision = self._choose(report.area_id, chosen, now, loads, inactive)
             decided.update(rule=decision.rule, reason=decision.reason)
             return Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason)
 
@@ -180,42 +246,57 @@ class Desk:
             parts.append("risk: " + ", ".join(report.risk_flags))
         return " | ".join(part for part in parts if part)
 
-    def hand_over(self, number: str, actor: str, why: str, exclude: frozenset[str] = frozenset()) -> Outcome:
+    def hand_over(
+        self,
+        number: str,
+        actor: str,
+        why: str,
+        exclude: frozenset[str] = frozenset(),
+        expected_version: int | None = None,
+    ) -> Outcome:
         """Gives a case to the officer the roster would choose now (never one in ``exclude``), with a
         fresh promise; the new officer gets the case card through the outbox."""
-        case = self.store.get(number)
-        if case is None:
-            raise CaseNotFound(number)
+        case = self._case(number)
         now = self.now()
         loads = self.store.loads()
-        decision = assign(
-            self.settings.roster,
-            self.settings.policy,
-            case.area_id,
-            case.priority,
-            now,
-            loads,
-            self.calendar,
-            self.tz,
-            self.inactive_officers() | exclude | {case.officer_id},
+        decision = self._choose(
+            case.area_id, case.priority, now, loads, self.inactive_officers() | exclude | {case.officer_id}
         )
-        updated = self.store.hand_over(
-            number,
+        updated = self._hand_over(
+            case,
             Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason),
             now,
-            actor=actor,
-            reason=why,
-            # The new officer gets the case card from the store; the resident must hear whose case it is now.
-            notify=[
-                Notification(
-                    recipient=f"resident:{case.resident_id}",
-                    kind="case_update",
-                    payload={"number": number, "event": "handed_over", "officer_id": decision.officer.id},
-                )
-            ],
+            actor,
+            why,
+            expected_version,
         )
         return Outcome(
             case=updated, officer=decision.officer, opened=False, rule=decision.rule, reason=decision.reason
+        )
+
+    def _hand_over(
+        self,
+        case: CaseRecord,
+        assignment: Assignment,
+        now: datetime,
+        actor: str,
+        why: str,
+        expected_version: int | None,
+    ) -> CaseRecord:
+        # The new officer gets the case card from the store; the resident must hear whose case it is now.
+        return self.store.hand_over(
+            case.number,
+            assignment,
+            now,
+            actor=actor,
+            reason=why,
+            notify=lambda record: self._tell_resident(
+                record,
+                "handed_over",
+                officer_id=record.officer_id,
+                due_at=self._iso(record.promise_due_at),
+            ),
+            expected_version=expected_version,
         )
 
     def deactivate_officer(self, officer_id: str, actor: str) -> list[Outcome]:
@@ -257,3 +338,315 @@ class Desk:
             )
         except (InvalidTransition, CaseNotFound) as error:
             raise CaseRefused("not_active", number, case.state) from error
+
+    # ---------------------------------------------------------------- officers act on their cases
+
+    def officer_act(
+        self,
+        number: str,
+        officer_id: str,
+        verb: str,
+        expected_version: int | None = None,
+        note: str | None = None,
+    ) -> ActResult:
+        """An officer's card button: ``acknowledge``, ``contacted`` or ``resolve`` (needs ``note``).
+
+        Only the assigned officer or the supervisor may (:class:`NotAllowed`). A case already in that
+        state is returned unchanged (``changed=False``): a double press or a second device must not tell
+        the resident twice. A card older than the case (``expected_version``) raises
+        :class:`~hemu.store.ConcurrentUpdate`; a step the state does not allow, InvalidTransition.
+        """
+        if verb not in OFFICER_VERBS:
+            raise ValueError(f"unknown officer action {verb!r}; use {', '.join(OFFICER_VERBS)}")
+        target = OFFICER_VERBS[verb]
+        note = (note or "").strip() or None
+        if target is CaseState.RESOLVED and note is None:
+            raise ValueError("resolving a case needs a note saying how it was resolved")
+        case = self._case(number)
+        self._check_officer(case, officer_id)
+        if case.state is target:
+            return ActResult(case=case, changed=False)
+        changes: dict[str, Any] = {"resolution_note": note} if target is CaseState.RESOLVED else {}
+        detail = {"officer_id": officer_id}
+        if note is not None and target is not CaseState.RESOLVED:
+            detail["note"] = note
+        try:
+            updated = self.store.transition(
+                case.number,
+                target,
+                self.now(),
+                actor=f"officer:{officer_id}",
+                reason=f"{verb} pressed",
+                # The officer who acted (the supervisor may act on someone's case), not just the assignee.
+                notify=lambda record: self._tell_resident(record, target.value, officer_id=officer_id),
+                expected_version=expected_version,
+                detail=detail,
+                **changes,
+            )
+        except (ConcurrentUpdate, InvalidTransition):
+            # Two presses at once: the one that lost finds the case where the winner put it.
+            current = self.store.get(case.number)
+            if current is not None and current.state is target:
+                return ActResult(case=current, changed=False)
+            raise
+        log.info("case %s: %s by %s", case.number, target.value, officer_id)
+        return ActResult(case=updated, changed=True)
+
+    def hand_over_to(
+        self, number: str, officer_id: str, to_officer: str | None, expected_version: int | None = None
+    ) -> Outcome:
+        """An officer hands their case on: to ``to_officer`` with a promise on that officer's duty time,
+        or (None) to whoever the roster picks now, never the current officer. Same permission rule as
+        :meth:`officer_act`; the resident is told who has it now and by when."""
+        case = self._case(number)
+        # A second press of the same "hand over to X": already done, nothing to tell anyone.
+        if (
+            to_officer is not None
+            and to_officer == case.officer_id
+            and (
+                officer_id == case.officer_id
+                or self._may_supervise(officer_id)
+                or self._handed_by(case, officer_id)
+            )
+        ):
+            return Outcome(case=case, officer=self.officer(case.officer_id), opened=False, rule="unchanged")
+        self._check_officer(case, officer_id)
+        actor = f"officer:{officer_id}"
+        if to_officer is None:
+            return self.hand_over(
+                case.number, actor, f"handed over by {officer_id}", expected_version=expected_version
+            )
+        target = self.settings.roster.officer(to_officer)
+        if target is None or not target.active or to_officer in self.inactive_officers():
+            raise ValueError(f"{to_officer!r} is not an active officer in the roster")
+        now = self.now()
+        due = self.promise_for(target, self.settings.policy.response_time(case.priority), now)
+        reason = f"{officer_id} handed the case to {target.name.en}"
+        updated = self._hand_over(
+            case, Assignment(target.id, due, reason), now, actor, reason, expected_version
+        )
+        return Outcome(case=updated, officer=target, opened=False, rule="chosen", reason=reason)
+
+    def _check_officer(self, case: CaseRecord, officer_id: str) -> None:
+        if officer_id == case.officer_id and self._is_active_officer(officer_id):
+            return
+        if self._may_supervise(officer_id):
+            return
+        raise NotAllowed(officer_id, case.number)
+
+    def _may_supervise(self, officer_id: str) -> bool:
+        return officer_id == self.settings.roster.supervisor and self._is_active_officer(officer_id)
+
+    def _is_active_officer(self, officer_id: str) -> bool:
+        officer = self.settings.roster.officer(officer_id)
+        return officer is not None and officer.active and self.store.is_officer_active(officer_id)
+
+    def _handed_by(self, case: CaseRecord, officer_id: str) -> bool:
+        handovers = [event for event in self.store.events(case.number) if event.kind == "handed_over"]
+        return bool(handovers) and handovers[-1].actor == f"officer:{officer_id}"
+
+    # ---------------------------------------------------------------- residents rate and answer
+
+    def rate(self, resident_id: str, number: str, rating: int, comment: str | None = None) -> RateResult:
+        """The resident's rating of their resolved case: 3–5 closes it; 1–2 reopens it to the supervisor
+        with a fresh promise (SPEC §4), the supervisor getting the card and the officer the rating.
+
+        CaseRefused: ``not_found`` (not theirs), ``already_rated`` (a second press), ``not_resolved``.
+        """
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise ValueError(f"a rating must be a whole number from 1 to 5, got {rating!r}")
+        comment = (comment or "").strip() or None
+        for _attempt in range(3):
+            case = self._own_case(resident_id, number)
+            if case.state is not CaseState.RESOLVED:
+                reason = "already_rated" if case.rating is not None else "not_resolved"
+                raise CaseRefused(reason, case.number, case.state)
+            try:
+                return self._rate(case, rating, comment)
+            except (ConcurrentUpdate, InvalidTransition):
+                continue  # changed meanwhile (a double press, details added): look again
+        raise CaseRefused("already_rated", case.number, case.state)
+
+    def _rate(self, case: CaseRecord, rating: int, comment: str | None) -> RateResult:
+        now = self.now()
+        actor = f"resident:{case.resident_id}"
+        rated = self._rated_update(case.officer_id, case.number, rating, comment)
+        values = {"rating": rating, "rating_comment": comment}
+        if rating > LOW_RATING:
+            updated = self.store.transition(
+                case.number,
+                CaseState.CLOSED,
+                now,
+                actor=actor,
+                reason=f"rated {rating}",
+                notify=lambda record: [rated, *self._tell_resident(record, "closed", rating=rating)],
+                expected_version=case.version,
+                detail={"officer_id": case.officer_id},
+                **values,
+            )
+            return RateResult(case=updated, reopened=False)
+        supervisor = self.settings.roster.supervisor_officer
+        due = self.promise_for(supervisor, self.settings.policy.response_time(case.priority), now)
+        updated = self.store.reopen(
+            case.number,
+            Assignment(supervisor.id, due, f"the resident rated the case {rating}; the supervisor takes it"),
+            now,
+            actor=actor,
+            reason=f"rated {rating}",
+            notify=lambda record: [
+                rated,
+                *self._tell_resident(
+                    record, "reopened", officer_id=record.officer_id, due_at=self._iso(record.promise_due_at)
+                ),
+            ],
+            expected_version=case.version,
+            detail={"officer_id": case.officer_id},
+            **values,
+        )
+        log.info("case %s rated %d: reopened to the supervisor %s", case.number, rating, supervisor.id)
+        return RateResult(case=updated, reopened=True)
+
+    def add_rating_comment(self, resident_id: str, number: str, comment: str) -> CaseRecord:
+        """The comment a resident writes after rating; the rated officer (and whoever has the case now,
+        after a low rating) read it. CaseRefused ``not_found`` / ``not_rated``."""
+        comment = (comment or "").strip()
+        if not comment:
+            raise ValueError("a rating comment must say something")
+        case = self._own_case(resident_id, number)
+        if case.rating is None:
+            raise CaseRefused("not_rated", case.number, case.state)
+        rated_officer = self._rated_officer(case)
+        officers = dict.fromkeys([rated_officer, case.officer_id])
+        return self.store.set_rating_comment(
+            case.number,
+            comment,
+            self.now(),
+            actor=f"resident:{resident_id}",
+            notify=lambda record: [
+                self._rated_update(officer, record.number, record.rating or 0, comment)
+                for officer in officers
+            ],
+        )
+
+    def _rated_officer(self, case: CaseRecord) -> str:
+        """The officer the latest rating was for (a low rating has since given the case to the supervisor)."""
+        for event in reversed(self.store.events(case.number)):
+            if event.kind == "state_changed" and "rating" in event.detail:
+                return str(event.detail.get("officer_id") or case.officer_id)
+        return case.officer_id
+
+    @staticmethod
+    def _rated_update(officer_id: str, number: str, rating: int, comment: str | None) -> Notification:
+        payload: dict[str, Any] = {"number": number, "event": "rated", "rating": rating}
+        if comment:
+            payload["comment"] = comment
+        return Notification(f"officer:{officer_id}", "case_update", payload)
+
+    def follow_up_answer(self, resident_id: str, number: str, came_back: bool) -> CaseRecord:
+        """The resident's answer to "has the problem come back?" a week after closing.
+
+        Came back: the case reopens to the same officer when they are still active, else to whoever the
+        roster picks, with a new promise; the resident is told who and by when. Fine: only logged.
+        A second press changes nothing. CaseRefused ``not_found`` / ``not_asked``.
+        """
+        case = self._own_case(resident_id, number)
+        if case.followed_up_at is None:
+            raise CaseRefused("not_asked", case.number, case.state)
+        now = self.now()
+        actor = f"resident:{resident_id}"
+        if came_back and case.state is CaseState.CLOSED:
+            try:
+                case = self._reopen_came_back(case, now, actor)
+            except (ConcurrentUpdate, InvalidTransition):
+                current = self.store.get(case.number)
+                if current is None or current.state is CaseState.CLOSED:
+                    raise
+                return current  # a second press got there first
+        self.store.record_follow_up_answer(case.number, came_back, now, actor)
+        return case
+
+    def _reopen_came_back(self, case: CaseRecord, now: datetime, actor: str) -> CaseRecord:
+        response = self.settings.policy.response_time(case.priority)
+        previous = self.settings.roster.officer(case.officer_id)
+        if previous is not None and self._is_active_officer(previous.id):
+            officer, reason = previous, f"the problem came back; {previous.name.en} handled it before"
+        else:
+            decision = self._choose(
+                case.area_id, case.priority, now, self.store.loads(), self.inactive_officers()
+            )
+            officer, reason = decision.officer, f"the problem came back; {decision.reason}"
+        due = self.promise_for(officer, response, now)
+        back = Notification(
+            f"officer:{officer.id}", "case_update", {"number": case.number, "event": "follow_up_came_back"}
+        )
+        return self.store.reopen(
+            case.number,
+            Assignment(officer.id, due, reason),
+            now,
+            actor=actor,
+            reason="the resident says the problem came back",
+            notify=lambda record: [
+                back,
+                *self._tell_resident(
+                    record, "reopened", officer_id=record.officer_id, due_at=self._iso(record.promise_due_at)
+                ),
+            ],
+            expected_version=case.version,
+        )
+
+    # ---------------------------------------------------------------- watcher, statistics, privacy
+
+    def watch(self, now: datetime | None = None) -> WatchReport:
+        """One promise-watcher sweep (see :mod:`hemu.watch`); safe to run often and from two processes."""
+        return sweep(self, require_aware(now, "now") if now is not None else self.now())
+
+    def stats(self, now: datetime | None = None) -> Stats:
+        """Station statistics (see :mod:`hemu.stats`)."""
+        return compute_stats(self.store, require_aware(now, "now") if now is not None else self.now())
+
+    def forget_resident(self, resident_id: str) -> int:
+        """``/forget``: withdraws the resident's active cases (nobody could reach them any more; the
+        officers are told), then erases their personal data; returns how many cases were anonymised."""
+        for case in self.store.cases_for_resident(resident_id, active_only=True):
+            with contextlib.suppress(CaseRefused):  # closed meanwhile: erasing is all that is left
+                self.cancel(resident_id, case.number)
+        return self.store.forget_resident(resident_id, self.now())
+
+    # ---------------------------------------------------------------- helpers
+
+    def promise_for(self, officer: Officer | None, response: ResponseTime, start: datetime) -> datetime:
+        """By when ``officer`` can answer, counted from ``start`` on their duty time; on the wall clock
+        when they have none to count on (a roster mistake must not leave a resident without a time)."""
+        if officer is not None:
+            try:
+                return promise_due(response, officer, start, self.calendar, self.tz)
+            except NoDutyTime:
+                log.warning("officer %s has no duty time; promise counted on the wall clock", officer.id)
+        amount = response.duration or timedelta(days=response.working_days or 1)
+        return (require_aware(start, "start") + amount).astimezone(self.tz)
+
+    def _case(self, number: str) -> CaseRecord:
+        case = self.store.get(number)
+        if case is None:
+            raise CaseNotFound(number)
+        return case
+
+    def _own_case(self, resident_id: str, number: str) -> CaseRecord:
+        try:
+            case = self.store.get(number)
+        except ValueError as error:
+            raise CaseRefused("not_found", number) from error
+        if case is None or case.resident_id != resident_id:
+            raise CaseRefused("not_found", number)
+        return case
+
+    def _iso(self, moment: datetime) -> str:
+        return moment.astimezone(self.tz).isoformat()
+
+    @staticmethod
+    def _tell_resident(case: CaseRecord, event: str, **values: Any) -> list[Notification]:
+        """The resident's ``case_update``; nothing for a resident who asked to be forgotten."""
+        if case.is_erased:
+            return []
+        payload = {"number": case.number, "event": event, **values}
+        return [Notification(f"resident:{case.resident_id}", "case_update", payload)]

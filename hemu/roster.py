@@ -68,6 +68,8 @@ class Officer(_Strict):
     duty: List[Shift]
     backup: OfficerId | None = None  # type: ignore[valid-type]
     active: bool = True
+    # The language of the officer's own Telegram messages; None: the station's default_language.
+    language: Literal["zh", "en"] | None = None
 
     @validator("duty")
     def _has_duty(cls, value: List[Shift]) -> List[Shift]:

@@ -1,21 +1,122 @@
-"""`make run`: Rasa and the action server together on 127.0.0.1, stopped together with Ctrl-C.
+"""`make run`: all of Hemu on 127.0.0.1 — Rasa, the action server, the Telegram gateway and, without
+``TELEGRAM_BOT_TOKEN``, the local Bot API server with the sandbox page — stopped together.
 
-Ports come from HEMU_RASA_PORT (default 5005) and HEMU_ACTIONS_PORT (default 5055); logs go to
-logs/. The Telegram gateway joins this command when it exists (see README).
+Ctrl-C or SIGTERM stops every service; so does any one of them dying (it is named, with its log), because
+half a Hemu (say, a gateway whose Rasa is gone) would look alive while failing every resident.
+
+Environment: HEMU_RASA_PORT (5005), HEMU_ACTIONS_PORT (5055), HEMU_SANDBOX_PORT (8081), HEMU_LOG_DIR
+(logs/), DATABASE_URL (var/hemu.sqlite3), HEMU_CLOCK_FILE (optional shared clock shift), TELEGRAM_BOT_TOKEN
+(real Telegram instead of the sandbox). In sandbox mode every active roster officer gets a fresh invite code,
+written to <log dir>/sandbox-officers.json for the page's one-click "register" buttons.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hemu.processes import REPO_ROOT, start_stack  # noqa: E402
+from hemu import clock  # noqa: E402
+from hemu.processes import HOST, REPO_ROOT, Service, ServiceFailed, start_all  # noqa: E402
+from hemu.settings import Settings, load_settings  # noqa: E402
+from hemu.store import InviteError, Store  # noqa: E402
 from scripts.train import model_path  # noqa: E402
+
+OFFICERS_FILE = "sandbox-officers.json"
+
+
+class Stop(Exception):
+    """Raised by the first Ctrl-C or SIGTERM so the services are stopped on the way out."""
+
+
+def _still_stopping(_signum: int, _frame: FrameType | None) -> None:
+    # A second Ctrl-C must not interrupt the stopping itself and leave servers behind.
+    print("still stopping the services...", file=sys.stderr, flush=True)
+
+
+def _on_stop_signal(_signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, _still_stopping)
+    signal.signal(signal.SIGTERM, _still_stopping)
+    raise Stop
+
+
+def port_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise SystemExit(f"{name}={port} is not a port number (1–65535)")
+    return port
+
+
+def busy_ports(ports: dict[str, int]) -> list[str]:
+    """Names of the variables whose port is taken: said up front instead of a server's bind traceback."""
+    busy = []
+    for name, port in ports.items():
+        with socket.socket() as sock:
+            # As the servers bind: a port left in TIME_WAIT by the last run is free, a listening one is not.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                busy.append(f"{name}={port}")
+    return busy
+
+
+def log_dir_from_env() -> Path:
+    path = Path(os.environ.get("HEMU_LOG_DIR", "").strip() or "logs")
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def officer_invites(settings: Settings, store: Store) -> list[dict[str, str]]:
+    """One fresh invite per active roster officer, so the sandbox page can register each with a click.
+
+    Officers deactivated in the store are left out (an invite for them is refused anyway).
+    """
+    store.migrate()
+    ttl = timedelta(days=settings.roster.invite_valid_days)
+    invites = []
+    for officer in settings.roster.active_officers():
+        try:
+            code = store.create_invite(officer.id, clock.now(), ttl)
+        except InviteError:
+            continue
+        invites.append(
+            {
+                "officer_id": officer.id,
+                "name": f"{officer.name.zh} {officer.name.en}",
+                "code": code,
+            }
+        )
+    return invites
+
+
+def write_officers_file(path: Path, invites: list[dict[str, str]]) -> Path:
+    """Private file: the codes link a chat to an officer account."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(invites, out, ensure_ascii=False, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def print_ready(service: Service) -> None:
+    print(
+        f"{service.name:<8} ready in {service.ready_after or 0:5.1f} s  {service.url or service.ready_url}",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -23,31 +124,68 @@ def main() -> int:
     if not model.is_file():
         print(f"no trained model at {model}; run `make train`", file=sys.stderr)
         return 1
-    rasa_port = int(os.environ.get("HEMU_RASA_PORT", "5005"))
-    action_port = int(os.environ.get("HEMU_ACTIONS_PORT", "5055"))
-    # Ctrl-C and a supervisor's SIGTERM both stop every service (even when started in the
-    # background, where SIGINT would otherwise be ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("starting Rasa and the action server (about a minute)...", flush=True)
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    ports = {
+        "HEMU_RASA_PORT": port_from_env("HEMU_RASA_PORT", 5005),
+        "HEMU_ACTIONS_PORT": port_from_env("HEMU_ACTIONS_PORT", 5055),
+    }
+    if not token:
+        ports["HEMU_SANDBOX_PORT"] = port_from_env("HEMU_SANDBOX_PORT", 8081)
+    busy = busy_ports(ports)
+    if busy:
+        print(f"port already in use: {', '.join(busy)} (another `make run`?); set another", file=sys.stderr)
+        return 1
+    log_dir = log_dir_from_env()
+    # Every process reads the same case store and clock (the gateway's and the actions' "now" must agree).
+    shared = {name: os.environ[name] for name in ("DATABASE_URL", "HEMU_CLOCK_FILE") if os.environ.get(name)}
+    # The gateway reads the ports from these too (bot/config.py) — pass them even when they are defaults.
+    shared["HEMU_RASA_PORT"] = str(ports["HEMU_RASA_PORT"])
+    shared["HEMU_ACTIONS_PORT"] = str(ports["HEMU_ACTIONS_PORT"])
+
+    officers_file = None
+    if not token:
+        with Store.from_url(shared.get("DATABASE_URL")) as store:
+            invites = officer_invites(load_settings(), store)
+        officers_file = write_officers_file(log_dir / OFFICERS_FILE, invites)
+
+    # Ctrl-C and a supervisor's SIGTERM both stop every service (even when started in the background,
+    # where SIGINT would otherwise be ignored). The services run in their own sessions: a terminal's
+    # Ctrl-C reaches only this process, which stops them in order.
+    signal.signal(signal.SIGINT, _on_stop_signal)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    what = "Rasa, the action server, the gateway" + ("" if token else " and the sandbox (local Telegram)")
+    print(f"starting {what} (logs in {log_dir}) ...", flush=True)
+    launched = time.monotonic()
     try:
-        with start_stack(model, REPO_ROOT / "logs", rasa_port, action_port) as stack:
-            print(
-                f"actions  ready in {stack.actions.ready_after:5.1f} s  http://127.0.0.1:{action_port}/webhook"
-            )
-            print(
-                f"rasa     ready in {stack.rasa.ready_after:5.1f} s  {stack.rasa_url}/webhooks/rest/webhook"
-            )
-            print(
-                "talk to it: curl -s -XPOST " + stack.rasa_url + "/webhooks/rest/webhook "
-                '-d \'{"sender":"me","message":"楼上天天半夜拖椅子"}\''
-            )
+        with start_all(
+            model,
+            log_dir,
+            env=shared,
+            rasa_port=ports["HEMU_RASA_PORT"],
+            action_port=ports["HEMU_ACTIONS_PORT"],
+            sandbox_port=ports.get("HEMU_SANDBOX_PORT", 0),
+            officers_file=officers_file,
+            on_ready=print_ready,
+        ) as hemu:
+            print(f"all ready in {time.monotonic() - launched:.1f} s", flush=True)
+            if hemu.bot_api_url:
+                print(f"open {hemu.bot_api_url}/ to play a resident and an officer")
+                print(f"(officers' invite codes: {officers_file})")
+            else:
+                print("talking to Telegram; officers register with `python -m hemu officers invite ID`")
             print("Ctrl-C stops everything.", flush=True)
-            while stack.rasa.process.poll() is None and stack.actions.process.poll() is None:
-                time.sleep(1)
-            print("a service stopped unexpectedly; see logs/", file=sys.stderr)
+            while (dead := hemu.dead()) is None:
+                time.sleep(0.5)
+            print(
+                f"{dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
+                f"stopping the others. Its log: {dead.log_path}\n{dead.log_tail(15)}",
+                file=sys.stderr,
+            )
             return 1
-    except KeyboardInterrupt:
+    except ServiceFailed as failure:
+        print(f"{failure.service.name} failed to start; stopped everything. {failure}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Stop):
         print("\nstopped.")
         return 0
 

@@ -1,4 +1,5 @@
-"""The case store (SPEC §3): cases, their audit log, the notification outbox and officer accounts.
+"""The case store (SPEC §3): cases, their audit log, the notification outbox, the inbound queue of
+residents' messages waiting for Rasa, and officer accounts.
 
 SQLite file ``var/hemu.sqlite3`` by default, PostgreSQL through ``DATABASE_URL``. Callers get frozen
 records, never database rows; every change is one transaction together with its events and outbox rows.
@@ -17,9 +18,15 @@ from hemu.store.errors import (
     StoreError,
 )
 from hemu.store.records import (
+    AWAITING_RESPONSE,
+    ERASED_PREFIX,
+    ERASED_TEXT,
     Assignment,
     CaseRecord,
+    CaseStatistics,
     EventRecord,
+    InboundRecord,
+    InboundStatus,
     NewCase,
     Notification,
     NotificationRecord,
@@ -29,11 +36,17 @@ from hemu.store.records import (
 from hemu.store.repository import Notify, Store
 
 __all__ = [
+    "AWAITING_RESPONSE",
+    "ERASED_PREFIX",
+    "ERASED_TEXT",
     "Assignment",
     "CaseNotFound",
     "CaseRecord",
+    "CaseStatistics",
     "ConcurrentUpdate",
     "EventRecord",
+    "InboundRecord",
+    "InboundStatus",
     "InvalidTransition",
     "InviteError",
     "NewCase",

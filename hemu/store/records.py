@@ -13,12 +13,31 @@ from typing import Any, Mapping
 
 from hemu.cases import ACTIVE_STATES, CaseState, Priority
 
+# What a forgotten resident's id becomes (``erased:`` + 12 hex digits): statistics keep the cases,
+# nobody can tell whose they were.
+ERASED_PREFIX = "erased:"
+ERASED_TEXT = "[erased]"
+
 
 class OutboxStatus(str, Enum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
     DROPPED = "dropped"
+
+
+class InboundStatus(str, Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DROPPED = "dropped"
+
+
+# Cases whose promise still waits to be kept: nobody has answered the resident since the promise was
+# made (opened, handed over to someone new, reopened). An acknowledgement is the first response, as in
+# the statistics, so the promise watcher leaves acknowledged and contacted cases alone.
+AWAITING_RESPONSE: frozenset[CaseState] = frozenset(
+    {CaseState.OPEN, CaseState.HANDED_OVER, CaseState.REOPENED}
+)
 
 
 @dataclass(frozen=True)
@@ -99,10 +118,27 @@ class CaseRecord:
     rating: int | None
     rating_comment: str | None
     version: int
+    # When the current promise was made: opening, hand-over, reopening or a renewal after a breach.
+    promise_set_at: datetime
+    reminded_at: datetime | None
+    breaches: int
+    followed_up_at: datetime | None
+    # None until the first response or the first breach settles whether the first promise was kept.
+    promise_kept: bool | None
 
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def awaits_response(self) -> bool:
+        """The promise is still running: the promise watcher reminds and renews only these cases."""
+        return self.state in AWAITING_RESPONSE
+
+    @property
+    def is_erased(self) -> bool:
+        """The resident asked to be forgotten: there is nobody left to notify."""
+        return self.resident_id.startswith(ERASED_PREFIX)
 
     def is_overdue(self, now: datetime) -> bool:
         """The promise is broken: the case still waits for work and its due time has passed."""
@@ -136,6 +172,36 @@ class NotificationRecord:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """A resident's message waiting for Rasa; ``metadata`` is what the gateway sends along with it."""
+
+    id: int
+    sender: str
+    chat_id: int
+    text: str
+    metadata: Mapping[str, Any]
+    created_at: datetime
+    attempts: int
+    status: InboundStatus = InboundStatus.PENDING
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseStatistics:
+    """The raw figures behind the station statistics, read in one transaction (see hemu.stats)."""
+
+    rated: int
+    satisfied: int
+    promises_due: int
+    promises_kept: int
+    # (opened_at, first_response_at) of every case that got a response.
+    responses: tuple[tuple[datetime, datetime], ...]
+    # (category, area_id, number of active cases)
+    open_groups: tuple[tuple[str, str | None, int], ...]
 
 
 @dataclass(frozen=True)

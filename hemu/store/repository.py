@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -25,9 +26,9 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hemu.cases import (
     ACTIVE_STATES,
@@ -48,16 +49,30 @@ from hemu.store.errors import (
     OutboxError,
 )
 from hemu.store.records import (
+    AWAITING_RESPONSE,
+    ERASED_PREFIX,
+    ERASED_TEXT,
     Assignment,
     CaseRecord,
+    CaseStatistics,
     EventRecord,
+    InboundRecord,
+    InboundStatus,
     NewCase,
     Notification,
     NotificationRecord,
     OfficerAccount,
     OutboxStatus,
 )
-from hemu.store.tables import case_counters, case_events, cases, invites, officer_accounts, outbox
+from hemu.store.tables import (
+    case_counters,
+    case_events,
+    cases,
+    inbound,
+    invites,
+    officer_accounts,
+    outbox,
+)
 from hemu.times import require_aware
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -68,7 +83,12 @@ Notify = Sequence[Notification] | Callable[[CaseRecord], Sequence[Notification]]
 TRANSITION_CHANGES = frozenset({"resolution_note", "rating", "rating_comment"})
 # A re-read after a lost optimistic race locks the row, so one retry normally settles it.
 MAX_ATTEMPTS = 4
+MIGRATE_ATTEMPTS = 5
 _ACTIVE_VALUES = tuple(sorted(state.value for state in ACTIVE_STATES))
+_AWAITING_VALUES = tuple(sorted(state.value for state in AWAITING_RESPONSE))
+# Keys of event details and notification payloads that carry what a resident or an officer wrote about
+# the resident; forget_resident() replaces their values.
+PERSONAL_KEYS = frozenset({"text", "comment", "rating_comment", "resolution_note", "note"})
 # Typed from a phone: no 0/o, 1/l/i to confuse; 31^10 ≈ 8·10^14 codes, and each lives only days.
 INVITE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 INVITE_LENGTH = 10
@@ -95,6 +115,31 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
+def _lapsed(row: Row, now: datetime) -> bool:
+    """The first promise ran out unanswered and nothing has recorded that yet (see ``promise_kept``)."""
+    return row.first_response_at is None and row.promise_kept is None and now >= row.promise_due_at
+
+
+def _check_rating(rating: Any) -> None:
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
+    ):
+        raise ValueError(f"a rating must be a whole number from 1 to 5, got {rating!r}")
+
+
+def _scrub(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """A copy with what people wrote about the resident replaced (see :data:`PERSONAL_KEYS`)."""
+    return {
+        key: (ERASED_TEXT if key in PERSONAL_KEYS and value is not None else value)
+        for key, value in values.items()
+    }
+
+
+def _count_attempt() -> Any:
+    """attempts + 1, unless claim_notifications already counted this attempt."""
+    return case((outbox.c.claimed_at.is_(None), outbox.c.attempts + 1), else_=outbox.c.attempts)
+
+
 def _normalise_code(code: str) -> str:
     return re.sub(r"[\s\-_]", "", unicodedata.normalize("NFKC", code or "")).lower()
 
@@ -112,6 +157,8 @@ def _case_record(row: Row) -> CaseRecord:
     values["state"] = CaseState(values["state"])
     values["risk_flags"] = tuple(values["risk_flags"] or ())
     values["contact_consent"] = bool(values["contact_consent"])
+    if values["promise_kept"] is not None:
+        values["promise_kept"] = bool(values["promise_kept"])
     return CaseRecord(**values)
 
 
@@ -143,6 +190,22 @@ def _notification_record(row: Row) -> NotificationRecord:
         next_attempt_at=row.next_attempt_at,
         sent_at=row.sent_at,
         last_error=row.last_error,
+    )
+
+
+def _inbound_record(row: Row) -> InboundRecord:
+    values = row._mapping
+    return InboundRecord(
+        id=values["id"],
+        sender=values["sender"],
+        chat_id=values["chat_id"],
+        text=values["text"],
+        metadata=dict(values["metadata"] or {}),
+        created_at=values["created_at"],
+        attempts=values["attempts"],
+        status=InboundStatus(values["status"]),
+        last_error=values["last_error"],
+        delivered_at=values["delivered_at"],
     )
 
 
@@ -187,10 +250,20 @@ class Store:
         """Bring the schema to the newest revision; safe when several processes start at once."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            db.take_migration_lock(connection)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        for attempt in range(MIGRATE_ATTEMPTS):
+            try:
+                with self.engine.begin() as connection:
+                    db.take_migration_lock(connection)
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                return
+            except OperationalError as error:
+                # SQLite answers "database is locked" at once, without waiting out busy_timeout, when
+                # processes starting together (action server and gateway) race to create a fresh file
+                # or switch it to WAL. The transaction rolled back whole; try again a little later.
+                if self.dialect != "sqlite" or "locked" not in str(error) or attempt + 1 == MIGRATE_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     # ---------------------------------------------------------------- cases: changes
 
@@ -245,6 +318,8 @@ class Store:
                     contact=new.contact,
                     officer_id=officer_id,
                     promise_due_at=due_at,
+                    promise_set_at=now,
+                    breaches=0,
                     opened_at=now,
                     updated_at=now,
                     version=1,
@@ -283,12 +358,14 @@ class Store:
         reason: str = "",
         notify: Notify = (),
         expected_version: int | None = None,
+        detail: Mapping[str, Any] | None = None,
         **changes: Any,
     ) -> CaseRecord:
         """Move a case to ``target`` (see hemu.cases for what is allowed), recording who and why.
 
         ``changes`` may set ``resolution_note``, ``rating`` (1–5) and ``rating_comment``. Reopening clears
         ``resolved_at``/``closed_at`` (the events keep the history); a rating stays until it is replaced.
+        ``detail`` adds to the audit event's detail (e.g. which officer a rating was for).
         """
         target = CaseState(target)
         if target is CaseState.HANDED_OVER:
@@ -299,13 +376,10 @@ class Store:
                 f"transition() cannot change {', '.join(sorted(unknown))}; "
                 f"it can change {', '.join(sorted(TRANSITION_CHANGES))}"
             )
-        rating = changes.get("rating")
-        if rating is not None and (
-            isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
-        ):
-            raise ValueError(f"a rating must be a whole number from 1 to 5, got {rating!r}")
+        _check_rating(changes.get("rating"))
         now = require_aware(now, "now")
         _text(actor, "actor")
+        extra = _jsonable(dict(detail or {}), "detail")
 
         def plan(row: Row) -> _Change:
             check_transition(row.number, row.state, target)
@@ -314,6 +388,10 @@ class Store:
             responded = (CaseState.ACKNOWLEDGED, CaseState.CONTACTED, CaseState.RESOLVED)
             if target in responded and row.first_response_at is None:
                 values["first_response_at"] = now
+                if row.promise_kept is None:  # a breach recorded first already settled it
+                    values["promise_kept"] = now <= row.promise_due_at
+            elif target is CaseState.CANCELLED and _lapsed(row, now):
+                values["promise_kept"] = False  # withdrawn after the promise lapsed unanswered
             if target is CaseState.RESOLVED:
                 values["resolved_at"] = now
             elif target is CaseState.CLOSED:
@@ -326,7 +404,7 @@ class Store:
                 "from_state": CaseState(row.state),
                 "to_state": target,
                 "reason": reason,
-                "detail": _jsonable(dict(changes), "changes"),
+                "detail": {**_jsonable(dict(changes), "changes"), **extra},
             }
             return _Change(values, [event])
 
@@ -356,7 +434,12 @@ class Store:
                 "state": CaseState.HANDED_OVER.value,
                 "officer_id": officer_id,
                 "promise_due_at": due_at,
+                # A new officer, a new promise: the reminder is counted afresh from now.
+                "promise_set_at": now,
+                "reminded_at": None,
             }
+            if _lapsed(row, now):
+                values["promise_kept"] = False  # the new promise must not hide the broken first one
             event = {
                 "actor": actor,
                 "kind": "handed_over",
@@ -412,6 +495,237 @@ class Store:
             return _Change({}, [event], [update_])
 
         return self._change_case(number, now, expected_version, plan, notify)
+
+    def reopen(
+        self,
+        number: str,
+        assignment: Assignment,
+        now: datetime,
+        actor: str,
+        reason: str,
+        notify: Notify = (),
+        expected_version: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> CaseRecord:
+        """Reopen a resolved or closed case and give it to ``assignment``'s officer with a new promise, in
+        one step: a reopened case must never sit unassigned or with the old, long-past promise.
+
+        ``changes`` may set ``rating`` and ``rating_comment`` (a low rating is what reopens it). The
+        officer gets the case card (``case_assigned``) like after a hand-over.
+        """
+        if not isinstance(assignment, Assignment):
+            raise TypeError(f"reopen needs an Assignment, got {type(assignment).__name__}")
+        unknown = set(changes) - {"rating", "rating_comment"}
+        if unknown:
+            raise TypeError(f"reopen() cannot change {', '.join(sorted(unknown))}")
+        _check_rating(changes.get("rating"))
+        officer_id = _text(assignment.officer_id, "assignment.officer_id")
+        due_at = require_aware(assignment.due_at, "assignment.due_at")
+        now = require_aware(now, "now")
+        _text(actor, "actor")
+        extra = _jsonable(dict(detail or {}), "detail")
+
+        def plan(row: Row) -> _Change:
+            check_transition(row.number, row.state, CaseState.REOPENED)
+            values = {
+                "state": CaseState.REOPENED.value,
+                "officer_id": officer_id,
+                "promise_due_at": due_at,
+                "promise_set_at": now,
+                "reminded_at": None,
+                "resolved_at": None,
+                "closed_at": None,
+                **changes,
+            }
+            if _lapsed(row, now):
+                values["promise_kept"] = False
+            reopened = {
+                "actor": actor,
+                "kind": "state_changed",
+                "from_state": CaseState(row.state),
+                "to_state": CaseState.REOPENED,
+                "reason": reason,
+                "detail": {**_jsonable(dict(changes), "changes"), **extra},
+            }
+            assigned = {
+                "actor": "system",
+                "kind": "assigned",
+                "reason": assignment.reason,
+                "detail": {
+                    "from_officer": row.officer_id,
+                    "officer_id": officer_id,
+                    "due_at": due_at.isoformat(),
+                },
+            }
+            payload = {"number": row.number, "from_officer": row.officer_id}
+            card = Notification(f"officer:{officer_id}", "case_assigned", payload)
+            return _Change(values, [reopened, assigned], [card])
+
+        return self._change_case(number, now, expected_version, plan, notify)
+
+    def set_rating_comment(
+        self, number: str, comment: str, now: datetime, actor: str, notify: Notify = ()
+    ) -> CaseRecord:
+        """Add the comment the resident wrote after rating; only a rated case takes one."""
+        comment = _text(comment, "comment")
+        now = require_aware(now, "now")
+        _text(actor, "actor")
+
+        def plan(row: Row) -> _Change:
+            if row.rating is None:
+                raise InvalidTransition(
+                    f"case {row.number} has not been rated; a comment belongs to a rating",
+                    number=row.number,
+                    current=CaseState(row.state),
+                )
+            event = {"actor": actor, "kind": "rating_comment", "detail": {"comment": comment}}
+            return _Change({"rating_comment": comment}, [event])
+
+        return self._change_case(number, now, None, plan, notify)
+
+    # ---------------------------------------------------------------- promise watcher
+    #
+    # These changes are bookkeeping, not decisions: they take the row lock, check that the case is still
+    # what the watcher computed from (so a second watcher, or a second run, does nothing), and leave the
+    # version alone so an officer's card stays valid for its buttons.
+
+    def awaiting_response(self) -> List[CaseRecord]:
+        """Cases whose promise is still running (see :data:`AWAITING_RESPONSE`), earliest due first."""
+        query = (
+            select(cases)
+            .where(cases.c.state.in_(_AWAITING_VALUES))
+            .order_by(cases.c.promise_due_at, cases.c.id)
+        )
+        with self._reader.connect() as conn:
+            return [_case_record(row) for row in conn.execute(query)]
+
+    def follow_up_candidates(self, closed_since: datetime) -> List[CaseRecord]:
+        """Rated, closed cases closed at or after ``closed_since`` that have not had the follow-up
+        question yet, earliest closed first (due or not: the watcher also needs the next one's time)."""
+        closed_since = require_aware(closed_since, "closed_since")
+        query = (
+            select(cases)
+            .where(
+                cases.c.state == CaseState.CLOSED.value,
+                cases.c.rating.is_not(None),
+                cases.c.followed_up_at.is_(None),
+                cases.c.closed_at >= closed_since,
+            )
+            .order_by(cases.c.closed_at, cases.c.id)
+        )
+        with self._reader.connect() as conn:
+            return [_case_record(row) for row in conn.execute(query)]
+
+    def record_reminder(
+        self, number: str, due_at: datetime, now: datetime, notify: Notify = ()
+    ) -> CaseRecord | None:
+        """Note that the officer was reminded of the promise due at ``due_at``; None (and nothing
+        written) when that promise is no longer the case's, or its officer was already reminded."""
+        due_at = require_aware(due_at, "due_at")
+        now = require_aware(now, "now")
+
+        def plan(row: Row) -> _Change | None:
+            if (
+                row.state not in _AWAITING_VALUES
+                or row.promise_due_at != due_at
+                or row.reminded_at is not None
+            ):
+                return None
+            event = {
+                "actor": "system",
+                "kind": "reminded",
+                "detail": {"officer_id": row.officer_id, "due_at": due_at.isoformat()},
+            }
+            return _Change({"reminded_at": now}, [event])
+
+        return self._guarded_change(number, now, plan, notify)
+
+    def record_breach(
+        self,
+        number: str,
+        old_due: datetime,
+        new_due: datetime,
+        now: datetime,
+        notify: Notify = (),
+        officer_id: str | None = None,
+    ) -> CaseRecord | None:
+        """Record that the promise due at ``old_due`` was broken and renew it as ``new_due``.
+
+        Idempotent against ``old_due``: when the case's promise is no longer ``old_due`` (renewed by
+        another watcher, handed over, answered) nothing is written and None is returned, so two
+        watchers never both tell the resident. ``officer_id``, when given, must also still be the
+        case's officer: ``new_due`` was computed on their duty time.
+        """
+        old_due = require_aware(old_due, "old_due")
+        new_due = require_aware(new_due, "new_due")
+        now = require_aware(now, "now")
+        if now < old_due:
+            raise ValueError(f"the promise due at {old_due.isoformat()} cannot be broken before then")
+        if new_due <= now:
+            raise ValueError(f"a renewed promise must lie in the future, got {new_due.isoformat()}")
+
+        def plan(row: Row) -> _Change | None:
+            if row.state not in _AWAITING_VALUES or row.promise_due_at != old_due:
+                return None
+            if officer_id is not None and row.officer_id != officer_id:
+                return None
+            values: Dict[str, Any] = {
+                "promise_due_at": new_due,
+                "promise_set_at": now,
+                "reminded_at": None,
+                "breaches": row.breaches + 1,
+                "updated_at": now,
+            }
+            if row.promise_kept is None:
+                values["promise_kept"] = False
+            event = {
+                "actor": "system",
+                "kind": "promise_broken",
+                "detail": {
+                    "officer_id": row.officer_id,
+                    "old_due": old_due.isoformat(),
+                    "new_due": new_due.isoformat(),
+                    "breaches": row.breaches + 1,
+                },
+            }
+            return _Change(values, [event])
+
+        return self._guarded_change(number, now, plan, notify)
+
+    def record_follow_up(self, number: str, now: datetime, notify: Notify = ()) -> CaseRecord | None:
+        """Note that the resident was asked how things are now; None when the case is no longer closed
+        or was already followed up (each closed case is asked once)."""
+        now = require_aware(now, "now")
+
+        def plan(row: Row) -> _Change | None:
+            if row.state != CaseState.CLOSED.value or row.followed_up_at is not None:
+                return None
+            event = {"actor": "system", "kind": "followed_up", "detail": {}}
+            return _Change({"followed_up_at": now}, [event])
+
+        return self._guarded_change(number, now, plan, notify)
+
+    def record_follow_up_answer(
+        self, number: str, came_back: bool, now: datetime, actor: str
+    ) -> CaseRecord | None:
+        """Log the resident's answer to the follow-up question once; None when it was already logged."""
+        now = require_aware(now, "now")
+        _text(actor, "actor")
+        canonical = normalise_case_number(number)
+        with self.engine.begin() as conn:
+            row = self._case_row(conn, canonical, lock=True)
+            answered = conn.execute(
+                select(func.count())
+                .select_from(case_events)
+                .where(case_events.c.case_id == row.id, case_events.c.kind == "follow_up_answered")
+            ).scalar_one()
+            if answered:
+                return None
+            self._add_event(
+                conn, row.id, now, actor=actor, kind="follow_up_answered", detail={"came_back": came_back}
+            )
+            return _case_record(row)
 
     # ---------------------------------------------------------------- cases: queries
 
@@ -500,6 +814,52 @@ class Store:
         with self._reader.connect() as conn:
             return [_notification_record(row) for row in conn.execute(query)]
 
+    def claim_notifications(
+        self, now: datetime, lease: timedelta, limit: int = 50
+    ) -> List[NotificationRecord]:
+        """Take up to ``limit`` due notifications for sending, oldest first.
+
+        Each is pushed to ``next_attempt_at = now + lease`` with its attempt counted, in the same
+        transaction that selected it, so another sender (or this one after a crash and restart) cannot
+        take it again inside the lease. The sender then reports with :meth:`mark_sent`,
+        :meth:`mark_failed` or :meth:`drop`; a sender that dies silently just lets the lease run out.
+        PostgreSQL skips rows another sender has locked; SQLite's BEGIN IMMEDIATE serialises claims.
+        """
+        now = require_aware(now, "now")
+        if lease <= timedelta(0):
+            raise ValueError(f"a claim must last for some time, got {lease}")
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        query = (
+            select(outbox.c.id)
+            .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        # Most polls find nothing: look first without the write lock a claim needs (SQLite takes the
+        # whole database for it), so a notifier polling several times a second never slows a writer.
+        with self._reader.connect() as conn:
+            if conn.execute(query.limit(1)).first() is None:
+                return []
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            ids = conn.execute(query).scalars().all()
+            if not ids:
+                return []
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    next_attempt_at=now + lease,
+                    attempts=outbox.c.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+            )
+            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
+        return [_notification_record(row) for row in rows]
+
     def mark_sent(self, notification_id: int, now: datetime) -> NotificationRecord:
         now = require_aware(now, "now")
         return self._set_outbox(
@@ -509,7 +869,8 @@ class Store:
             status=OutboxStatus.SENT.value,
             sent_at=now,
             updated_at=now,
-            attempts=outbox.c.attempts + 1,
+            attempts=_count_attempt(),
+            claimed_at=None,
         )
 
     def mark_failed(
@@ -517,7 +878,12 @@ class Store:
     ) -> NotificationRecord:
         """Count a failed attempt; try again at ``retry_at``, or never when it is None."""
         now = require_aware(now, "now")
-        values: Dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": error, "updated_at": now}
+        values: Dict[str, Any] = {
+            "attempts": _count_attempt(),
+            "last_error": error,
+            "updated_at": now,
+            "claimed_at": None,
+        }
         if retry_at is None:
             values["status"] = OutboxStatus.FAILED.value
         else:
@@ -534,6 +900,210 @@ class Store:
             status=OutboxStatus.DROPPED.value,
             last_error=reason,
             updated_at=now,
+            claimed_at=None,
+        )
+
+    # ---------------------------------------------------------------- inbound queue
+
+    def queue_inbound(
+        self, sender: str, chat_id: int, text: str, metadata: Mapping[str, Any], now: datetime
+    ) -> int:
+        """Keep a resident's message Rasa could not take; returns its id. Replayed oldest first."""
+        _text(sender, "sender")
+        if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+            raise TypeError(f"chat_id must be an int, got {type(chat_id).__name__}")
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        now = require_aware(now, "now")
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(inbound).values(
+                    sender=sender,
+                    chat_id=chat_id,
+                    text=text,
+                    metadata=_jsonable(dict(metadata or {}), "metadata"),
+                    created_at=now,
+                    status=InboundStatus.PENDING.value,
+                    attempts=0,
+                )
+            ).inserted_primary_key[0]
+
+    def pending_inbound(self, limit: int = 100) -> List[InboundRecord]:
+        """Messages still to hand to Rasa, oldest first (the order the residents wrote them)."""
+        query = (
+            select(inbound)
+            .where(inbound.c.status == InboundStatus.PENDING.value)
+            .order_by(inbound.c.id)
+            .limit(limit)
+        )
+        with self._reader.connect() as conn:
+            return [_inbound_record(row) for row in conn.execute(query)]
+
+    def has_pending_inbound(self, sender: str) -> bool:
+        """Whether this resident has messages waiting: a new one must queue behind them, not overtake."""
+        query = select(inbound.c.id).where(
+            inbound.c.sender == sender, inbound.c.status == InboundStatus.PENDING.value
+        )
+        with self._reader.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def inbound_messages(self, sender: str | None = None) -> List[InboundRecord]:
+        """Every queued message (of one sender), oldest first, whatever its status: for admins and tests."""
+        query = select(inbound).order_by(inbound.c.id)
+        if sender is not None:
+            query = query.where(inbound.c.sender == sender)
+        with self._reader.connect() as conn:
+            return [_inbound_record(row) for row in conn.execute(query)]
+
+    def mark_inbound_delivered(self, inbound_id: int, now: datetime) -> bool:
+        """Rasa took the message. False when it was not pending any more (delivered twice, or dropped
+        because the resident asked to be forgotten meanwhile): nothing to do then."""
+        now = require_aware(now, "now")
+        return self._set_inbound(
+            inbound_id,
+            status=InboundStatus.DELIVERED.value,
+            delivered_at=now,
+            attempts=inbound.c.attempts + 1,
+        )
+
+    def mark_inbound_attempt(self, inbound_id: int, now: datetime, error: str) -> bool:
+        """Count a failed delivery; the message stays pending. False when it is no longer pending."""
+        require_aware(now, "now")
+        return self._set_inbound(inbound_id, attempts=inbound.c.attempts + 1, last_error=str(error))
+
+    def drop_inbound(self, inbound_id: int, now: datetime, reason: str) -> bool:
+        """Give up on a message on purpose (too old, too many attempts); ``reason`` is kept."""
+        require_aware(now, "now")
+        return self._set_inbound(inbound_id, status=InboundStatus.DROPPED.value, last_error=str(reason))
+
+    def _set_inbound(self, inbound_id: int, **values: Any) -> bool:
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(inbound)
+                    .where(inbound.c.id == inbound_id, inbound.c.status == InboundStatus.PENDING.value)
+                    .values(**values)
+                ).rowcount
+                == 1
+            )
+
+    # ---------------------------------------------------------------- privacy and statistics
+
+    def forget_resident(self, resident_id: str, now: datetime) -> int:
+        """Erase the resident's personal data; returns how many of their cases were anonymised.
+
+        What they and officers wrote about them is replaced (summary, place, parties, duration, contact,
+        added details, rating comment, resolution note; in the audit log and in notifications too), their
+        id becomes ``erased:`` + 12 hex digits of a salted hash (the cases stay together, but nobody can
+        recompute it from a Telegram id), their pending notifications and queued messages are dropped.
+        Category, priority, area, times, states, rating and promise figures stay: the statistics are
+        kept, anonymised (SPEC §4). Each case gets a ``forgotten`` event.
+        """
+        _text(resident_id, "resident_id")
+        now = require_aware(now, "now")
+        salt = secrets.token_hex(16)
+        erased_id = ERASED_PREFIX + hashlib.sha256(f"{salt}:{resident_id}".encode()).hexdigest()[:12]
+        recipient = f"resident:{resident_id}"
+        erased_recipient = f"resident:{erased_id}"
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(cases).where(cases.c.resident_id == resident_id).with_for_update()
+            ).all()
+            case_ids = [row.id for row in rows]
+            for row in rows:
+                conn.execute(
+                    update(cases)
+                    .where(cases.c.id == row.id)
+                    .values(
+                        resident_id=erased_id,
+                        summary=ERASED_TEXT,
+                        area_text=None,
+                        parties=None,
+                        duration=None,
+                        contact=None,
+                        rating_comment=ERASED_TEXT if row.rating_comment is not None else None,
+                        resolution_note=ERASED_TEXT if row.resolution_note is not None else None,
+                        updated_at=now,
+                        version=row.version + 1,
+                    )
+                )
+            if case_ids:
+                for event in conn.execute(
+                    select(case_events).where(case_events.c.case_id.in_(case_ids))
+                ).all():
+                    conn.execute(
+                        update(case_events)
+                        .where(case_events.c.id == event.id)
+                        .values(
+                            actor=erased_recipient if event.actor == recipient else event.actor,
+                            detail=_scrub(event.detail or {}),
+                        )
+                    )
+                for row in rows:
+                    self._add_event(conn, row.id, now, actor=erased_recipient, kind="forgotten")
+            touches = outbox.c.recipient == recipient
+            if case_ids:
+                touches = touches | outbox.c.case_id.in_(case_ids)
+            for message in conn.execute(select(outbox).where(touches)).all():
+                values: Dict[str, Any] = {"payload": _scrub(message.payload or {})}
+                if message.recipient == recipient:
+                    values["recipient"] = erased_recipient
+                    if message.status == OutboxStatus.PENDING.value:
+                        values.update(
+                            status=OutboxStatus.DROPPED.value,
+                            last_error="the resident asked to be forgotten",
+                            updated_at=now,
+                            claimed_at=None,
+                        )
+                conn.execute(update(outbox).where(outbox.c.id == message.id).values(**values))
+            conn.execute(
+                update(inbound)
+                .where(inbound.c.sender == resident_id, inbound.c.status == InboundStatus.PENDING.value)
+                .values(status=InboundStatus.DROPPED.value, last_error="the resident asked to be forgotten")
+            )
+            conn.execute(
+                update(inbound)
+                .where(inbound.c.sender == resident_id)
+                .values(sender=erased_id, chat_id=0, text=ERASED_TEXT, metadata={})
+            )
+        return len(case_ids)
+
+    def statistics(self, now: datetime, satisfied_from: int = 4) -> CaseStatistics:
+        """The figures behind the station statistics, in one read transaction.
+
+        ``satisfied`` counts ratings of ``satisfied_from`` or more. A first promise counts as due once
+        it was settled (first response or breach, see ``promise_kept``) or has passed while the case
+        still waits; a case cancelled before anyone answered or the promise fell due never counts.
+        """
+        now = require_aware(now, "now")
+        satisfied = func.sum(case((cases.c.rating >= satisfied_from, 1), else_=0))
+        kept = func.sum(case((cases.c.promise_kept.is_(True), 1), else_=0))
+        settled_or_late = (cases.c.promise_kept.is_not(None)) | (
+            cases.c.state.in_(_AWAITING_VALUES) & (cases.c.promise_due_at <= now)
+        )
+        with self._reader.connect() as conn:
+            rated, satisfied_count = conn.execute(
+                select(func.count(cases.c.rating), satisfied).where(cases.c.rating.is_not(None))
+            ).one()
+            due, kept_count = conn.execute(select(func.count(), kept).where(settled_or_late)).one()
+            responses = conn.execute(
+                select(cases.c.opened_at, cases.c.first_response_at).where(
+                    cases.c.first_response_at.is_not(None)
+                )
+            ).all()
+            groups = conn.execute(
+                select(cases.c.category, cases.c.area_id, func.count())
+                .where(cases.c.state.in_(_ACTIVE_VALUES))
+                .group_by(cases.c.category, cases.c.area_id)
+                .order_by(cases.c.category, cases.c.area_id)
+            ).all()
+        return CaseStatistics(
+            rated=int(rated or 0),
+            satisfied=int(satisfied_count or 0),
+            promises_due=int(due or 0),
+            promises_kept=int(kept_count or 0),
+            responses=tuple((opened, first) for opened, first in responses),
+            open_groups=tuple((category, area, int(count)) for category, area, count in groups),
         )
 
     # ---------------------------------------------------------------- officers
@@ -548,7 +1118,9 @@ class Store:
         with self.engine.begin() as conn:
             account = self._account_row(conn, officer_id)
             if account is not None and not account.active:
-                raise InviteError(f"officer {officer_id} is deactivated; reactivate them before inviting")
+                raise InviteError(
+                    f"officer {officer_id} is deactivated; reactivate them before inviting", "deactivated"
+                )
             conn.execute(
                 insert(invites).values(
                     code_hash=_hash_code(code), officer_id=officer_id, created_at=now, expires_at=now + ttl
@@ -571,17 +1143,19 @@ class Store:
                 select(invites).where(invites.c.code_hash == _hash_code(code)).with_for_update()
             ).first()
             if invite is None:
-                raise InviteError(f"this invite code is not known; check it for typos or {ask}")
+                raise InviteError(f"this invite code is not known; check it for typos or {ask}", "unknown")
             if invite.used_at is not None:
-                raise InviteError(f"this invite code has already been used; {ask}")
+                raise InviteError(f"this invite code has already been used; {ask}", "used")
             if now >= invite.expires_at:
                 raise InviteError(
-                    f"this invite code expired at {invite.expires_at:%Y-%m-%d %H:%M} UTC; {ask}"
+                    f"this invite code expired at {invite.expires_at:%Y-%m-%d %H:%M} UTC; {ask}", "expired"
                 )
             officer_id = invite.officer_id
             account = self._account_row(conn, officer_id, lock=True)
             if account is not None and not account.active:
-                raise InviteError(f"officer {officer_id}'s account is deactivated; ask the station admin")
+                raise InviteError(
+                    f"officer {officer_id}'s account is deactivated; ask the station admin", "deactivated"
+                )
             holder = conn.execute(
                 select(officer_accounts).where(
                     officer_accounts.c.telegram_chat_id == chat_id,
@@ -592,7 +1166,8 @@ class Store:
                 if holder.active:
                     raise InviteError(
                         f"this Telegram chat is already linked to officer {holder.officer_id}; "
-                        "each officer needs their own chat"
+                        "each officer needs their own chat",
+                        "chat_taken",
                     )
                 conn.execute(
                     update(officer_accounts)
@@ -602,14 +1177,16 @@ class Store:
             try:
                 self._upsert_account(conn, officer_id, telegram_chat_id=chat_id, linked_at=now)
             except IntegrityError as error:
-                raise InviteError("this Telegram chat was just linked to another officer") from error
+                raise InviteError(
+                    "this Telegram chat was just linked to another officer", "chat_taken"
+                ) from error
             claimed = conn.execute(
                 update(invites)
                 .where(invites.c.id == invite.id, invites.c.used_at.is_(None))
                 .values(used_at=now, used_by_chat_id=chat_id)
             ).rowcount
             if claimed != 1:
-                raise InviteError(f"this invite code has already been used; {ask}")
+                raise InviteError(f"this invite code has already been used; {ask}", "used")
         return officer_id
 
     def officer_accounts(self) -> List[OfficerAccount]:
@@ -739,6 +1316,30 @@ class Store:
                     raise ConcurrentUpdate(canonical, expected_version, None)
             else:
                 raise ConcurrentUpdate(canonical, None, None)
+            for event in change.events:
+                self._add_event(conn, row.id, now, **event)
+            record = _case_record(self._case_row(conn, canonical))
+            self._add_notifications(conn, row.id, now, [*change.notifications, *self._extra(notify, record)])
+        return record
+
+    def _guarded_change(
+        self,
+        number: str,
+        now: datetime,
+        plan: Callable[[Row], _Change | None],
+        notify: Notify,
+    ) -> CaseRecord | None:
+        """A bookkeeping change decided on the locked, current row; ``plan`` returns None to do nothing.
+
+        Unlike :meth:`_change_case` it keeps the version: nothing an officer decides on has changed.
+        """
+        canonical = normalise_case_number(number)
+        with self.engine.begin() as conn:
+            row = self._case_row(conn, canonical, lock=True)
+            change = plan(row)
+            if change is None:
+                return None
+            conn.execute(update(cases).where(cases.c.id == row.id).values(**change.values))
             for event in change.events:
                 self._add_event(conn, row.id, now, **event)
             record = _case_record(self._case_row(conn, canonical))

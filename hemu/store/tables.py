@@ -22,12 +22,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from hemu.cases import CaseState, Priority
-from hemu.store.records import OutboxStatus
+from hemu.store.records import InboundStatus, OutboxStatus
 
 # Explicit constraint names so the migration and these tables agree on every backend.
 NAMING_CONVENTION = {
@@ -108,6 +109,16 @@ cases = Table(
     Column("rating", Integer),
     Column("rating_comment", Text),
     Column("version", Integer, nullable=False),
+    # The promise watcher's bookkeeping (migration 0002): when the current promise was made (the reminder
+    # falls at a share of promise_set_at → promise_due_at), whether its officer was reminded, how often
+    # a promise on this case was broken and renewed, and whether the resident got the follow-up question.
+    Column("promise_set_at", UTCDateTime(), nullable=False),
+    Column("reminded_at", UTCDateTime()),
+    Column("breaches", Integer, nullable=False, server_default=text("0")),
+    Column("followed_up_at", UTCDateTime()),
+    # Whether the FIRST promise was kept, fixed at the first response or the first breach: later
+    # hand-overs and reopenings give new promises, and must not rewrite the statistics.
+    Column("promise_kept", Boolean),
     UniqueConstraint("number"),
     UniqueConstraint("year", "seq"),
     CheckConstraint(_one_of("priority", Priority), name="priority"),
@@ -148,9 +159,33 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
     Column("last_error", Text),
+    # Set by claim_notifications, cleared when the sender reports back: the claim already counted the
+    # attempt, so mark_sent/mark_failed after a claim must not count it again.
+    Column("claimed_at", UTCDateTime()),
     CheckConstraint(_one_of("status", OutboxStatus), name="status"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "case_id"),
+)
+
+# Residents' messages the gateway could not hand to Rasa (down, restarting): kept here rather than in
+# memory so a gateway restart loses none, and replayed in order before the resident's next message.
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender", String(64), nullable=False),
+    # Telegram chat ids need more than 32 bits.
+    Column("chat_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime()),
+    CheckConstraint(_one_of("status", InboundStatus), name="status"),
+    Index(None, "status", "id"),
+    Index(None, "sender", "status"),
 )
 
 case_counters = Table(

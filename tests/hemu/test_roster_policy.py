@@ -210,3 +210,13 @@ def test_urgency_words_in_an_unknown_language(tmp_path: Path) -> None:
     folder = config_copy(tmp_path, "policy.yml", lambda c: c["urgency_words"].update(fr=["urgent"]))
     with pytest.raises(ConfigError, match="urgency_words: unknown language 'fr'"):
         load_policy(folder)
+
+
+def test_an_officer_may_read_the_bot_in_their_own_language(tmp_path: Path) -> None:
+    roster = load_roster(CONFIG)
+    assert roster.get("zhou_jian").language == "zh" and roster.get("wang_li").language is None
+    folder = config_copy(tmp_path, "roster.yml", lambda c: officer(c, "chen_hao").update(language="en"))
+    assert load_roster(folder).get("chen_hao").language == "en"
+    wrong = config_copy(tmp_path / "b", "roster.yml", lambda c: officer(c, "chen_hao").update(language="fr"))
+    with pytest.raises(ConfigError, match=r"officers\[2\]\.language"):
+        load_roster(wrong)

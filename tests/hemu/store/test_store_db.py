@@ -11,9 +11,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, event, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hemu.store import Store, database_url, db
+from hemu.store import Store, database_url, db, repository
 from hemu.store.db import normalise_url
 from hemu.store.tables import case_events, metadata
 from tests.hemu.store.support import NOW, open_case
@@ -44,7 +44,7 @@ def test_migrate_again_is_harmless(store: Store) -> None:
     store.migrate()
     assert store.get(number) is not None
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
@@ -145,3 +145,32 @@ def test_urls_are_mapped_to_the_tested_drivers(url: str, driver: str) -> None:
 def test_unsupported_urls_are_refused(url: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         normalise_url(url)
+
+
+def test_a_migration_that_finds_sqlite_locked_tries_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_upgrade = repository.command.upgrade
+    calls: List[int] = []
+
+    def flaky_upgrade(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("PRAGMA journal_mode = WAL", {}, Exception("database is locked"))
+        real_upgrade(*args, **kwargs)
+
+    monkeypatch.setattr(repository.command, "upgrade", flaky_upgrade)
+    monkeypatch.setattr(repository.time, "sleep", lambda _seconds: None)
+    store = Store.from_url(f"sqlite:///{tmp_path / 'hemu.sqlite3'}")
+    store.migrate()
+    assert len(calls) == 3
+    assert open_case(store).number == "HM-2026-000001"
+
+
+def test_other_migration_errors_are_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("ALTER TABLE", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(repository.command, "upgrade", broken)
+    with pytest.raises(OperationalError, match="disk I/O"):
+        Store.from_url(f"sqlite:///{tmp_path / 'hemu.sqlite3'}").migrate()

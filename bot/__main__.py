@@ -1,0 +1,54 @@
+"""``python -m bot``: run the gateway (long polling, or a webhook when HEMU_WEBHOOK_URL is set).
+
+``python -m bot --check`` only loads the configuration and texts and reports problems, without
+contacting Telegram: ``make check-config`` runs it so a bad deployment fails before it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from telegram import Update
+
+from bot.app import build_application, check_configuration
+from bot.config import load_gateway_config
+from hemu.config import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(
+        level=os.environ.get("HEMU_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+    try:
+        config = load_gateway_config()
+        if "--check" in argv:
+            check_configuration()
+            print("gateway configuration and texts: ok")
+            return 0
+        application = build_application(config)
+    except ConfigError as error:
+        print(f"Hemu gateway: bad configuration:\n{error}", file=sys.stderr)
+        return 2
+    if config.webhook_url:
+        # PTB checks X-Telegram-Bot-Api-Secret-Token on every request and answers 403 when it is wrong.
+        application.run_webhook(
+            listen=config.webhook_listen,
+            port=config.webhook_port,
+            url_path=config.webhook_path,
+            webhook_url=config.webhook_url,
+            secret_token=config.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Builds the gateway: one PTB ``Application``, its handlers, its background loops, one error handler.
+
+Shape follows python-telegram-bot's examples: thin handlers in their own modules, shared state created in
+``post_init`` and kept in ``bot_data``, long-running loops started there and cancelled in
+``post_shutdown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot import texts
+from bot.config import GatewayConfig
+from bot.ordering import PerChatUpdateProcessor
+from hemu.desk import Desk
+from hemu.settings import Settings, load_settings
+from hemu.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    """What every handler and loop shares; one per process, in ``application.bot_data["gateway"]``."""
+
+    config: GatewayConfig
+    settings: Settings
+    store: Store
+    desk: Desk
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def officer_language(self) -> str:
+        return self.settings.station.station.default_language
+
+
+def gateway_of(context: ContextTypes.DEFAULT_TYPE) -> Gateway:
+    return context.application.bot_data["gateway"]
+
+
+def all_text_keys() -> list[str]:
+    from bot import console, notifier, ratings, resident, watcher
+
+    return [
+        *resident.TEXT_KEYS,
+        *console.TEXT_KEYS,
+        *notifier.TEXT_KEYS,
+        *ratings.TEXT_KEYS,
+        *watcher.TEXT_KEYS,
+    ]
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log it with the update and tell the person, never fail in silence."""
+    log.error("error while handling %r", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        from bot.resident import gateway_language
+
+        language = gateway_language(gateway_of(context), update.effective_user, context.user_data)
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                html.escape(texts.text("internal_error", language)),
+                parse_mode=ParseMode.HTML,
+            )
+        except Exception:  # noqa: BLE001 - the error handler must not raise
+            log.exception("could not tell chat %s about the error", update.effective_chat.id)
+
+
+def check_configuration() -> Settings:
+    """Everything the gateway needs from files, checked without touching the network or the store."""
+    settings = load_settings()
+    texts.check_keys(["internal_error", *all_text_keys()])
+    return settings
+
+
+def build_application(
+    config: GatewayConfig, store: Store | None = None, settings: Settings | None = None
+) -> Application:
+    """The gateway, ready for ``run_polling``/``run_webhook`` or manual ``initialize``/``start`` in tests."""
+    from bot import console, notifier, ratings, resident, watcher
+
+    settings = settings or check_configuration()
+    texts.check_keys(["internal_error", *all_text_keys()])
+    store = store or Store.from_url()
+    gateway = Gateway(config=config, settings=settings, store=store, desk=Desk(settings, store))
+
+    async def post_init(application: Application) -> None:
+        store.migrate()
+        application.bot_data["gateway"] = gateway
+        await resident.on_start(application, gateway)
+        await console.on_start(application, gateway)
+        gateway.tasks += [
+            asyncio.create_task(notifier.run(application, gateway), name="notifier"),
+            asyncio.create_task(watcher.run(application, gateway), name="watcher"),
+            *resident.background_tasks(application, gateway),
+        ]
+
+    async def post_shutdown(application: Application) -> None:
+        for task in gateway.tasks:
+            task.cancel()
+        await asyncio.gather(*gateway.tasks, return_exceptions=True)
+        await resident.on_stop(application, gateway)
+
+    builder = (
+        ApplicationBuilder()
+        .token(config.token)
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if config.base_url:
+        builder = builder.base_url(config.base_url).base_file_url(config.base_file_url)
+    application = builder.build()
+    application.bot_data["gateway"] = gateway
+    # Order matters: officer chats and pending rating comments are claimed before the resident relay.
+    console.register(application)
+    ratings.register(application)
+    resident.register(application)
+    application.add_error_handler(on_error)
+    return application

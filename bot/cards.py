@@ -1,0 +1,371 @@
+"""The officer's case card and the buttons that travel with it: pure functions, no I/O.
+
+Everything a resident (or an officer, for notes) wrote is untrusted text inside an HTML message, so it
+goes through :func:`html.escape` here, in one place, and never anywhere else; the card is cut to
+Telegram's 4096-character limit by shortening the summary rather than by failing to send. Button data
+carries the case version so a press on an old card is recognised as stale instead of acting on a case
+that has moved on.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from hemu.cases import TRANSITIONS, CaseState, normalise_case_number
+from hemu.guidance import load_content
+from hemu.settings import Settings
+from hemu.store import CaseRecord
+from hemu.when import describe_due
+
+# Telegram's limits: message text (counted in UTF-16 code units) and callback data (bytes).
+MAX_TEXT = 4096
+MAX_CALLBACK = 64
+# Free-text fields other than the summary are capped first, so the summary always keeps most of the room.
+FIELD_CAP = 600
+# How many cases /cases lists with a button each (Telegram allows 100 buttons; a phone screen far fewer).
+LIST_LIMIT = 30
+ELLIPSIS = "…"
+
+# Button verb → desk verb, and the state the press leads to (used to recognise a repeated press).
+ACT_VERBS: dict[str, str] = {"ack": "acknowledge", "contact": "contacted", "resolve": "resolve"}
+VERB_TARGETS: dict[str, CaseState] = {
+    "ack": CaseState.ACKNOWLEDGED,
+    "contact": CaseState.CONTACTED,
+    "resolve": CaseState.RESOLVED,
+    "handover": CaseState.HANDED_OVER,
+}
+CASE_VERBS = ("ack", "contact", "resolve", "handover")
+
+TEXT_KEYS: tuple[str, ...] = (
+    "card_title",
+    "card_line",
+    "card_category",
+    "card_priority",
+    "card_state",
+    "card_summary",
+    "card_risk",
+    "card_promise",
+    "card_officer",
+    "card_officer_value",
+    "card_note",
+    "card_rating",
+    "card_rating_value",
+    "card_area_value",
+    *(f"state_{state.value}" for state in CaseState),
+    *(f"risk_{kind}" for kind in ("violence", "weapon", "threat", "self_harm")),
+    "button_ack",
+    "button_contact",
+    "button_resolve",
+    "button_handover",
+    "button_auto",
+    "button_back",
+    "list_line",
+    "list_more",
+)
+
+
+@dataclass(frozen=True)
+class OfficerButton:
+    """A parsed ``o:…`` callback; ``version`` is None only for ``open``."""
+
+    verb: str
+    number: str
+    version: int | None = None
+    officer_id: str | None = None
+
+
+def parse_officer_data(data: str | None) -> OfficerButton | None:
+    """The button an officer pressed, or None for anything malformed (forged, truncated, old format)."""
+    if not data or not data.startswith("o:"):
+        return None
+    parts = data.split(":")
+    verb = parts[1] if len(parts) > 1 else ""
+    try:
+        if verb == "open" and len(parts) == 3:
+            return OfficerButton("open", normalise_case_number(parts[2]))
+        if verb in (*CASE_VERBS, "auto") and len(parts) == 4:
+            return OfficerButton(verb, normalise_case_number(parts[2]), _version(parts[3]))
+        if verb == "to" and len(parts) == 5 and parts[4]:
+            return OfficerButton("to", normalise_case_number(parts[2]), _version(parts[3]), parts[4])
+    except ValueError:
+        return None
+    return None
+
+
+def _version(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValueError(raw)
+    return int(raw)
+
+
+def callback(*parts: object) -> str:
+    """Callback data from parts; refuses what Telegram would reject rather than sending a dead button."""
+    data = ":".join(str(part) for part in parts)
+    if len(data.encode("utf-8")) > MAX_CALLBACK:
+        raise ValueError(f"callback data longer than {MAX_CALLBACK} bytes: {data!r}")
+    return data
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cap(text: str | None, limit: int = FIELD_CAP) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def may_act(case: CaseRecord, officer_id: str, settings: Settings) -> bool:
+    """Only the assigned officer and the station supervisor may change a case (the desk enforces it too;
+    the gateway checks first so it never shows buttons that would be refused)."""
+    return officer_id in (case.officer_id, settings.roster.supervisor)
+
+
+def officer_language(settings: Settings, officer_id: str | None, default: str) -> str:
+    """The officer's own language when the roster sets one, else the station's."""
+    officer = settings.roster.officer(officer_id) if officer_id else None
+    language = getattr(officer, "language", None) if officer is not None else None
+    return language if language in ("zh", "en") else default
+
+
+def officer_name(settings: Settings, officer_id: str, language: str) -> str:
+    """Title and name as the card shows them; an id the roster no longer has is shown as is."""
+    officer = settings.roster.officer(officer_id)
+    if officer is None:
+        return officer_id
+    return texts.text(
+        "card_officer_value", language, title=officer.title.get(language), name=officer.name.get(language)
+    )
+
+
+def area_name(settings: Settings, area_id: str | None, language: str) -> str | None:
+    for area in settings.station.areas:
+        if area.id == area_id:
+            return area.name.get(language)
+    return area_id
+
+
+def state_name(state: CaseState | str, language: str) -> str:
+    return texts.text(f"state_{CaseState(state).value}", language)
+
+
+def risk_names(flags: Iterable[str], language: str) -> str:
+    known = {f"risk_{kind}" for kind in ("violence", "weapon", "threat", "self_harm")}
+    return ", ".join(
+        texts.text(f"risk_{flag}", language) if f"risk_{flag}" in known else flag for flag in flags
+    )
+
+
+def promise_text(case: CaseRecord, now: datetime, settings: Settings, language: str) -> str:
+    return describe_due(case.promise_due_at, now, settings.station.station.tz, language)
+
+
+def card_text(
+    case: CaseRecord,
+    settings: Settings,
+    now: datetime,
+    language: str,
+    header: str | None = None,
+) -> str:
+    """The case card in HTML; ``header`` is an already-HTML line put on top (e.g. "handed over to you")."""
+    text = _card(case, settings, now, language, header, case.summary)
+    if utf16_len(text) <= MAX_TEXT:
+        return text
+    # Escaping lengthens text unevenly (& → &amp;), so find the longest summary prefix that fits by
+    # bisection on the rendered card rather than by arithmetic on the raw text.
+    fits, low, high = _card(case, settings, now, language, header, ELLIPSIS), 0, len(case.summary)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = _card(case, settings, now, language, header, case.summary[:middle].rstrip() + ELLIPSIS)
+        if utf16_len(candidate) <= MAX_TEXT:
+            fits, low = candidate, middle
+        else:
+            high = middle - 1
+    return fits
+
+
+def _card(
+    case: CaseRecord,
+    settings: Settings,
+    now: datetime,
+    language: str,
+    header: str | None,
+    summary: str,
+) -> str:
+    content = load_content()
+
+    def line(label: str, value: object) -> str:
+        return texts.text("card_line", language, label=_e(label), value=_e(value))
+
+    def label(key: str) -> str:
+        return texts.text(key, language)
+
+    lines: list[str] = [header] if header else []
+    lines.append(texts.text("card_title", language, number=_e(case.number)))
+    lines.append(line(label("card_category"), content.category_name(case.category, language)))
+    lines.append(line(label("card_priority"), content.priority_name(case.priority, language)))
+    lines.append(line(label("card_state"), state_name(case.state, language)))
+    area = area_name(settings, case.area_id, language)
+    area_text = cap(case.area_text)
+    if area and area_text:
+        area_value = texts.text("card_area_value", language, area=area, text=area_text)
+    else:
+        area_value = area or area_text or content.labels.unknown.get(language)
+    lines.append(line(content.field_name("area", language), area_value))
+    lines.append(line(label("card_summary"), summary))
+    for field in ("parties", "duration"):
+        value = cap(getattr(case, field))
+        if value:
+            lines.append(line(content.field_name(field, language), value))
+    if case.harm:
+        lines.append(
+            line(content.field_name("harm", language), content.answer_label("harm", case.harm, language))
+        )
+    if case.risk_flags:
+        lines.append("⚠️ " + line(label("card_risk"), risk_names(case.risk_flags, language)))
+    if case.contact_consent and case.contact:
+        contact = cap(case.contact)
+    else:
+        contact = content.labels.no_contact.get(language)
+    lines.append(line(content.field_name("contact", language), contact))
+    if case.is_active:
+        lines.append(line(label("card_promise"), promise_text(case, now, settings, language)))
+    lines.append(line(label("card_officer"), officer_name(settings, case.officer_id, language)))
+    if case.resolution_note:
+        lines.append(line(label("card_note"), cap(case.resolution_note)))
+    if case.rating is not None:
+        rating = texts.text(
+            "card_rating_value", language, rating=case.rating, comment=cap(case.rating_comment) or ""
+        ).rstrip(" :：—-")
+        lines.append(line(label("card_rating"), rating))
+    return "\n".join(lines)
+
+
+def available_verbs(case: CaseRecord) -> list[str]:
+    """The card buttons the case's state allows (hemu.cases.TRANSITIONS is the one source of rules)."""
+    allowed = TRANSITIONS[CaseState(case.state)]
+    verbs = [verb for verb in CASE_VERBS if VERB_TARGETS[verb] in allowed]
+    # Resolving is the officer's work on an active case; RESOLVED → CLOSED/REOPENED is the resident's.
+    return verbs if case.is_active else []
+
+
+def card_keyboard(case: CaseRecord, language: str) -> InlineKeyboardMarkup | None:
+    verbs = available_verbs(case)
+    if not verbs:
+        return None
+    buttons = [
+        InlineKeyboardButton(
+            texts.text(f"button_{verb}", language),
+            callback_data=callback("o", verb, case.number, case.version),
+        )
+        for verb in verbs
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(rows)
+
+
+def viewer_keyboard(
+    case: CaseRecord, officer_id: str, settings: Settings, language: str
+) -> InlineKeyboardMarkup | None:
+    """Buttons only for someone allowed to press them: an officer who handed the case over sees the card
+    without buttons."""
+    return card_keyboard(case, language) if may_act(case, officer_id, settings) else None
+
+
+def handover_candidates(case: CaseRecord, settings: Settings, inactive: Iterable[str] = ()) -> list[str]:
+    """Officers a case can be handed to: active in the roster and not switched off, not the current one."""
+    skip = {case.officer_id, *inactive}
+    return [officer.id for officer in settings.roster.active_officers() if officer.id not in skip]
+
+
+def handover_keyboard(
+    case: CaseRecord, settings: Settings, language: str, inactive: Iterable[str] = ()
+) -> InlineKeyboardMarkup:
+    buttons: list[list[InlineKeyboardButton]] = []
+    for officer_id in handover_candidates(case, settings, inactive):
+        try:
+            data = callback("o", "to", case.number, case.version, officer_id)
+        except ValueError:
+            continue  # an id too long for a button; "let the roster pick" still reaches them
+        officer = settings.roster.get(officer_id)
+        title = f"{officer.name.get(language)} · {officer.title.get(language)}"
+        buttons.append([InlineKeyboardButton(title, callback_data=data)])
+    buttons.append(
+        [
+            InlineKeyboardButton(
+                texts.text("button_auto", language),
+                callback_data=callback("o", "auto", case.number, case.version),
+            )
+        ]
+    )
+    buttons.append(
+        [
+            InlineKeyboardButton(
+                texts.text("button_back", language), callback_data=callback("o", "open", case.number)
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(buttons)
+
+
+def is_handover_keyboard(markup: InlineKeyboardMarkup | None, number: str) -> bool:
+    """Whether a message currently shows the hand-over choice for ``number`` (so "back" edits it in place)."""
+    if markup is None:
+        return False
+    prefixes = (f"o:to:{number}:", f"o:auto:{number}:")
+    return any(
+        isinstance(button.callback_data, str) and button.callback_data.startswith(prefixes)
+        for row in markup.inline_keyboard
+        for button in row
+    )
+
+
+def case_list(
+    cases: Sequence[CaseRecord], settings: Settings, now: datetime, language: str
+) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """One line and one ``o:open`` button per case, the first :data:`LIST_LIMIT` of them."""
+    content = load_content()
+    shown = list(cases)[:LIST_LIMIT]
+    lines = [
+        texts.text(
+            "list_line",
+            language,
+            number=_e(case.number),
+            category=_e(content.category_name(case.category, language)),
+            priority=_e(content.priority_name(case.priority, language)),
+            state=_e(state_name(case.state, language)),
+            promise=_e(promise_text(case, now, settings, language)),
+            officer=_e(officer_name(settings, case.officer_id, language)),
+        )
+        for case in shown
+    ]
+    if len(cases) > len(shown):
+        lines.append(texts.text("list_more", language, count=len(cases) - len(shown)))
+    buttons = [
+        [InlineKeyboardButton(case.number, callback_data=callback("o", "open", case.number))]
+        for case in shown
+    ]
+    return lines, InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def rating_keyboard(number: str) -> InlineKeyboardMarkup:
+    """Five buttons in one row, ``rate:<number>:1..5``; numbers read the same in both languages."""
+    row = [InlineKeyboardButton(f"{n} ⭐", callback_data=callback("rate", number, n)) for n in range(1, 6)]
+    return InlineKeyboardMarkup([row])
+
+
+def escape(value: object) -> str:
+    """The one escaping function the gateway's HTML messages use for values."""
+    return _e(value)

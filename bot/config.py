@@ -1,0 +1,101 @@
+"""The gateway's settings, from the environment (12-factor: the same code runs offline and in production).
+
+Everything has a default that works with ``make run`` on one machine; a wrong value stops the gateway at
+start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlparse
+
+from hemu.config import ConfigError
+
+DEFAULT_LOCAL_API = "http://127.0.0.1:8081"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    # Telegram. Without a real token the gateway talks to the local Bot API server (sandbox, tests).
+    token: str
+    api_url: str | None  # e.g. http://127.0.0.1:8081 → requests go to {api_url}/bot<token>/<method>
+    # Rasa's REST channel and the action server's health URL (the gateway checks both before a turn).
+    rasa_url: str
+    actions_url: str
+    # Webhook mode (off: long polling). Telegram must reach webhook_url; the gateway listens on listen:port.
+    webhook_url: str | None
+    webhook_secret: str | None
+    webhook_listen: str
+    webhook_port: int
+    # Background loops, in seconds.
+    notify_interval: float
+    watch_interval: float
+    replay_interval: float
+    # Seconds between two messages to one chat (Telegram allows about one per second per chat).
+    per_chat_pace: float
+    rasa_timeout: float
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the gateway listens on: the one in the public webhook URL (a proxy forwards it as is)."""
+        return urlparse(self.webhook_url or "").path.strip("/")
+
+    @property
+    def base_url(self) -> str | None:
+        return f"{self.api_url.rstrip('/')}/bot" if self.api_url else None
+
+    @property
+    def base_file_url(self) -> str | None:
+        return f"{self.api_url.rstrip('/')}/file/bot" if self.api_url else None
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"environment: {name}: {raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"environment: {name}: {value} is outside {low}–{high}")
+    return value
+
+
+def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
+    env = os.environ if env is None else env
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    api_url = env.get("HEMU_BOT_API_URL", "").strip() or None
+    if not token:
+        # Offline: the local Bot API server accepts any well-formed token.
+        token = env.get("HEMU_LOCAL_BOT_TOKEN", "123456789:HEMU-LOCAL-SANDBOX-TOKEN")
+        api_url = api_url or DEFAULT_LOCAL_API
+    if ":" not in token:
+        raise ConfigError("environment: TELEGRAM_BOT_TOKEN: not a bot token (expected 123456:ABC…)")
+    webhook_url = env.get("HEMU_WEBHOOK_URL", "").strip() or None
+    secret = env.get("HEMU_WEBHOOK_SECRET", "").strip() or None
+    if webhook_url and urlparse(webhook_url).scheme not in ("http", "https"):
+        raise ConfigError(f"environment: HEMU_WEBHOOK_URL: {webhook_url!r} is not an http(s) URL")
+    if webhook_url and not secret:
+        raise ConfigError("environment: HEMU_WEBHOOK_SECRET: required with HEMU_WEBHOOK_URL")
+    if secret and not all(c.isalnum() or c in "_-" for c in secret):
+        raise ConfigError("environment: HEMU_WEBHOOK_SECRET: only A-Z, a-z, 0-9, _ and - are allowed")
+    rasa_port = env.get("HEMU_RASA_PORT", "5005")
+    actions_port = env.get("HEMU_ACTIONS_PORT", "5055")
+    return GatewayConfig(
+        token=token,
+        api_url=api_url,
+        rasa_url=env.get("HEMU_RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+        actions_url=env.get("HEMU_ACTIONS_URL", f"http://127.0.0.1:{actions_port}").rstrip("/"),
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        webhook_listen=env.get("HEMU_WEBHOOK_LISTEN", "127.0.0.1"),
+        webhook_port=int(_number(env, "HEMU_WEBHOOK_PORT", 8443, 1, 65535)),
+        notify_interval=_number(env, "HEMU_NOTIFY_INTERVAL", 0.25, 0.05, 60),
+        watch_interval=_number(env, "HEMU_WATCH_INTERVAL", 30.0, 0.1, 600),
+        replay_interval=_number(env, "HEMU_REPLAY_INTERVAL", 5.0, 0.1, 600),
+        per_chat_pace=_number(env, "HEMU_PER_CHAT_PACE", 1.0, 0, 10),
+        rasa_timeout=_number(env, "HEMU_RASA_TIMEOUT", 60.0, 1, 600),
+    )

@@ -1,0 +1,258 @@
+"""The resident's answers to a resolved case: the 1–5 rating, an optional comment, and the follow-up a
+week after closing ("has it come back?").
+
+Runs in handler group -1, after the officers' console and before the resident relay. Only updates it
+actually consumes (a rating button, a follow-up button, the one comment it asked for) stop there; every
+other message goes on to Rasa untouched. The comment window lives in ``user_data`` and lasts
+:data:`COMMENT_WINDOW`: after that the resident's next message is a new conversation, not a comment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import cards, notifier, texts
+from bot.app import Gateway, gateway_of
+from hemu.desk import CaseRefused
+from hemu.store import CaseRecord
+from hemu.when import describe_due
+
+log = logging.getLogger(__name__)
+
+GROUP = -1
+PENDING_COMMENT = "hemu_rating_comment"
+COMMENT_WINDOW = timedelta(minutes=30)
+
+TEXT_KEYS: tuple[str, ...] = (
+    "rating_thanks",
+    "rating_reopened",
+    "rating_closed",
+    "rating_ask_comment",
+    "button_skip",
+    "rating_comment_thanks",
+    "rating_skipped",
+    "rating_already",
+    "rating_refused",
+    "follow_up_fine",
+    "follow_up_back",
+    "follow_up_refused",
+)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(on_rate, pattern=r"^rate:"), group=GROUP)
+    application.add_handler(CallbackQueryHandler(on_follow_up, pattern=r"^fu:"), group=GROUP)
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text
+        ),
+        group=GROUP,
+    )
+
+
+def _user_language(update: Update) -> str:
+    code = (update.effective_user.language_code or "") if update.effective_user else ""
+    return "en" if code.startswith("en") else "zh"
+
+
+async def _language_of_case(gateway: Gateway, number: str | None, update: Update) -> str:
+    """The case's language when there is a case to read it from; the Telegram app's otherwise."""
+    if number:
+        try:
+            case = await asyncio.to_thread(gateway.store.get, number)
+        except ValueError:
+            case = None
+        if case is not None and case.language in ("zh", "en"):
+            return case.language
+    return _user_language(update)
+
+
+def _promise_values(gateway: Gateway, case: CaseRecord) -> dict[str, str]:
+    language = case.language if case.language in ("zh", "en") else gateway.officer_language
+    officer = gateway.settings.roster.officer(case.officer_id)
+    promise = describe_due(
+        case.promise_due_at, gateway.desk.now(), gateway.settings.station.station.tz, language
+    )
+    return {
+        "number": cards.escape(case.number),
+        "officer_name": cards.escape(officer.name.get(language) if officer else case.officer_id),
+        "officer_title": cards.escape(officer.title.get(language) if officer else ""),
+        "promise": cards.escape(promise),
+    }
+
+
+async def _drop_buttons(query: CallbackQuery) -> None:
+    """A pressed choice is spent: take its buttons away so it cannot be pressed again by mistake."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        log.debug("buttons not removed: %s", error)
+
+
+def parse_rate(data: str | None) -> tuple[str, str, int | None] | None:
+    """``("rate", number, n)`` or ``("skip", number, None)``; None for anything else."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] != "rate":
+        return None
+    if parts[1] == "skip":
+        return "skip", parts[2], None
+    if parts[2] in ("1", "2", "3", "4", "5"):
+        return "rate", parts[1], int(parts[2])
+    return None
+
+
+async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.from_user is not None
+    gateway = gateway_of(context)
+    parsed = parse_rate(query.data)
+    if parsed is None:
+        await query.answer()
+        raise ApplicationHandlerStop
+    verb, number, rating = parsed
+    if verb == "skip":
+        await _skip(query, context, gateway, number, update)
+        raise ApplicationHandlerStop
+    resident_id = str(query.from_user.id)
+    try:
+        result = await asyncio.to_thread(gateway.desk.rate, resident_id, number, rating)
+    except CaseRefused as refused:
+        language = await _language_of_case(gateway, number, update)
+        key = "rating_already" if refused.reason == "already_rated" else "rating_refused"
+        shown = cards.escape(refused.number or number)
+        await query.answer(texts.text(key, language, number=shown), show_alert=key != "rating_already")
+        await _drop_buttons(query)
+        raise ApplicationHandlerStop from None
+    except (LookupError, ValueError) as error:
+        log.info("rating %r by %s refused: %s", query.data, resident_id, error)
+        language = await _language_of_case(gateway, number, update)
+        await query.answer(
+            texts.text("rating_refused", language, number=cards.escape(number)), show_alert=True
+        )
+        raise ApplicationHandlerStop from None
+    notifier.wake(gateway)
+    case: CaseRecord = result.case
+    language = case.language if case.language in ("zh", "en") else _user_language(update)
+    values = _promise_values(gateway, case)
+    parts = [texts.text("rating_thanks", language, number=values["number"], rating=rating)]
+    if result.reopened:
+        parts.append(texts.text("rating_reopened", language, **values))
+    else:
+        parts.append(texts.text("rating_closed", language, number=values["number"]))
+    parts.append(texts.text("rating_ask_comment", language))
+    skip = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.text("button_skip", language),
+                    callback_data=cards.callback("rate", "skip", case.number),
+                )
+            ]
+        ]
+    )
+    await query.answer()
+    await _drop_buttons(query)
+    assert query.message is not None
+    sent = await context.bot.send_message(
+        query.message.chat.id, "\n\n".join(parts), parse_mode=ParseMode.HTML, reply_markup=skip
+    )
+    context.user_data[PENDING_COMMENT] = {
+        "number": case.number,
+        "until": gateway.desk.now() + COMMENT_WINDOW,
+        "chat_id": sent.chat_id,
+        "message_id": sent.message_id,
+        "language": language,
+    }
+    raise ApplicationHandlerStop
+
+
+async def _skip(
+    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, gateway: Gateway, number: str, update: Update
+) -> None:
+    pending = context.user_data.get(PENDING_COMMENT)
+    if pending and pending["number"] == number:
+        context.user_data.pop(PENDING_COMMENT, None)
+    language = pending["language"] if pending else await _language_of_case(gateway, number, update)
+    await query.answer(texts.text("rating_skipped", language))
+    await _drop_buttons(query)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The comment the rating asked for; anything else (or too late) passes on to the conversation."""
+    pending = context.user_data.get(PENDING_COMMENT) if context.user_data is not None else None
+    message = update.effective_message
+    if not pending or message is None or not message.text or update.effective_user is None:
+        return
+    gateway = gateway_of(context)
+    until: datetime = pending["until"]
+    if gateway.desk.now() > until:
+        context.user_data.pop(PENDING_COMMENT, None)
+        return
+    context.user_data.pop(PENDING_COMMENT, None)
+    try:
+        await asyncio.to_thread(
+            gateway.desk.add_rating_comment, str(update.effective_user.id), pending["number"], message.text
+        )
+    except (CaseRefused, LookupError, ValueError) as error:
+        log.info("rating comment on %s not kept: %s", pending["number"], error)
+        return  # not a comment after all: let the conversation have it
+    notifier.wake(gateway)
+    try:
+        await context.bot.edit_message_reply_markup(
+            pending["chat_id"], pending["message_id"], reply_markup=None
+        )
+    except BadRequest as error:
+        log.debug("skip button not removed: %s", error)
+    await message.reply_text(
+        cards.escape(texts.text("rating_comment_thanks", pending["language"])), parse_mode=ParseMode.HTML
+    )
+    raise ApplicationHandlerStop
+
+
+async def on_follow_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``fu:<number>:back|fine`` from the week-after message."""
+    query = update.callback_query
+    assert query is not None and query.from_user is not None
+    gateway = gateway_of(context)
+    parts = (query.data or "").split(":")
+    if len(parts) != 3 or parts[2] not in ("back", "fine"):
+        await query.answer()
+        raise ApplicationHandlerStop
+    number, came_back = parts[1], parts[2] == "back"
+    try:
+        case = await asyncio.to_thread(
+            gateway.desk.follow_up_answer, str(query.from_user.id), number, came_back
+        )
+    except (CaseRefused, LookupError, ValueError) as error:
+        log.info("follow-up answer %r refused: %s", query.data, error)
+        language = await _language_of_case(gateway, number, update)
+        await query.answer(
+            texts.text("follow_up_refused", language, number=cards.escape(number)), show_alert=True
+        )
+        await _drop_buttons(query)
+        raise ApplicationHandlerStop from None
+    notifier.wake(gateway)
+    language = case.language if case.language in ("zh", "en") else _user_language(update)
+    if came_back:
+        text = texts.text("follow_up_back", language, **_promise_values(gateway, case))
+    else:
+        text = cards.escape(texts.text("follow_up_fine", language))
+    await query.answer()
+    await _drop_buttons(query)
+    assert query.message is not None
+    await context.bot.send_message(query.message.chat.id, text, parse_mode=ParseMode.HTML)
+    raise ApplicationHandlerStop

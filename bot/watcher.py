@@ -1,0 +1,56 @@
+"""Keeps promises honest: reminds officers before a promise falls due and raises the alarm when it is
+broken, by calling :meth:`hemu.desk.Desk.watch` on a timer.
+
+Nothing is kept in memory: ``watch()`` derives what is due from the store and records what it did there,
+so a restart (or a second gateway) loses and repeats nothing. It only queues notifications; the notifier
+sends them, and is woken at once so a breach is not also late to be told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram.ext import Application
+
+from bot import notifier
+from bot.app import Gateway
+
+log = logging.getLogger(__name__)
+
+# Never spin: even when the next check is "now" (a clock moved forward) wait this long between sweeps.
+MIN_DELAY = 0.05
+
+TEXT_KEYS: tuple[str, ...] = ()
+
+
+async def watch_once(gateway: Gateway) -> float:
+    """One sweep; returns seconds until the next one (the watch interval, or sooner if something falls
+    due before that)."""
+    report = await asyncio.to_thread(gateway.desk.watch)
+    if report.reminded or report.breached or report.followed_up:
+        log.info(
+            "watcher: reminded %s, breached %s, followed up %s",
+            report.reminded,
+            report.breached,
+            report.followed_up,
+        )
+        notifier.wake(gateway)
+    delay = gateway.config.watch_interval
+    if report.next_check is not None:
+        until = (report.next_check - gateway.desk.now()).total_seconds()
+        delay = min(delay, until)
+    return max(MIN_DELAY, delay)
+
+
+async def run(application: Application, gateway: Gateway) -> None:
+    """Sweeps right away (whatever fell due while the gateway was down) and then on a timer, forever."""
+    while True:
+        try:
+            delay = await watch_once(gateway)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the store may be briefly unavailable: try again at the next interval
+            log.exception("watcher: sweep failed")
+            delay = gateway.config.watch_interval
+        await asyncio.sleep(delay)

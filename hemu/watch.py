@@ -1,0 +1,165 @@
+"""The promise watcher (SPEC §4): reminds officers before a promise falls due, renews a broken promise
+honestly, and asks residents a week after closing whether the problem has come back.
+
+Everything is derived from the store on each sweep — no timers live in memory — so a restarted gateway
+carries on where the old one stopped, and two gateways sweeping at once do not repeat each other: every
+step is written with a check, inside its transaction, that the case is still what the sweep saw
+(:meth:`~hemu.store.Store.record_reminder`, ``record_breach``, ``record_follow_up``). A sweep reads with
+two queries however many cases are open; only the cases that need something cost a write each.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, List
+
+from hemu.store import CaseRecord, Notification
+
+if TYPE_CHECKING:
+    from hemu.desk import Desk
+
+log = logging.getLogger(__name__)
+
+# A rated, closed case is followed up this long after it was closed.
+FOLLOW_UP_AFTER = timedelta(days=7)
+# ... but not when the watcher has not run for weeks: a question about a case closed this long ago
+# would confuse more than help.
+FOLLOW_UP_UNTIL = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """What one sweep did (case numbers), and when something will next be due, so the caller can sleep
+    until then (None: nothing is scheduled; a new case or a rating will change that, so keep polling)."""
+
+    reminded: List[str] = field(default_factory=list)
+    breached: List[str] = field(default_factory=list)
+    followed_up: List[str] = field(default_factory=list)
+    next_check: datetime | None = None
+
+
+def reminder_moment(case: CaseRecord, share: float) -> datetime:
+    """``share`` of the way from when the promise was made to when it falls due (wall time: a reminder
+    must come before the promise breaks, whatever the officer's shifts)."""
+    window = case.promise_due_at - case.promise_set_at
+    if window <= timedelta(0):
+        return case.promise_due_at
+    return case.promise_set_at + window * share
+
+
+def sweep(desk: Desk, now: datetime) -> WatchReport:
+    """One pass over the open promises and the closed cases awaiting their follow-up."""
+    share = desk.settings.policy.remind_at
+    reminded: List[str] = []
+    breached: List[str] = []
+    followed_up: List[str] = []
+    upcoming: List[datetime] = []
+    for case in desk.store.awaiting_response():
+        try:
+            if now >= case.promise_due_at:
+                renewed = _renew(desk, case, now)
+                if renewed is not None:
+                    breached.append(case.number)
+                else:  # another watcher renewed it, or it changed meanwhile: plan from what is there now
+                    renewed = desk.store.get(case.number)
+                if renewed is not None and renewed.awaits_response:
+                    upcoming += [renewed.promise_due_at, reminder_moment(renewed, share)]
+                continue
+            upcoming.append(case.promise_due_at)
+            if case.reminded_at is not None:
+                continue
+            moment = reminder_moment(case, share)
+            if now < moment:
+                upcoming.append(moment)
+                continue
+            reminder = Notification(
+                f"officer:{case.officer_id}",
+                "promise_reminder",
+                {"number": case.number, "due_at": _iso(desk, case.promise_due_at)},
+            )
+            if desk.store.record_reminder(case.number, case.promise_due_at, now, [reminder]) is not None:
+                reminded.append(case.number)
+        except Exception:  # noqa: BLE001 - one broken case must not stop the watch over all the others
+            log.exception("watch: case %s could not be handled", case.number)
+
+    for case in desk.store.follow_up_candidates(now - FOLLOW_UP_UNTIL):
+        assert case.closed_at is not None  # follow_up_candidates only returns closed cases
+        moment = case.closed_at + FOLLOW_UP_AFTER
+        if now < moment:
+            upcoming.append(moment)
+            continue
+        question = [] if case.is_erased else [_follow_up(case)]
+        try:
+            if desk.store.record_follow_up(case.number, now, question) is not None:
+                followed_up.append(case.number)
+        except Exception:  # noqa: BLE001 - as above
+            log.exception("watch: follow-up of case %s failed", case.number)
+
+    later = [moment for moment in upcoming if moment > now]
+    result = WatchReport(
+        reminded=reminded,
+        breached=breached,
+        followed_up=followed_up,
+        next_check=min(later).astimezone(desk.tz) if later else None,
+    )
+    if result.reminded or result.breached or result.followed_up:
+        log.info(
+            "watch: reminded %s, breached %s, followed up %s",
+            result.reminded,
+            result.breached,
+            result.followed_up,
+        )
+    return result
+
+
+def _renew(desk: Desk, case: CaseRecord, now: datetime) -> CaseRecord | None:
+    """Record the broken promise with a new one: the policy's breach priority counted on the assigned
+    officer's duty time from now; everyone who must act or know is told, in the same transaction."""
+    policy = desk.settings.policy
+    roster = desk.settings.roster
+    officer = roster.officer(case.officer_id)
+    new_due = desk.promise_for(officer, policy.response_time(policy.breach_priority), now)
+    payload = {
+        "number": case.number,
+        "officer_id": case.officer_id,
+        "old_due": _iso(desk, case.promise_due_at),
+        "new_due": _iso(desk, new_due),
+    }
+    told: dict[str, str] = {case.officer_id: "assigned"}
+    if officer is not None and officer.backup and officer.backup not in told:
+        told[officer.backup] = "backup"
+    if roster.supervisor not in told:
+        told[roster.supervisor] = "supervisor"
+    notifications = [
+        Notification(f"officer:{officer_id}", "promise_broken", {**payload, "role": role})
+        for officer_id, role in told.items()
+    ]
+    if not case.is_erased:
+        notifications.append(
+            Notification(
+                f"resident:{case.resident_id}",
+                "case_update",
+                {
+                    "number": case.number,
+                    "event": "promise_broken",
+                    "officer_id": case.officer_id,
+                    "new_due": payload["new_due"],
+                },
+            )
+        )
+    return desk.store.record_breach(
+        case.number, case.promise_due_at, new_due, now, notifications, officer_id=case.officer_id
+    )
+
+
+def _follow_up(case: CaseRecord) -> Notification:
+    return Notification(f"resident:{case.resident_id}", "follow_up", {"number": case.number})
+
+
+def _iso(desk: Desk, moment: datetime) -> str:
+    return moment.astimezone(desk.tz).isoformat()
+
+
+__all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep"]

@@ -1,0 +1,170 @@
+"""The officer's case card: everything a resident wrote is escaped, the card fits Telegram, and the
+buttons follow the case's state and version."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot import cards
+from hemu.cases import CaseState
+from hemu.desk import Desk
+from hemu.settings import Settings
+from hemu.store import CaseRecord
+from tests.conftest import WEDNESDAY_10
+
+
+def _settings(desk: Desk) -> Settings:
+    return desk.settings
+
+
+def _data(markup: object) -> list[str]:
+    return [button.callback_data for row in markup.inline_keyboard for button in row]  # type: ignore[attr-defined]
+
+
+def test_resident_text_is_escaped_everywhere(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    nasty = '<b>&</b> <a href="x">'
+    case = open_case(
+        summary=f"summary {nasty}",
+        area_text=f"area {nasty}",
+        parties=f"parties {nasty}",
+        duration=f"duration {nasty}",
+        contact_consent=True,
+        contact=f"contact {nasty}",
+    )
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
+    escaped = html.escape(nasty, quote=False)
+    for field in ("summary", "area", "parties", "duration", "contact"):
+        assert f"{field} {escaped}" in text
+    assert nasty not in text
+    # Only Hemu's own markup is left: bold labels and title.
+    assert text.count("<b>") == text.count("</b>")
+    assert "<a " not in text
+
+
+def test_card_shows_what_the_officer_needs(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    case = open_case(risk_flags=("threat",), harm="afraid", contact_consent=True, contact="138 0000 1111")
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
+    assert f"<b>Case {case.number}</b>" in text
+    assert "Noise" in text or "noise" in text  # the category's name, not its intent
+    assert "urgent" in text  # a threat makes it urgent (policy.risk_priority)
+    assert "Binhe Community (Building 3)" in text
+    assert "Loud music upstairs every night" in text
+    assert "threat" in text and "⚠️" in text
+    assert "Someone is afraid" in text
+    assert "138 0000 1111" in text
+    # The promise reads as an absolute time and a relative one.
+    assert "by 10:15 today (within 15 minutes)" in text
+    assert "Wang Li" in text
+
+
+def test_card_in_chinese(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    case = open_case(language="zh")
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "zh")
+    assert f"<b>案件 {case.number}</b>" in text
+    assert "王丽" in text and "滨河社区" in text and "承诺联系时间" in text
+
+
+def test_contact_only_with_consent(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    case = open_case(contact_consent=False)
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
+    assert "No contact wanted" in text
+
+
+def test_a_huge_summary_is_shortened_to_fit_telegram(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    case = open_case(summary="噪音&<" * 3000, parties="p" * 5000)
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
+    assert cards.utf16_len(text) <= cards.MAX_TEXT
+    assert "…" in text
+    assert "&amp;&lt;" in text  # escaping survived the cut (no half entity)
+    assert "&am…" not in text and "&l…" not in text
+    emoji = open_case(summary="😡" * 5000, category="report_pet_dispute")
+    assert cards.utf16_len(cards.card_text(emoji, desk.settings, WEDNESDAY_10, "en")) <= cards.MAX_TEXT
+
+
+def test_keyboard_follows_the_state_and_carries_the_version(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    case = open_case()
+    data = _data(cards.card_keyboard(case, "en"))
+    assert data == [
+        f"o:ack:{case.number}:{case.version}",
+        f"o:contact:{case.number}:{case.version}",
+        f"o:resolve:{case.number}:{case.version}",
+        f"o:handover:{case.number}:{case.version}",
+    ]
+    assert all(len(d.encode()) <= 64 for d in data)
+    acknowledged = desk.store.transition(
+        case.number, CaseState.ACKNOWLEDGED, desk.now(), actor="officer:wang_li"
+    )
+    data = _data(cards.card_keyboard(acknowledged, "en"))
+    assert [d.split(":")[1] for d in data] == ["contact", "resolve", "handover"]
+    assert all(d.endswith(f":{acknowledged.version}") for d in data)
+    resolved = desk.store.transition(
+        case.number, CaseState.RESOLVED, desk.now(), actor="officer:wang_li", resolution_note="talked"
+    )
+    assert cards.card_keyboard(resolved, "en") is None
+    text = cards.card_text(resolved, desk.settings, WEDNESDAY_10 + timedelta(hours=1), "en")
+    assert "talked" in text and "Promised contact" not in text
+
+
+def test_buttons_only_for_the_assigned_officer_or_the_supervisor(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    case = open_case()
+    assert case.officer_id == "wang_li"
+    assert cards.viewer_keyboard(case, "wang_li", desk.settings, "en") is not None
+    assert cards.viewer_keyboard(case, "zhou_jian", desk.settings, "en") is not None
+    assert cards.viewer_keyboard(case, "chen_hao", desk.settings, "en") is None
+
+
+def test_hand_over_choice_lists_other_officers_and_the_roster(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    case = open_case()
+    markup = cards.handover_keyboard(case, desk.settings, "en", inactive=["sun_wei"])
+    data = _data(markup)
+    assert f"o:to:{case.number}:{case.version}:zhao_min" in data
+    assert not any(d.endswith(":wang_li") or d.endswith(":sun_wei") for d in data)
+    assert data[-2:] == [f"o:auto:{case.number}:{case.version}", f"o:open:{case.number}"]
+    assert cards.is_handover_keyboard(markup, case.number)
+    assert not cards.is_handover_keyboard(cards.card_keyboard(case, "en"), case.number)
+
+
+def test_parse_officer_buttons_refuses_anything_forged() -> None:
+    parsed = cards.parse_officer_data("o:ack:HM-2026-000001:3")
+    assert parsed == cards.OfficerButton("ack", "HM-2026-000001", 3)
+    assert cards.parse_officer_data("o:to:hm-2026-1:4:zhao_min") == cards.OfficerButton(
+        "to", "HM-2026-000001", 4, "zhao_min"
+    )
+    assert cards.parse_officer_data("o:open:HM-2026-000007") == cards.OfficerButton("open", "HM-2026-000007")
+    for forged in (
+        None,
+        "",
+        "o:",
+        "o:ack:HM-2026-000001",
+        "o:ack:HM-2026-000001:x",
+        "o:ack:HM-2026-000001:-1",
+        "o:delete:HM-2026-000001:1",
+        "o:ack:not-a-case:1",
+        "o:to:HM-2026-000001:1:",
+        "o:ack:HM-2026-000001:1:extra",
+        "rate:HM-2026-000001:5",
+    ):
+        assert cards.parse_officer_data(forged) is None, forged
+
+
+def test_case_list_has_one_open_button_per_case(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    first = open_case()
+    second = open_case(category="report_pet_dispute", summary="dog <barks>")
+    lines, markup = cards.case_list([first, second], desk.settings, WEDNESDAY_10, "en")
+    assert len(lines) == 2 and first.number in lines[0]
+    assert _data(markup) == [f"o:open:{first.number}", f"o:open:{second.number}"]
+    assert "<barks>" not in "\n".join(lines)
+
+
+def test_rating_keyboard() -> None:
+    assert _data(cards.rating_keyboard("HM-2026-000001")) == [f"rate:HM-2026-000001:{n}" for n in range(1, 6)]

@@ -1,0 +1,301 @@
+"""The outbox sender: each notification reaches its chat once, in the right language, whatever Telegram
+answers — flood control, a blocked bot, a missing chat, network trouble, or a gateway restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from telegram.error import NetworkError
+
+from bot import notifier
+from bot.app import Gateway
+from hemu import clock as hemu_clock
+from hemu.desk import Desk
+from hemu.settings import load_settings
+from hemu.store import CaseRecord, NotificationRecord, OutboxStatus, Store
+from sandbox.server import LocalBotApi
+from tests.auxil.gateway import RunningGateway, running_gateway
+from tests.bot.conftest import (
+    OFFICER_CHATS,
+    RESIDENT,
+    bot_messages,
+    buttons,
+    latest,
+    open_case_now,
+    press,
+    register,
+    report,
+    resident_says_hello,
+    wait_until,
+)
+
+WANG = OFFICER_CHATS["wang_li"]
+
+
+def _sent_to(gateway: RunningGateway, chat_id: int) -> list:
+    return [
+        n
+        for n in gateway.store.notifications()
+        if n.status is OutboxStatus.SENT and n.recipient.endswith(f":{chat_id}")
+    ]
+
+
+def _sent(gateway: RunningGateway, number: str, recipient: str) -> list:
+    return [
+        n
+        for n in gateway.store.notifications(number)
+        if n.recipient == recipient and n.status is OutboxStatus.SENT
+    ]
+
+
+async def _send_calls(gateway: RunningGateway, chat_id: int) -> list[dict]:
+    calls = await gateway.control.calls("sendMessage")
+    return [c for c in calls if str(c["params"].get("chat_id")) == str(chat_id)]
+
+
+async def test_flood_control_is_honoured(gateway: RunningGateway) -> None:
+    await register(gateway, "wang_li")
+    await gateway.control.fail(
+        "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=WANG
+    )
+    before = len(await _send_calls(gateway, WANG))
+    case = await open_case_now(gateway)
+    started = asyncio.get_running_loop().time()
+    card = await latest(gateway, WANG, 2)
+    assert asyncio.get_running_loop().time() - started >= 0.9  # waited as told, no busy loop
+    assert case.number in card["text"]
+    assert len(await _send_calls(gateway, WANG)) - before == 2  # the refused try and the one that worked
+    [assigned] = await wait_until(lambda: _sent(gateway, case.number, "officer:wang_li"))
+    assert "RetryAfter" in (assigned.last_error or "")
+
+
+async def test_a_resident_who_blocked_the_bot_is_dropped_once(gateway: RunningGateway) -> None:
+    await register(gateway, "wang_li")
+    await resident_says_hello(gateway)
+    case = await open_case_now(gateway)
+    card = await latest(gateway, WANG, 2)
+    await gateway.control.block(RESIDENT)
+    before = len(await _send_calls(gateway, RESIDENT))
+    await press(gateway, WANG, card["message_id"], f"o:ack:{case.number}:1")
+
+    def dropped() -> list:
+        return [
+            n
+            for n in gateway.store.notifications(case.number)
+            if n.recipient == f"resident:{RESIDENT}" and n.status is OutboxStatus.DROPPED
+        ]
+
+    [notification] = await wait_until(dropped)
+    assert "blocked" in (notification.last_error or "")
+    await asyncio.sleep(0.6)  # several polls: nothing is retried
+    assert len(await _send_calls(gateway, RESIDENT)) == before + 1
+
+
+async def test_residents_without_telegram_and_unlinked_officers_are_dropped(gateway: RunningGateway) -> None:
+    case = await open_case_now(gateway, resident_id="rest-tester")  # a REST channel sender
+    assignment = await wait_until(
+        lambda: [n for n in gateway.store.notifications(case.number) if n.status is OutboxStatus.DROPPED]
+    )
+    assert "no linked Telegram chat" in (assignment[0].last_error or "")  # nobody registered yet
+
+    await register(gateway, "wang_li")
+    gateway.store.transition(case.number, "acknowledged", hemu_clock.now(), actor="officer:wang_li")
+    # A resident update queued by the store directly, for the REST sender: dropped with the reason.
+    from hemu.store import Notification
+
+    gateway.store.add_details(
+        case.number,
+        "more",
+        hemu_clock.now(),
+        actor="resident:rest-tester",
+        notify=[
+            Notification("resident:rest-tester", "case_update", {"number": case.number, "event": "closed"})
+        ],
+    )
+
+    def resident_dropped() -> list:
+        return [
+            n
+            for n in gateway.store.notifications(case.number)
+            if n.recipient == "resident:rest-tester" and n.status is OutboxStatus.DROPPED
+        ]
+
+    [dropped] = await wait_until(resident_dropped)
+    assert dropped.last_error == "not a Telegram resident"
+    details = await latest(gateway, WANG, 2)  # the officer still hears about the added details
+    assert "more" in details["text"] and buttons(details) == [f"o:open:{case.number}"]
+
+
+async def test_network_errors_back_off_and_then_deliver(gateway: RunningGateway) -> None:
+    await register(gateway, "wang_li")
+    await gateway.control.fail("sendMessage", 502, "Bad Gateway", chat_id=WANG, times=2)
+    case = await open_case_now(gateway)
+    card = await latest(gateway, WANG, 2)  # after 1 s and 2 s of backoff
+    assert case.number in card["text"]
+    [assigned] = await wait_until(lambda: _sent(gateway, case.number, "officer:wang_li"))
+    assert (assigned.last_error or "").startswith("[net 2]")
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    delays = [min(notifier.BACKOFF_CAP, timedelta(seconds=2 ** (n - 1))) for n in range(1, 12)]
+    assert delays[:4] == [timedelta(seconds=s) for s in (1, 2, 4, 8)]
+    assert max(delays) == timedelta(minutes=5)
+    assert issubclass(NetworkError, Exception)
+
+
+async def test_nothing_is_lost_or_repeated_across_a_restart(tmp_path: Path, clock_file: Path) -> None:
+    api = LocalBotApi()
+    await api.start()
+    store = Store.from_url(f"sqlite:///{tmp_path / 'hemu.sqlite3'}")
+    try:
+        # First gateway: officers register, then it polls the outbox only once a minute.
+        async with running_gateway(
+            tmp_path, api=api, store=store, env={"HEMU_NOTIFY_INTERVAL": "60"}
+        ) as first:
+            await register(first, "wang_li")
+            await register(first, "chen_hao")
+            hello = await resident_says_hello(first)
+        # While no gateway runs, cases are opened (the action server keeps working) ...
+        desk = Desk(load_settings(), store)
+        numbers = [desk.open_case(report(summary=f"case {n}")).case.number for n in range(3)]
+        numbers.append(
+            desk.open_case(report(resident_id="9002", area_id="xincun", summary="xincun case")).case.number
+        )
+        assert all(n.status is OutboxStatus.PENDING for n in store.notifications())
+        # ... and the next gateway delivers every card exactly once.
+        async with running_gateway(tmp_path, api=api, store=store) as second:
+            wang = await second.control.wait_for(WANG, 1 + 3)
+            chen = await second.control.wait_for(OFFICER_CHATS["chen_hao"], 1 + 1)
+            await asyncio.sleep(1.0)
+            wang, chen = (
+                await bot_messages(second, WANG),
+                await bot_messages(second, OFFICER_CHATS["chen_hao"]),
+            )
+            assert sorted(n for n in numbers[:3] if any(n in m["text"] for m in wang)) == sorted(numbers[:3])
+            assert len(wang) == 4 and len(chen) == 2
+            await wait_until(lambda: all(n.status is OutboxStatus.SENT for n in store.notifications()))
+            assert len(await bot_messages(second, RESIDENT)) == hello
+    finally:
+        await api.stop()
+
+
+@pytest.mark.parametrize("language, expected", [("zh", "已收到您的案件"), ("en", "has received your case")])
+async def test_resident_updates_are_in_the_case_language(
+    gateway: RunningGateway, language: str, expected: str
+) -> None:
+    await register(gateway, "wang_li")
+    hello = await resident_says_hello(gateway)
+    case = await open_case_now(gateway, language=language)
+    card = await latest(gateway, WANG, 2)
+    await press(gateway, WANG, card["message_id"], f"o:ack:{case.number}:1")
+    update = await latest(gateway, RESIDENT, hello + 1)
+    assert expected in update["text"] and case.number in update["text"]
+    await wait_until(lambda: len(_sent_to(gateway, RESIDENT)) == 1)
+
+
+# ---------------------------------------------------------------- rendering, without Telegram
+
+
+def _offline_gateway(desk: Desk) -> Gateway:
+    from bot.config import load_gateway_config
+
+    return Gateway(config=load_gateway_config({}), settings=desk.settings, store=desk.store, desk=desk)
+
+
+def _record(desk: Desk, recipient: str, kind: str, payload: dict) -> NotificationRecord:
+    now = desk.now()
+    return NotificationRecord(
+        id=1,
+        case_id=1,
+        created_at=now,
+        updated_at=now,
+        recipient=recipient,
+        kind=kind,
+        payload=payload,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        sent_at=None,
+        last_error=None,
+    )
+
+
+def test_officer_updates_escape_what_residents_wrote(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    case = open_case()
+    desk.store.redeem_invite(
+        desk.store.create_invite("wang_li", desk.now(), timedelta(days=1)), 7001, desk.now()
+    )
+    gateway = _offline_gateway(desk)
+    rated = notifier.render(
+        gateway,
+        _record(
+            desk,
+            "officer:wang_li",
+            "case_update",
+            {"number": case.number, "event": "rated", "rating": 2, "comment": "<i>bad</i> & worse"},
+        ),
+    )
+    assert rated.chat_id == 7001
+    assert "&lt;i&gt;bad&lt;/i&gt; &amp; worse" in rated.text and "2/5" in rated.text
+    details = notifier.render(
+        gateway,
+        _record(
+            desk,
+            "officer:wang_li",
+            "case_update",
+            {"number": case.number, "event": "details_added", "text": "a<b"},
+        ),
+    )
+    assert "a&lt;b" in details.text
+
+
+def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    case = open_case()
+    desk.store.redeem_invite(
+        desk.store.create_invite("zhao_min", desk.now(), timedelta(days=1)), 7002, desk.now()
+    )
+    gateway = _offline_gateway(desk)
+    later = (desk.now() + timedelta(hours=2)).isoformat()
+    backup = notifier.render(
+        gateway,
+        _record(
+            desk,
+            "officer:zhao_min",
+            "promise_broken",
+            {
+                "number": case.number,
+                "officer_id": "wang_li",
+                "old_due": desk.now().isoformat(),
+                "new_due": later,
+                "role": "backup",
+            },
+        ),
+    )
+    assert "后备民警" in backup.text and "王丽" in backup.text and case.number in backup.text
+    assert backup.markup is None  # the backup sees the alarm, not buttons for a case that is not theirs
+
+
+def test_undeliverable_notifications_say_why(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
+    case = open_case()
+    gateway = _offline_gateway(desk)
+    cases = [
+        (
+            "resident:abc",
+            "case_update",
+            {"number": case.number, "event": "acknowledged"},
+            "not a Telegram resident",
+        ),
+        (f"resident:{RESIDENT}", "mystery", {"number": case.number}, "unknown notification kind"),
+        ("officer:wang_li", "case_assigned", {"number": case.number}, "no linked Telegram chat"),
+        (f"resident:{RESIDENT}", "case_update", {"number": "HM-2026-000999"}, "does not exist"),
+        ("nobody:1", "case_update", {"number": case.number}, "unknown recipient"),
+    ]
+    for recipient, kind, payload, reason in cases:
+        with pytest.raises(notifier.Drop, match=reason):
+            notifier.render(gateway, _record(desk, recipient, kind, payload))

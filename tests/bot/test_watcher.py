@@ -1,0 +1,84 @@
+"""The promise watcher inside the gateway: a reminder before the promise falls due, and on a breach the
+officer, the backup, the supervisor and the resident are each told once — all derived from the store, so
+moving the shared clock (HEMU_CLOCK_FILE) is enough to see it happen."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hemu.settings import load_settings
+from tests.auxil.gateway import RunningGateway
+from tests.bot.conftest import (
+    OFFICER_CHATS,
+    RESIDENT,
+    advance,
+    bot_messages,
+    latest,
+    open_case_now,
+    register_all,
+    resident_says_hello,
+)
+
+
+async def _counts(gateway: RunningGateway, chats: list[int]) -> list[int]:
+    return [len(await bot_messages(gateway, chat)) for chat in chats]
+
+
+async def test_reminder_then_breach_each_told_once(gateway: RunningGateway, clock_file: Path) -> None:
+    await register_all(gateway)
+    hello = await resident_says_hello(gateway)
+    # A threat makes the case urgent: 15 minutes, counted on the wall clock.
+    case = await open_case_now(gateway, risk_flags=("threat",))
+    officer = case.officer_id
+    roster = load_settings().roster
+    backup = roster.get(officer).backup
+    assert backup and backup != roster.supervisor
+    chat, backup_chat, boss_chat = (
+        OFFICER_CHATS[officer],
+        OFFICER_CHATS[backup],
+        OFFICER_CHATS[roster.supervisor],
+    )
+    await latest(gateway, chat, 2)  # welcome + card
+
+    advance(clock_file, minutes=12)  # 80 % of the promise window
+    reminder = await latest(gateway, chat, 3)
+    assert case.number in reminder["text"] and "提醒" in reminder["text"]
+    await asyncio.sleep(1.0)  # several sweeps: still one reminder
+    assert await _counts(gateway, [chat, backup_chat, boss_chat]) == [3, 1, 1]
+
+    advance(clock_file, minutes=5)  # past due
+    assigned = await latest(gateway, chat, 4)
+    assert case.number in assigned["text"] and "未能按承诺" in assigned["text"]
+    assert case.number in (await latest(gateway, backup_chat, 2))["text"]
+    assert case.number in (await latest(gateway, boss_chat, 2))["text"]
+    told = await latest(gateway, RESIDENT, hello + 1)
+    assert "We're sorry" in told["text"] and case.number in told["text"] and "within" in told["text"]
+    renewed = gateway.store.get(case.number)
+    assert renewed.promise_due_at > case.promise_due_at
+
+    await asyncio.sleep(1.0)
+    assert await _counts(gateway, [chat, backup_chat, boss_chat, RESIDENT]) == [4, 2, 2, hello + 1]
+
+
+async def test_a_breach_while_the_gateway_was_down_is_caught_at_start(
+    tmp_path: Path, clock_file: Path
+) -> None:
+    """Nothing lives in memory: a gateway started after the promise broke still raises the alarm."""
+    from sandbox.server import LocalBotApi
+    from tests.auxil.gateway import running_gateway
+
+    api = LocalBotApi()
+    await api.start()
+    try:
+        async with running_gateway(tmp_path, api=api) as first:
+            await register_all(first)
+            case = await open_case_now(first, risk_flags=("threat",))
+            chat = OFFICER_CHATS[case.officer_id]
+            await latest(first, chat, 2)
+        advance(clock_file, minutes=30)
+        async with running_gateway(tmp_path, api=api, store=first.store) as second:
+            broken = await latest(second, chat, 3)
+            assert case.number in broken["text"] and "未能按承诺" in broken["text"]
+    finally:
+        await api.stop()

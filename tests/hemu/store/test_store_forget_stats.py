@@ -1,0 +1,88 @@
+"""Forgetting a resident and reading the statistics, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hemu.cases import CaseState
+from hemu.store import ERASED_PREFIX, ERASED_TEXT, InboundStatus, Notification, OutboxStatus, Store
+from tests.hemu.store.support import DUE, NOW, open_case
+
+
+def test_forget_erases_personal_data_everywhere(store: Store) -> None:
+    mine = open_case(store, resident_id="42")
+    store.add_details(mine.number, "他又来敲门了", NOW, "resident:42")
+    store.transition(mine.number, "resolved", NOW, "officer:wang_li", resolution_note="和张先生谈过")
+    store.transition(
+        mine.number,
+        "closed",
+        NOW,
+        "resident:42",
+        notify=[Notification("resident:42", "case_update", {"number": mine.number, "event": "closed"})],
+        rating=4,
+        rating_comment="王警官很好",
+    )
+    theirs = open_case(store, resident_id="7")
+    store.queue_inbound("42", 42, "还有一件事", {"language": "zh"}, NOW)
+    store.queue_inbound("7", 7, "hello", {}, NOW)
+
+    assert store.forget_resident("42", NOW + timedelta(minutes=1)) == 1
+    case = store.get(mine.number)
+    assert case.resident_id.startswith(ERASED_PREFIX)
+    assert (case.summary, case.area_text, case.parties, case.duration, case.contact) == (
+        ERASED_TEXT,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (case.rating_comment, case.resolution_note) == (ERASED_TEXT, ERASED_TEXT)
+    assert (case.rating, case.state, case.category, case.area_id) == (
+        4,
+        CaseState.CLOSED,
+        "report_noise",
+        "liuan",
+    )
+    assert case.version == mine.version + 4  # details, resolved, closed, forgotten
+    log = repr(store.events(mine.number)) + repr(store.notifications(mine.number))
+    for personal in ("他又来敲门了", "和张先生谈过", "王警官很好", "resident:42"):
+        assert personal not in log
+    resident_notes = [n for n in store.notifications(mine.number) if n.recipient.startswith("resident:")]
+    assert [n.status for n in resident_notes] == [OutboxStatus.DROPPED]
+    assert store.cases_for_resident("42") == [] and store.cases_for_resident(case.resident_id) == [case]
+    assert not store.has_pending_inbound("42") and store.has_pending_inbound("7")
+    (erased,) = store.inbound_messages(case.resident_id)
+    assert (erased.status, erased.text, erased.metadata) == (InboundStatus.DROPPED, ERASED_TEXT, {})
+    assert store.get(theirs.number).summary == theirs.summary
+    # Forgetting twice: nothing left to forget; a new hash each time so ids cannot be linked back.
+    assert store.forget_resident("42", NOW) == 0
+
+
+def test_statistics_figures(store: Store) -> None:
+    kept = open_case(store, resident_id="1")
+    store.transition(kept.number, "acknowledged", NOW + timedelta(hours=1), "officer:wang_li")
+    store.transition(
+        kept.number, "resolved", NOW + timedelta(hours=2), "officer:wang_li", resolution_note="ok"
+    )
+    store.transition(kept.number, "closed", NOW + timedelta(hours=3), "resident:1", rating=5)
+    waiting = open_case(store, resident_id="3", category="report_pet_dispute")
+    early = store.statistics(NOW + timedelta(hours=3))  # the waiting case's promise is not due yet
+    assert (early.promises_due, early.promises_kept) == (1, 1)
+    late = open_case(store, resident_id="2", area_id=None)
+    store.transition(late.number, "contacted", DUE + timedelta(hours=1), "officer:wang_li")
+    store.transition(
+        late.number, "resolved", DUE + timedelta(hours=2), "officer:wang_li", resolution_note="ok"
+    )
+    store.transition(late.number, "closed", DUE + timedelta(hours=3), "resident:2", rating=3)
+    withdrawn = open_case(store, resident_id="4")
+    store.transition(withdrawn.number, "cancelled", NOW, "resident:4")
+
+    figures = store.statistics(DUE + timedelta(hours=5))
+    assert (figures.rated, figures.satisfied) == (2, 1)
+    assert (figures.promises_due, figures.promises_kept) == (3, 1)  # kept, late, and the waiting one
+    assert sorted(first - opened for opened, first in figures.responses) == [
+        timedelta(hours=1),
+        DUE - NOW + timedelta(hours=1),
+    ]
+    assert figures.open_groups == (("report_pet_dispute", "liuan", 1),)
+    assert store.get(waiting.number).promise_kept is None

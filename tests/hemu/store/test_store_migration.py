@@ -1,0 +1,64 @@
+"""Migration 0002 on a database that already holds cases from 0001: backfilled, not just added."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from hemu.store import Store, db
+from hemu.store.repository import MIGRATIONS
+from tests.hemu.store.support import DUE, NOW
+
+
+def upgrade(store: Store, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        db.take_migration_lock(connection)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def insert_0001_case(store: Store, seq: int, first_response: object) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cases (number, year, seq, category, priority, state, language, resident_id,"
+                " summary, risk_flags, contact_consent, officer_id, promise_due_at, opened_at, updated_at,"
+                " first_response_at, version) VALUES (:number, 2026, :seq, 'report_noise', 'normal',"
+                " 'acknowledged', 'zh', '42', 'noise', '[]', false, 'wang_li', :due, :opened, :opened,"
+                " :first, 1)"
+            ),
+            {
+                "number": f"HM-2026-{seq:06d}",
+                "seq": seq,
+                "due": _bind(store, DUE),
+                "opened": _bind(store, NOW),
+                "first": _bind(store, first_response) if first_response else None,
+            },
+        )
+
+
+def _bind(store: Store, moment: object) -> object:
+    # What UTCDateTime writes: naive UTC text on SQLite, aware on PostgreSQL.
+    return moment.replace(tzinfo=None) if store.dialect == "sqlite" else moment  # type: ignore[union-attr]
+
+
+def test_existing_cases_get_their_promise_bookkeeping(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    upgrade(store, "0001")
+    insert_0001_case(store, 1, NOW + timedelta(hours=1))  # answered in time
+    insert_0001_case(store, 2, DUE + timedelta(hours=1))  # answered late
+    insert_0001_case(store, 3, None)  # not answered yet
+    store.migrate()
+    one, two, three = (store.get(f"HM-2026-00000{seq}") for seq in (1, 2, 3))
+    assert one.promise_set_at == two.promise_set_at == three.promise_set_at == NOW
+    assert (one.promise_kept, two.promise_kept, three.promise_kept) == (True, False, None)
+    assert {case.breaches for case in (one, two, three)} == {0}
+    assert three.reminded_at is three.followed_up_at is None
+    with store.engine.connect() as conn:
+        nullable = conn.execute(text("SELECT count(*) FROM cases WHERE promise_set_at IS NULL")).scalar_one()
+    assert nullable == 0

@@ -1,0 +1,105 @@
+"""The promise watcher's writes: each is decided on the current row, so repeating one (or two watchers
+racing) changes nothing the second time — on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Callable
+
+from hemu.cases import CaseState
+from hemu.store import Assignment, Notification, Store
+from tests.hemu.store.support import DUE, NOW, assign_to, new_case, open_case
+from tests.hemu.store.test_store_concurrency import WRITERS, run_together
+
+LATER = DUE + timedelta(hours=2)
+
+
+def broken(number: str) -> list[Notification]:
+    return [Notification("officer:wang_li", "promise_broken", {"number": number})]
+
+
+def test_awaiting_response_lists_running_promises_earliest_first(store: Store) -> None:
+    late = open_case(store)
+    soon = store.open_case(new_case(), assign_to("x", NOW + timedelta(hours=1)), NOW, "resident:42")
+    answered = open_case(store)
+    store.transition(answered.number, "acknowledged", NOW, "officer:wang_li")
+    assert [case.number for case in store.awaiting_response()] == [soon.number, late.number]
+    assert all(case.awaits_response for case in store.awaiting_response())
+
+
+def test_a_reminder_is_recorded_once_and_only_for_the_promise_it_was_for(store: Store) -> None:
+    case = open_case(store)
+    reminder = [Notification("officer:wang_li", "promise_reminder", {"number": case.number})]
+    assert store.record_reminder(case.number, DUE + timedelta(minutes=1), NOW, reminder) is None
+    first = store.record_reminder(case.number, DUE, NOW, reminder)
+    assert first is not None and first.reminded_at == NOW and first.version == case.version
+    assert store.record_reminder(case.number, DUE, NOW, reminder) is None
+    assert [n.kind for n in store.notifications(case.number)].count("promise_reminder") == 1
+    assert store.events(case.number)[-1].kind == "reminded"
+    # A hand-over is a new promise: its reminder is due afresh.
+    moved = store.hand_over(case.number, Assignment("zhao_min", LATER), NOW, "admin", "")
+    assert (moved.reminded_at, moved.promise_set_at) == (None, NOW)
+    assert store.record_reminder(case.number, LATER, NOW, reminder) is not None
+
+
+def test_a_breach_is_recorded_once_with_its_renewed_promise(store: Store) -> None:
+    case = open_case(store)
+    store.record_reminder(case.number, DUE, NOW, [])
+    renewed = store.record_breach(case.number, DUE, LATER, DUE, broken(case.number))
+    assert renewed is not None
+    assert (renewed.promise_due_at, renewed.promise_set_at, renewed.reminded_at) == (LATER, DUE, None)
+    assert (renewed.breaches, renewed.promise_kept, renewed.version) == (1, False, case.version)
+    assert store.record_breach(case.number, DUE, LATER + timedelta(hours=1), DUE, broken(case.number)) is None
+    assert store.get(case.number).promise_due_at == LATER
+    assert [n.kind for n in store.notifications(case.number)].count("promise_broken") == 1
+    detail = store.events(case.number)[-1].detail
+    assert (detail["old_due"], detail["new_due"], detail["breaches"]) == (
+        DUE.isoformat(),
+        LATER.isoformat(),
+        1,
+    )
+    # The officer answers after the renewal: the first promise stays broken in the statistics.
+    answered = store.transition(case.number, "acknowledged", LATER, "officer:wang_li")
+    assert answered.promise_kept is False
+    assert store.record_breach(case.number, LATER, LATER + timedelta(hours=2), LATER, []) is None
+
+
+def test_a_breach_computed_for_another_officer_is_not_recorded(store: Store) -> None:
+    case = open_case(store)
+    assert store.record_breach(case.number, DUE, LATER, DUE, [], officer_id="zhao_min") is None
+    assert store.get(case.number).breaches == 0
+
+
+def test_racing_watchers_record_one_breach(store: Store, make_store: Callable[[], Store]) -> None:
+    case = open_case(store)
+
+    def breach(index: int, writer: Store) -> bool:
+        new_due = LATER + timedelta(minutes=index)
+        return writer.record_breach(case.number, DUE, new_due, DUE, broken(case.number)) is not None
+
+    results = run_together([make_store() for _ in range(WRITERS)], breach)
+    assert results.count(True) == 1, results
+    assert store.get(case.number).breaches == 1
+    assert [n.kind for n in store.notifications(case.number)].count("promise_broken") == 1
+
+
+def test_follow_up_once_for_rated_closed_cases(store: Store, make_store: Callable[[], Store]) -> None:
+    closed = open_case(store)
+    store.transition(closed.number, "resolved", NOW, "officer:wang_li", resolution_note="ok")
+    store.transition(closed.number, CaseState.CLOSED, NOW, "resident:42", rating=5)
+    cancelled = open_case(store)
+    store.transition(cancelled.number, "cancelled", NOW, "resident:42")
+    assert [c.number for c in store.follow_up_candidates(NOW - timedelta(days=1))] == [closed.number]
+    assert store.follow_up_candidates(NOW + timedelta(seconds=1)) == []
+    assert store.record_follow_up(cancelled.number, NOW, []) is None
+
+    question = [Notification("resident:42", "follow_up", {"number": closed.number})]
+    results = run_together(
+        [make_store() for _ in range(4)],
+        lambda _i, writer: writer.record_follow_up(closed.number, NOW, question) is not None,
+    )
+    assert results.count(True) == 1
+    assert store.follow_up_candidates(NOW - timedelta(days=1)) == []
+    assert [n.kind for n in store.notifications(closed.number)].count("follow_up") == 1
+    assert store.record_follow_up_answer(closed.number, False, NOW, "resident:42") is not None
+    assert store.record_follow_up_answer(closed.number, False, NOW, "resident:42") is None

@@ -1,0 +1,259 @@
+"""The promise watcher: one reminder, one renewal per broken promise, one follow-up — however often and
+from however many processes it runs, and from nothing but the store."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, List
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+
+from hemu.cases import Priority
+from hemu.desk import Desk, Report, WatchReport
+from hemu.promise import NoDutyTime
+from hemu.settings import load_settings
+from hemu.store import Store
+from hemu.watch import FOLLOW_UP_AFTER, FOLLOW_UP_UNTIL
+from tests.conftest import REPO_ROOT, WEDNESDAY_10, Clock
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def report(**values: Any) -> Report:
+    defaults: dict[str, Any] = {
+        "resident_id": "42",
+        "language": "zh",
+        "category": "report_noise",
+        "summary": "楼上半夜拖椅子",
+        "area_id": "binhe",
+        "harm": "none",
+    }
+    return Report(**{**defaults, **values})
+
+
+def kinds(desk: Desk, number: str, since: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(n.recipient, n.kind, dict(n.payload)) for n in desk.store.notifications(number)[since:]]
+
+
+def second_desk(path: Path, clock: Clock) -> Desk:
+    """Another process on the same database: its own engine, its own desk."""
+    return Desk(load_settings(REPO_ROOT / "config"), Store.from_url(f"sqlite:///{path}"), clock=clock)
+
+
+def test_reminder_once_then_breach_once_with_a_new_promise(case_desk: Desk, clock: Clock) -> None:
+    case = case_desk.open_case(report()).case  # due Friday 16:00, promise made Wednesday 10:00
+    assert case.promise_set_at == WEDNESDAY_10 and case.breaches == 0
+    # 75 % of the 54 wall-clock hours from Wednesday 10:00 to Friday 16:00: Friday 02:30.
+    quiet = case_desk.watch()
+    assert quiet == WatchReport(next_check=at(4, 2, 30))
+
+    clock.moment = at(4, 2, 30)
+    before = len(case_desk.store.notifications(case.number))
+    first = case_desk.watch()
+    assert (first.reminded, first.breached, first.next_check) == ([case.number], [], at(4, 16))
+    due = at(4, 16).isoformat()
+    assert kinds(case_desk, case.number, before) == [
+        ("officer:wang_li", "promise_reminder", {"number": case.number, "due_at": due})
+    ]
+    assert case_desk.watch().reminded == []  # once
+    assert case_desk.store.get(case.number).reminded_at == clock.moment
+
+    clock.moment = at(4, 16)
+    before = len(case_desk.store.notifications(case.number))
+    broken = case_desk.watch()
+    assert broken.breached == [case.number] and broken.reminded == []
+    renewed = case_desk.store.get(case.number)
+    # High priority, 2 duty hours for Wang Li (08:30–17:30) from Friday 16:00: 1.5 h now, 0.5 h Monday.
+    new_due = at(7, 9)
+    assert (renewed.promise_due_at, renewed.promise_set_at, renewed.reminded_at) == (new_due, at(4, 16), None)
+    assert (renewed.breaches, renewed.promise_kept, renewed.version) == (1, False, case.version)
+    payload = {"number": case.number, "officer_id": "wang_li", "old_due": due, "new_due": new_due.isoformat()}
+    assert kinds(case_desk, case.number, before) == [
+        ("officer:wang_li", "promise_broken", {**payload, "role": "assigned"}),
+        ("officer:zhao_min", "promise_broken", {**payload, "role": "backup"}),
+        ("officer:zhou_jian", "promise_broken", {**payload, "role": "supervisor"}),
+        (
+            "resident:42",
+            "case_update",
+            {
+                "number": case.number,
+                "event": "promise_broken",
+                "officer_id": "wang_li",
+                "new_due": new_due.isoformat(),
+            },
+        ),
+    ]
+    # The renewed promise gets its own reminder: 75 % of Friday 16:00 → Monday 09:00 is Sunday 16:45.
+    assert broken.next_check == at(6, 16, 45)
+    assert case_desk.watch() == WatchReport(next_check=at(6, 16, 45))
+    assert [e.kind for e in case_desk.store.events(case.number)][-2:] == ["reminded", "promise_broken"]
+    clock.moment = at(6, 16, 45)
+    assert case_desk.watch().reminded == [case.number]
+
+
+def test_answered_cases_are_left_alone(case_desk: Desk, clock: Clock) -> None:
+    case = case_desk.open_case(report()).case
+    case_desk.officer_act(case.number, "wang_li", "acknowledge")
+    clock.moment = at(10, 10)
+    assert case_desk.watch() == WatchReport()
+    assert case_desk.store.get(case.number).breaches == 0
+
+
+def test_an_urgent_case_breaks_within_minutes(case_desk: Desk, clock: Clock) -> None:
+    case = case_desk.open_case(
+        report(category="danger", risk_flags=("violence",)), priority=Priority.URGENT
+    ).case
+    assert case_desk.watch().next_check == WEDNESDAY_10 + timedelta(minutes=11, seconds=15)
+    clock.advance(minutes=11, seconds=15)
+    assert case_desk.watch().reminded == [case.number]
+    clock.advance(minutes=3, seconds=45)
+    assert case_desk.watch().breached == [case.number]
+    # Renewed with the breach priority (high: 2 h of the officer's duty), from now.
+    assert case_desk.store.get(case.number).promise_due_at == clock.moment + timedelta(hours=2)
+
+
+def test_a_late_watcher_breaches_without_a_stale_reminder(case_desk: Desk, clock: Clock) -> None:
+    case = case_desk.open_case(report()).case
+    clock.moment = at(4, 17)  # the gateway was down past both the reminder and the due time
+    result = case_desk.watch()
+    assert (result.reminded, result.breached) == ([], [case.number])
+    assert [n.kind for n in case_desk.store.notifications(case.number)].count("promise_reminder") == 0
+
+
+def test_an_officer_without_duty_gets_a_wall_clock_promise(
+    case_desk: Desk, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = case_desk.open_case(report()).case
+    clock.moment = at(4, 16, 30)
+
+    def no_duty(*_args: Any) -> datetime:
+        raise NoDutyTime("no shifts")
+
+    monkeypatch.setattr("hemu.desk.promise_due", no_duty)
+    assert case_desk.watch().breached == [case.number]
+    assert case_desk.store.get(case.number).promise_due_at == clock.moment + timedelta(hours=2)
+
+
+def test_two_watchers_on_one_database_breach_once(case_desk: Desk, clock: Clock, tmp_path: Path) -> None:
+    numbers = [case_desk.open_case(report(resident_id=str(r))).case.number for r in range(5)]
+    clock.moment = at(4, 16)
+    others = [second_desk(tmp_path / "hemu.sqlite3", clock) for _ in range(3)]
+    desks = [case_desk, *others]
+    barrier = threading.Barrier(len(desks))
+    reports: List[WatchReport] = [WatchReport()] * len(desks)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        reports[index] = desks[index].watch()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(desks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    breached = sorted(number for report in reports for number in report.breached)
+    assert breached == sorted(numbers)
+    for number in numbers:
+        assert case_desk.store.get(number).breaches == 1
+        sent = [n for n in case_desk.store.notifications(number) if n.kind == "promise_broken"]
+        assert len(sent) == 3
+    # And every watcher, winner or not, knows when to look next (the renewed promises' reminders).
+    assert {report.next_check for report in reports} == {at(6, 16, 45)}
+    for desk in others:
+        desk.store.close()
+
+
+def test_a_restarted_watcher_continues_from_the_store(case_desk: Desk, clock: Clock, tmp_path: Path) -> None:
+    case = case_desk.open_case(report()).case
+    clock.moment = at(4, 3)
+    assert case_desk.watch().reminded == [case.number]
+    restarted = second_desk(tmp_path / "hemu.sqlite3", clock)
+    assert restarted.watch().reminded == []  # the reminder is remembered in the store, not in memory
+    clock.moment = at(4, 16, 1)
+    assert restarted.watch().breached == [case.number]
+    assert case_desk.watch().breached == []
+    restarted.store.close()
+
+
+def test_the_sweep_reads_with_two_queries_however_many_cases(case_desk: Desk, clock: Clock) -> None:
+    for resident in range(30):
+        case_desk.open_case(report(resident_id=str(resident)))
+    statements: List[str] = []
+
+    @event.listens_for(case_desk.store.engine, "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    case_desk.watch()
+    assert len(statements) == 2, statements
+
+
+# ---------------------------------------------------------------- follow-up
+
+
+def closed_case(desk: Desk, clock: Clock, resident: str = "42", rating: int = 5) -> str:
+    number = desk.open_case(report(resident_id=resident)).case.number
+    desk.officer_act(number, "wang_li", "acknowledge")
+    desk.officer_act(number, "wang_li", "resolve", note="调解好了")
+    desk.rate(resident, number, rating)
+    return number
+
+
+def test_one_follow_up_a_week_after_closing(case_desk: Desk, clock: Clock) -> None:
+    number = closed_case(case_desk, clock)
+    closed_at = case_desk.store.get(number).closed_at
+    assert case_desk.watch().next_check == closed_at + FOLLOW_UP_AFTER
+    clock.moment = closed_at + FOLLOW_UP_AFTER - timedelta(seconds=1)
+    assert case_desk.watch().followed_up == []
+    clock.advance(seconds=1)
+    before = len(case_desk.store.notifications(number))
+    assert case_desk.watch().followed_up == [number]
+    assert kinds(case_desk, number, before) == [("resident:42", "follow_up", {"number": number})]
+    assert case_desk.watch() == WatchReport()
+    assert case_desk.store.get(number).followed_up_at == clock.moment
+
+
+def test_no_follow_up_for_cancelled_or_long_forgotten_cases(case_desk: Desk, clock: Clock) -> None:
+    cancelled = case_desk.open_case(report(resident_id="7")).case.number
+    case_desk.cancel("7", cancelled)
+    old = closed_case(case_desk, clock, resident="8")
+    clock.moment = case_desk.store.get(old).closed_at + FOLLOW_UP_UNTIL + timedelta(minutes=1)
+    assert case_desk.watch() == WatchReport()
+    assert [n.kind for n in case_desk.store.notifications(old)].count("follow_up") == 0
+
+
+def test_a_forgotten_resident_is_not_asked(case_desk: Desk, clock: Clock) -> None:
+    number = closed_case(case_desk, clock)
+    case_desk.forget_resident("42")
+    clock.advance(days=8)
+    assert case_desk.watch().followed_up == [number]  # marked done…
+    assert [n.kind for n in case_desk.store.notifications(number)].count("follow_up") == 0  # …nobody asked
+
+
+def test_one_case_that_fails_does_not_stop_the_watch(
+    case_desk: Desk, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = case_desk.open_case(report(resident_id="1")).case.number
+    good = case_desk.open_case(report(resident_id="2")).case.number
+    clock.moment = at(4, 16)
+    renew = case_desk.promise_for
+
+    def failing(officer: Any, response: Any, start: datetime) -> datetime:
+        if failing.calls == 0:  # type: ignore[attr-defined]
+            failing.calls += 1  # type: ignore[attr-defined]
+            raise RuntimeError("roster trouble")
+        return renew(officer, response, start)
+
+    failing.calls = 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(case_desk, "promise_for", failing)
+    assert case_desk.watch().breached == [good]
+    assert case_desk.watch().breached == [bad]  # and the next sweep tries it again
