@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot import texts
 from bot.config import GatewayConfig
 from bot.ordering import PerChatUpdateProcessor
+from bot.ratelimit import MessageRateLimiter
 from hemu.desk import Desk
 from hemu.settings import Settings, load_settings
 from hemu.store import Store
@@ -113,7 +114,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(config.token)
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(MessageRateLimiter(max_retries=0))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)

@@ -1,0 +1,32 @@
+"""Telegram's flood limits are about messages; the rate limiter should spend its budget on them only.
+
+PTB's ``AIORateLimiter`` counts every request that names a chat, "typing…" included. A resident turn is
+one chat action and one message (plus a renewed action on slow turns), so at ten turns a second the
+chat actions alone ate half of the 30-per-second budget, and the limiter's queue — not Rasa — decided
+who waited: some residents waited twice as long as others. Chat actions and callback answers are
+not messages; they go straight through (a refused one only costs a missing "typing…").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.ext import AIORateLimiter
+
+UNMETERED = frozenset({"sendChatAction", "answerCallbackQuery"})
+
+
+class MessageRateLimiter(AIORateLimiter):
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in UNMETERED:
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
