@@ -176,3 +176,34 @@ async def test_pool_is_sized_for_a_hundred_residents(servers: Servers) -> None:
     pool = client._http._transport._pool  # type: ignore[attr-defined]
     assert pool._max_connections >= 100 and pool._max_keepalive_connections >= 100
     await client.aclose()
+
+
+async def test_a_burst_waits_its_turn_instead_of_crowding_rasa() -> None:
+    """At most ``in_flight`` turns are inside Rasa at once; the rest are served first come, first served."""
+    inside = 0
+    most = 0
+    order: list[str] = []
+
+    async def rasa(request: httpx.Request) -> httpx.Response:
+        nonlocal inside, most
+        if request.url.path != "/webhooks/rest/webhook":
+            return httpx.Response(200, json={"status": "ok"})
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0.02)
+        inside -= 1
+        order.append(json.loads(request.content)["sender"])
+        return httpx.Response(200, json=[{"recipient_id": "x", "text": "ok"}])
+
+    client = RasaClient(RASA, ACTIONS, in_flight=2, transport=httpx.MockTransport(rasa))
+    try:
+        senders = [f"r{i:02d}" for i in range(12)]
+        for sender in senders:  # started one after another, as updates arrive
+            asyncio.ensure_future(client.send(sender, "hi", {}))
+            await asyncio.sleep(0)
+        while len(order) < len(senders):
+            await asyncio.sleep(0.01)
+    finally:
+        await client.aclose()
+    assert most == 2
+    assert set(order[:2]) == set(senders[:2]) and set(order[-2:]) == set(senders[-2:])
