@@ -426,14 +426,17 @@ def _keyboard(key: str, language: str) -> InlineKeyboardMarkup:
     )
 
 
-async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _ask_with_buttons(key: str, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A gateway question whose answers are its own buttons (``lang:…``, ``forget:…``), not Rasa's."""
     who = _who(update)
     if who is None:
         return
     language = gateway_language(gateway_of(context), who[0], context.user_data)
-    await send(
-        context.application, who[1], say("language_choose", language), _keyboard("language_choose", language)
-    )
+    await send(context.application, who[1], say(key, language), _keyboard(key, language))
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _ask_with_buttons("language_choose", update, context)
 
 
 async def on_language_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -456,13 +459,7 @@ async def on_language_choice(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    who = _who(update)
-    if who is None:
-        return
-    language = gateway_language(gateway_of(context), who[0], context.user_data)
-    await send(
-        context.application, who[1], say("forget_confirm", language), _keyboard("forget_confirm", language)
-    )
+    await _ask_with_buttons("forget_confirm", update, context)
 
 
 async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -9,7 +9,6 @@ Bot API server's control API only (:class:`Chat`); the store is read for checks.
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -262,7 +261,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             for name, service in running.hemu.services.items():
                 report.sections.append((f"{name} log ({service.log_path})", service.log_tail(30)))
     return report
-
-
-def is_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
