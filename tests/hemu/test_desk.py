@@ -8,21 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hemu.cases import CaseState, Priority
-from hemu.desk import CaseRefused, Desk, Report
+from hemu.desk import CaseRefused, Desk
+from tests.hemu.desk_support import report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def report(**values: object) -> Report:
-    defaults: dict[str, object] = {
-        "resident_id": "42",
-        "language": "zh",
-        "category": "report_noise",
-        "summary": "楼上半夜拖椅子",
-        "area_id": "binhe",
-        "harm": "none",
-    }
-    return Report(**{**defaults, **values})  # type: ignore[arg-type]
 
 
 def test_a_report_becomes_a_case_with_the_reason_for_its_officer_in_the_audit_log(case_desk: Desk) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from hemu.cases import CaseState
 from hemu.desk import CaseRefused, Desk, Report
 from tests.conftest import Clock
+from tests.hemu.desk_support import told
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -25,10 +25,6 @@ def followed_up(desk: Desk, clock: Clock) -> str:
     clock.moment = datetime(2026, 12, 9, 10, 0, tzinfo=SHANGHAI)  # a week later, Wednesday 10:00
     assert desk.watch().followed_up == [number]
     return number
-
-
-def told(desk: Desk, number: str, since: int) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(n.recipient, n.kind, dict(n.payload)) for n in desk.store.notifications(number)[since:]]
 
 
 def test_only_a_case_that_was_asked_about(case_desk: Desk, clock: Clock) -> None:

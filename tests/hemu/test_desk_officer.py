@@ -12,28 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hemu.cases import CaseState, InvalidTransition
-from hemu.desk import ActResult, CaseRefused, Desk, NotAllowed, RateResult, Report
+from hemu.desk import ActResult, CaseRefused, Desk, NotAllowed, RateResult
 from hemu.settings import load_settings
 from hemu.store import CaseNotFound, CaseRecord, ConcurrentUpdate, Store
 from tests.conftest import REPO_ROOT, Clock
+from tests.hemu.desk_support import report, told
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def report(**values: Any) -> Report:
-    defaults: dict[str, Any] = {
-        "resident_id": "42",
-        "language": "zh",
-        "category": "report_noise",
-        "summary": "楼上半夜拖椅子",
-        "area_id": "binhe",
-        "harm": "none",
-    }
-    return Report(**{**defaults, **values})
-
-
-def told(desk: Desk, number: str, since: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(n.recipient, n.kind, dict(n.payload)) for n in desk.store.notifications(number)[since:]]
 
 
 def count(desk: Desk, number: str) -> tuple[int, int]:

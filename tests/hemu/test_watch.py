@@ -13,34 +13,20 @@ import pytest
 from sqlalchemy import event
 
 from hemu.cases import Priority
-from hemu.desk import Desk, Report, WatchReport
+from hemu.desk import Desk, WatchReport
 from hemu.promise import NoDutyTime
 from hemu.settings import load_settings
 from hemu.store import Store
 from hemu.watch import FOLLOW_UP_AFTER, FOLLOW_UP_UNTIL
 from tests.conftest import REPO_ROOT, WEDNESDAY_10, Clock
+from tests.hemu.desk_support import report
+from tests.hemu.desk_support import told as kinds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def report(**values: Any) -> Report:
-    defaults: dict[str, Any] = {
-        "resident_id": "42",
-        "language": "zh",
-        "category": "report_noise",
-        "summary": "楼上半夜拖椅子",
-        "area_id": "binhe",
-        "harm": "none",
-    }
-    return Report(**{**defaults, **values})
-
-
-def kinds(desk: Desk, number: str, since: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(n.recipient, n.kind, dict(n.payload)) for n in desk.store.notifications(number)[since:]]
 
 
 def second_desk(path: Path, clock: Clock) -> Desk:
