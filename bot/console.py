@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -42,11 +42,15 @@ PENDING_NOTE = "hemu_pending_note"
 OFFICER_COMMANDS = ("cases", "case", "stats")
 # How long the officer's next message is taken as the resolution note after pressing "Resolve".
 NOTE_WAIT = timedelta(hours=1)
+# Wrong invite codes a chat may send per window before /register stops trying them.
+REGISTER_TRIES = 5
+REGISTER_WINDOW = timedelta(hours=1)
 
 TEXT_KEYS: tuple[str, ...] = (
     *cards.TEXT_KEYS,
     "register_usage",
     "register_done",
+    "register_too_many",
     "register_unknown",
     "register_used",
     "register_expired",
@@ -162,10 +166,16 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not code:
         await _reply(update, cards.escape(texts.text("register_usage", language)))
         raise ApplicationHandlerStop
+    now = gateway.desk.now()
+    refused = _recent_refusals(gateway, chat.id, now)
+    if len(refused) >= REGISTER_TRIES:
+        await _reply(update, cards.escape(texts.text("register_too_many", language)))
+        raise ApplicationHandlerStop
     try:
-        officer_id = await asyncio.to_thread(gateway.store.redeem_invite, code, chat.id, gateway.desk.now())
+        officer_id = await asyncio.to_thread(gateway.store.redeem_invite, code, chat.id, now)
     except InviteError as error:
         log.info("chat %s: invite refused: %s", chat.id, error)
+        refused.append(now)
         await _reply(update, cards.escape(texts.text(_invite_problem(error), language)))
         raise ApplicationHandlerStop from None
     context.chat_data.pop(PENDING_NOTE, None)
@@ -175,6 +185,15 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     log.info("officer %s linked chat %s", officer_id, chat.id)
     await _reply(update, cards.escape(texts.text("register_done", language, name=name)))
     raise ApplicationHandlerStop
+
+
+def _recent_refusals(gateway: Gateway, chat_id: int, now: datetime) -> list[datetime]:
+    """The chat's refused codes within ``REGISTER_WINDOW``: codes are long and short-lived, but guessing
+    should still cost time, not just messages."""
+    tries: dict[int, list[datetime]] = gateway.extras.setdefault("register_refusals", {})  # type: ignore[assignment]
+    recent = [at for at in tries.get(chat_id, []) if now - at < REGISTER_WINDOW]
+    tries[chat_id] = recent
+    return recent
 
 
 def _invite_problem(error: InviteError) -> str:

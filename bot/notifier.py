@@ -352,6 +352,10 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         "promise": cards.escape(describe_due(due, now, tz, language)),
         **_officer_values(gateway, officer_id, language),
     }
+    if event == "promise_broken":  # the resident hears who above the officer now knows
+        supervisor = _officer_values(gateway, gateway.settings.roster.supervisor, language)
+        values["supervisor_name"] = supervisor["officer_name"]
+        values["supervisor_title"] = supervisor["officer_title"]
     markup = cards.rating_keyboard(case.number) if event == "resolved" else None
     return Outgoing(int(ident), texts.render(f"update_{event}", language, **values).text, markup)
 

@@ -51,6 +51,22 @@ async def test_register_links_the_chat_and_explains_bad_codes(gateway: RunningGa
     assert gateway.store.officer_for_chat(ZHAO) is None
 
 
+async def test_guessing_invite_codes_is_stopped_for_an_hour(gateway: RunningGateway) -> None:
+    control = gateway.control
+    for n in range(5):
+        await control.send_text(ZHAO, f"/register guess{n:06d}", language_code="en")
+    assert "not known" in (await latest(gateway, ZHAO, 5))["text"]
+    code = gateway.store.create_invite("zhao_min", hemu_clock.now(), timedelta(days=1))
+    await control.send_text(ZHAO, f"/register {code}", language_code="en")
+    assert "Too many wrong invite codes" in (await latest(gateway, ZHAO, 6))["text"]
+    assert gateway.store.officer_for_chat(ZHAO) is None  # not even a right code counts now
+
+    hemu_clock.advance(timedelta(hours=1, minutes=1))
+    await control.send_text(ZHAO, f"/register {code}", language_code="en")
+    await latest(gateway, ZHAO, 7)
+    assert gateway.store.officer_for_chat(ZHAO) == "zhao_min"
+
+
 async def test_officer_commands_are_refused_to_residents(gateway: RunningGateway) -> None:
     await resident_says_hello(gateway)
     for command in ("/cases", "/stats", "/case HM-2026-000001"):

@@ -54,6 +54,7 @@ async def test_reminder_then_breach_each_told_once(gateway: RunningGateway, cloc
     assert case.number in (await latest(gateway, boss_chat, 2))["text"]
     told = await latest(gateway, RESIDENT, hello + 1)
     assert "We're sorry" in told["text"] and case.number in told["text"] and "within" in told["text"]
+    assert "Zhou Jian has been told" in told["text"]  # the supervisor, by name
     renewed = gateway.store.get(case.number)
     assert renewed.promise_due_at > case.promise_due_at
 
