@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -133,6 +134,14 @@ def bench_latency(hemu: Hemu, control: ControlClient, counts: list[int], residen
     print(f"gateway / direct: p50 {ratio:.2f}x, p95 {tail:.2f}x")
 
 
+def all_at_once(residents: int, conversation: Callable[[int], list[float]]) -> tuple[list[float], float]:
+    """Every resident's conversation in its own thread: (every turn's milliseconds, wall seconds)."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=residents) as pool:
+        latencies = [ms for result in pool.map(conversation, range(residents)) for ms in result]
+    return latencies, time.perf_counter() - started
+
+
 def bench_throughput(control: ControlClient, counts: list[int], residents: int, base: int) -> None:
     def conversation(n: int) -> list[float]:
         resident = Resident(control, base + n)
@@ -141,10 +150,7 @@ def bench_throughput(control: ControlClient, counts: list[int], residents: int, 
             for line, replies in zip(SCRIPT, counts, strict=True)
         ]
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=residents) as pool:
-        latencies = [ms for result in pool.map(conversation, range(residents)) for ms in result]
-    elapsed = time.perf_counter() - started
+    latencies, elapsed = all_at_once(residents, conversation)
     print(
         f"{residents:3d} residents at once: {len(latencies) / elapsed:5.1f} turns/s sustained "
         f"({len(latencies)} turns in {elapsed:.1f} s); per turn {describe(latencies)}"
@@ -159,10 +165,7 @@ def bench_rest_throughput(rasa_url: str, residents: int, base: int) -> None:
             rest_turn(rasa_url, f"bench-load-{base + n}", line.format(n=f" {base + n}"))[1] for line in SCRIPT
         ]
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=residents) as pool:
-        latencies = [ms for result in pool.map(conversation, range(residents)) for ms in result]
-    elapsed = time.perf_counter() - started
+    latencies, elapsed = all_at_once(residents, conversation)
     print(
         f"{residents:3d} residents at once, Rasa REST directly: {len(latencies) / elapsed:5.1f} turns/s; "
         f"per turn {describe(latencies)}"

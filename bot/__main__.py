@@ -12,7 +12,7 @@ import sys
 
 from telegram import Update
 
-from bot.app import build_application, check_configuration
+from bot.app import build_application, check_configuration, webhook_options
 from bot.config import load_gateway_config
 from hemu.config import ConfigError
 
@@ -35,16 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Hemu gateway: bad configuration:\n{error}", file=sys.stderr)
         return 2
     if config.webhook_url:
-        # PTB checks X-Telegram-Bot-Api-Secret-Token on every request and answers 403 when it is wrong.
-        application.run_webhook(
-            listen=config.webhook_listen,
-            port=config.webhook_port,
-            url_path=config.webhook_path,
-            webhook_url=config.webhook_url,
-            secret_token=config.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-            bootstrap_retries=-1,
-        )
+        application.run_webhook(**webhook_options(config), bootstrap_retries=-1)
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
     return 0

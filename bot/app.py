@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -76,11 +77,27 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
 
 
-def check_configuration() -> Settings:
+def check_configuration(settings: Settings | None = None) -> Settings:
     """Everything the gateway needs from files, checked without touching the network or the store."""
-    settings = load_settings()
+    settings = settings or load_settings()
     texts.check_keys(["internal_error", *all_text_keys()])
     return settings
+
+
+def webhook_options(config: GatewayConfig) -> dict[str, Any]:
+    """How the gateway listens for Telegram's pushes, for ``run_webhook`` and ``Updater.start_webhook`` alike,
+    so ``python -m bot`` and the tests cannot drift apart.
+
+    PTB checks X-Telegram-Bot-Api-Secret-Token on every request and answers 403 when it is wrong.
+    """
+    return {
+        "listen": config.webhook_listen,
+        "port": config.webhook_port,
+        "url_path": config.webhook_path,
+        "webhook_url": config.webhook_url,
+        "secret_token": config.webhook_secret,
+        "allowed_updates": Update.ALL_TYPES,
+    }
 
 
 def build_application(
@@ -89,8 +106,7 @@ def build_application(
     """The gateway, ready for ``run_polling``/``run_webhook`` or manual ``initialize``/``start`` in tests."""
     from bot import console, notifier, ratings, resident, watcher
 
-    settings = settings or check_configuration()
-    texts.check_keys(["internal_error", *all_text_keys()])
+    settings = check_configuration(settings)
     store = store or Store.from_url()
     gateway = Gateway(config=config, settings=settings, store=store, desk=Desk(settings, store))
 

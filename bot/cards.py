@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import texts
 from hemu.cases import TRANSITIONS, CaseState, normalise_case_number
+from hemu.config import RISK_KINDS
 from hemu.guidance import load_content
+from hemu.language import client_language
 from hemu.settings import Settings
 from hemu.store import CaseRecord
 from hemu.when import describe_due
@@ -58,7 +60,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "card_rating_value",
     "card_area_value",
     *(f"state_{state.value}" for state in CaseState),
-    *(f"risk_{kind}" for kind in ("violence", "weapon", "threat", "self_harm")),
+    *(f"risk_{kind}" for kind in RISK_KINDS),
     "button_ack",
     "button_contact",
     "button_resolve",
@@ -133,6 +135,13 @@ def may_act(case: CaseRecord, officer_id: str, settings: Settings) -> bool:
     return officer_id in (case.officer_id, settings.roster.supervisor)
 
 
+def telegram_language(update: Update) -> str:
+    """Before a case or an officer tells, the language the user's Telegram app is set to is the best
+    guess (:func:`hemu.language.client_language`); Chinese when it is neither of ours."""
+    user = update.effective_user
+    return client_language(user.language_code if user else None) or "zh"
+
+
 def officer_language(settings: Settings, officer_id: str | None, default: str) -> str:
     """The officer's own language when the roster sets one, else the station's."""
     officer = settings.roster.officer(officer_id) if officer_id else None
@@ -162,10 +171,7 @@ def state_name(state: CaseState | str, language: str) -> str:
 
 
 def risk_names(flags: Iterable[str], language: str) -> str:
-    known = {f"risk_{kind}" for kind in ("violence", "weapon", "threat", "self_harm")}
-    return ", ".join(
-        texts.text(f"risk_{flag}", language) if f"risk_{flag}" in known else flag for flag in flags
-    )
+    return ", ".join(texts.text(f"risk_{flag}", language) if flag in RISK_KINDS else flag for flag in flags)
 
 
 def promise_text(case: CaseRecord, now: datetime, settings: Settings, language: str) -> str:
@@ -183,17 +189,16 @@ def card_text(
     text = _card(case, settings, now, language, header, case.summary)
     if utf16_len(text) <= MAX_TEXT:
         return text
-    # Escaping lengthens text unevenly (& → &amp;), so find the longest summary prefix that fits by
-    # bisection on the rendered card rather than by arithmetic on the raw text.
-    fits, low, high = _card(case, settings, now, language, header, ELLIPSIS), 0, len(case.summary)
-    while low < high:
-        middle = (low + high + 1) // 2
-        candidate = _card(case, settings, now, language, header, case.summary[:middle].rstrip() + ELLIPSIS)
-        if utf16_len(candidate) <= MAX_TEXT:
-            fits, low = candidate, middle
-        else:
-            high = middle - 1
-    return fits
+    # Escaping works character by character (& → &amp;), so each summary character costs its escaped
+    # length on the card: keep the longest prefix whose cost fits the room the rest of the card leaves.
+    room = MAX_TEXT - utf16_len(_card(case, settings, now, language, header, ELLIPSIS))
+    kept = used = 0
+    for char in case.summary:
+        used += utf16_len(_e(char))
+        if used > room:
+            break
+        kept += 1
+    return _card(case, settings, now, language, header, case.summary[:kept].rstrip() + ELLIPSIS)
 
 
 def _card(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -109,12 +109,6 @@ def language_of(gateway: Gateway, officer_id: str | None) -> str:
     return cards.officer_language(gateway.settings, officer_id, gateway.officer_language)
 
 
-def _user_language(update: Update) -> str:
-    """Before an officer is known, the language their Telegram app is set to is the best guess."""
-    code = (update.effective_user.language_code or "") if update.effective_user else ""
-    return "en" if code.startswith("en") else "zh"
-
-
 async def _officer_of(gateway: Gateway, chat_id: int) -> str | None:
     return await asyncio.to_thread(gateway.store.officer_for_chat, chat_id)
 
@@ -162,7 +156,7 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if chat is None or update.effective_message is None:
         return
     code = " ".join(context.args or []).strip()
-    language = _user_language(update)
+    language = cards.telegram_language(update)
     if not code:
         await _reply(update, cards.escape(texts.text("register_usage", language)))
         raise ApplicationHandlerStop
@@ -224,7 +218,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     name, args = _command(text)
     if officer_id is None:
         if name in OFFICER_COMMANDS:
-            await _reply(update, cards.escape(texts.text("officer_only", _user_language(update))))
+            await _reply(update, cards.escape(texts.text("officer_only", cards.telegram_language(update))))
             raise ApplicationHandlerStop
         return
     language = language_of(gateway, officer_id)
@@ -406,7 +400,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = query.message.chat if query.message is not None else None
     officer_id = await _officer_of(gateway, chat.id) if chat is not None else None
     if officer_id is None:
-        await _alert(query, texts.text("officer_only", _user_language(update)))
+        await _alert(query, texts.text("officer_only", cards.telegram_language(update)))
         raise ApplicationHandlerStop
     language = language_of(gateway, officer_id)
     pressed = cards.parse_officer_data(query.data)
@@ -464,7 +458,7 @@ async def _stale_or_done(
     gateway: Gateway,
     officer_id: str,
     number: str,
-    done: Any,
+    done: Callable[[CaseRecord], bool],
 ) -> None:
     """After a refused change: a repeated press of what already happened is "already done"; anything
     else is a stale card, refreshed so the officer sees why."""
@@ -477,6 +471,25 @@ async def _stale_or_done(
         await query.answer(texts.text("already_done", language))
     else:
         await _alert(query, texts.text("refused_stale", language, number=number))
+    await _refresh(query, gateway, current, officer_id)
+
+
+async def _refuse_invalid(
+    query: CallbackQuery,
+    gateway: Gateway,
+    case: CaseRecord,
+    officer_id: str,
+    done: Callable[[CaseRecord], bool] | None = None,
+) -> None:
+    """After the desk found the press invalid for the case's state: the alert names the state the case is
+    in now (a repeat of what already happened is just "already done"), and the card shows it."""
+    language = language_of(gateway, officer_id)
+    current = await asyncio.to_thread(gateway.store.get, case.number) or case
+    if done is not None and done(current):
+        await query.answer(texts.text("already_done", language))
+    else:
+        state = cards.state_name(current.state, language)
+        await _alert(query, texts.text("refused_invalid", language, number=case.number, state=state))
     await _refresh(query, gateway, current, officer_id)
 
 
@@ -500,13 +513,7 @@ async def _act(
         await _stale_or_done(query, gateway, officer_id, case.number, lambda c: c.state is target)
         return
     except InvalidTransition:
-        current = await asyncio.to_thread(gateway.store.get, case.number) or case
-        if current.state is target:
-            await query.answer(texts.text("already_done", language))
-        else:
-            state = cards.state_name(current.state, language)
-            await _alert(query, texts.text("refused_invalid", language, number=case.number, state=state))
-        await _refresh(query, gateway, current, officer_id)
+        await _refuse_invalid(query, gateway, case, officer_id, lambda c: c.state is target)
         return
     except CaseNotFound:
         await _alert(query, texts.text("case_not_found", language, number=case.number))
@@ -614,10 +621,7 @@ async def _hand_over(
         await _stale_or_done(query, gateway, officer_id, case.number, done)
         return
     except InvalidTransition:
-        current = await asyncio.to_thread(gateway.store.get, case.number) or case
-        state = cards.state_name(current.state, language)
-        await _alert(query, texts.text("refused_invalid", language, number=case.number, state=state))
-        await _refresh(query, gateway, current, officer_id)
+        await _refuse_invalid(query, gateway, case, officer_id)
         return
     except CaseNotFound:
         await _alert(query, texts.text("case_not_found", language, number=case.number))

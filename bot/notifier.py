@@ -235,6 +235,11 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
     await _settle(store.mark_sent, record.id, gateway.desk.now())
 
 
+def backoff(failures: int) -> timedelta:
+    """The wait before the next try after ``failures`` network failures in a row: 1 s, 2 s, 4 s … 5 min."""
+    return min(BACKOFF_CAP, timedelta(seconds=2 ** (failures - 1)))
+
+
 async def _network_failure(gateway: Gateway, record: NotificationRecord, error: Exception) -> None:
     failures = network_failures(record) + 1
     now = gateway.desk.now()
@@ -243,7 +248,7 @@ async def _network_failure(gateway: Gateway, record: NotificationRecord, error: 
         log.error("notification %s: giving up after %s failures: %s", record.id, failures, error)
         await _settle(gateway.store.mark_failed, record.id, now, message, None)
         return
-    delay = min(BACKOFF_CAP, timedelta(seconds=2 ** (failures - 1)))
+    delay = backoff(failures)
     log.warning("notification %s: %s; retrying in %s", record.id, error, delay)
     await _settle(gateway.store.mark_failed, record.id, now, message, now + delay)
 
@@ -300,7 +305,9 @@ def _when(value: Any, fallback: datetime) -> datetime:
     return value if isinstance(value, datetime) else fallback
 
 
-def _officer_values(gateway: Gateway, officer_id: str, language: str) -> dict[str, str]:
+def officer_values(gateway: Gateway, officer_id: str, language: str) -> dict[str, str]:
+    """Who has the case, escaped for a resident's HTML message (bot.ratings names them the same way);
+    an id the roster no longer has is shown as is."""
     officer = gateway.settings.roster.officer(officer_id)
     return {
         "officer_name": cards.escape(officer.name.get(language) if officer else officer_id),
@@ -350,10 +357,10 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
     values = {
         "number": number,
         "promise": cards.escape(describe_due(due, now, tz, language)),
-        **_officer_values(gateway, officer_id, language),
+        **officer_values(gateway, officer_id, language),
     }
     if event == "promise_broken":  # the resident hears who above the officer now knows
-        supervisor = _officer_values(gateway, gateway.settings.roster.supervisor, language)
+        supervisor = officer_values(gateway, gateway.settings.roster.supervisor, language)
         values["supervisor_name"] = supervisor["officer_name"]
         values["supervisor_title"] = supervisor["officer_title"]
     markup = cards.rating_keyboard(case.number) if event == "resolved" else None

@@ -4,9 +4,11 @@ One pooled ``httpx.AsyncClient`` for the whole gateway: a hundred residents writ
 a hundred fresh TCP connections per second, nor wait for each other behind a small pool.
 
 Rasa answers a turn even when the action server is down — with the replies of the steps before the failing
-action and nothing after (the resident's report is silently dropped half-way). So before each turn the
-client asks both servers whether they are up (cached for a couple of seconds so a burst of messages costs
-one check) and reports :class:`RasaUnavailable` instead; the gateway then keeps the message for later.
+action and nothing after (the resident's report is silently dropped half-way). So once a request has failed
+(or before the first), and whenever a turn comes back empty, the client asks both servers whether they are
+up (cached for a couple of seconds so a burst of messages costs one check) and reports
+:class:`RasaUnavailable` instead; the gateway then keeps the message for later. While the servers answer,
+the turn itself is the check.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class RasaError(Exception):
 
 
 class RasaClient:
-    """``send`` one resident message, ``healthy`` before a turn, ``reset`` a conversation (``/forget``)."""
+    """``turn`` (one resident message, guarded by ``healthy``), ``reset`` a conversation (``/forget``)."""
 
     def __init__(
         self,
@@ -77,8 +79,8 @@ class RasaClient:
 
     async def healthy(self, fresh: bool = False) -> bool:
         """Both Rasa (model loaded) and the action server answer; cached for ``health_ttl`` seconds."""
-        if not fresh and self._cached() is not None:
-            return bool(self._health)
+        if not fresh and self._health is not None and time.monotonic() - self._health_at <= self.health_ttl:
+            return self._health
         asked = time.monotonic()
         async with self._health_lock:
             # Whoever held the lock may have just checked: one check per burst, not one per message.
@@ -96,11 +98,6 @@ class RasaClient:
             self._health = healthy
             self._health_at = time.monotonic()
             return healthy
-
-    def _cached(self) -> bool | None:
-        if self._health is None or time.monotonic() - self._health_at > self.health_ttl:
-            return None
-        return self._health
 
     async def _get(self, url: str) -> httpx.Response | None:
         try:

@@ -64,11 +64,6 @@ def register(application: Application) -> None:
     )
 
 
-def _user_language(update: Update) -> str:
-    code = (update.effective_user.language_code or "") if update.effective_user else ""
-    return "en" if code.startswith("en") else "zh"
-
-
 async def _language_of_case(gateway: Gateway, number: str | None, update: Update) -> str:
     """The case's language when there is a case to read it from; the Telegram app's otherwise."""
     if number:
@@ -78,20 +73,18 @@ async def _language_of_case(gateway: Gateway, number: str | None, update: Update
             case = None
         if case is not None and case.language in ("zh", "en"):
             return case.language
-    return _user_language(update)
+    return cards.telegram_language(update)
 
 
 def _promise_values(gateway: Gateway, case: CaseRecord) -> dict[str, str]:
     language = case.language if case.language in ("zh", "en") else gateway.officer_language
-    officer = gateway.settings.roster.officer(case.officer_id)
     promise = describe_due(
         case.promise_due_at, gateway.desk.now(), gateway.settings.station.station.tz, language
     )
     return {
         "number": cards.escape(case.number),
-        "officer_name": cards.escape(officer.name.get(language) if officer else case.officer_id),
-        "officer_title": cards.escape(officer.title.get(language) if officer else ""),
         "promise": cards.escape(promise),
+        **notifier.officer_values(gateway, case.officer_id, language),
     }
 
 
@@ -146,7 +139,7 @@ async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise ApplicationHandlerStop from None
     notifier.wake(gateway)
     case: CaseRecord = result.case
-    language = case.language if case.language in ("zh", "en") else _user_language(update)
+    language = case.language if case.language in ("zh", "en") else cards.telegram_language(update)
     values = _promise_values(gateway, case)
     parts = [texts.text("rating_thanks", language, number=values["number"], rating=rating)]
     if result.reopened:
@@ -246,7 +239,7 @@ async def on_follow_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _drop_buttons(query)
         raise ApplicationHandlerStop from None
     notifier.wake(gateway)
-    language = case.language if case.language in ("zh", "en") else _user_language(update)
+    language = case.language if case.language in ("zh", "en") else cards.telegram_language(update)
     if came_back:
         text = texts.text("follow_up_back", language, **_promise_values(gateway, case))
     else:

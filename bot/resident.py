@@ -46,6 +46,7 @@ from telegram.ext import (
 from bot import replies as rendering
 from bot import texts
 from bot.app import Gateway, gateway_of
+from bot.notifier import retry_seconds
 from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
 from hemu import LANGUAGES
 from hemu.clock import now
@@ -201,8 +202,7 @@ async def send(
                 chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
             )
         except RetryAfter as error:
-            delay = error.retry_after
-            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            seconds = retry_seconds(error)
             log.warning("flood limit for chat %s: waiting %.1f s", chat_id, seconds)
             await asyncio.sleep(seconds)
         except Forbidden as error:
@@ -329,7 +329,7 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
     delivered = 0
     async with state.lock(sender):
         # Re-read under the lock: /forget may have dropped these messages since the loop looked.
-        records = [r for r in await asyncio.to_thread(store.pending_inbound, 500) if r.sender == sender]
+        records = await asyncio.to_thread(store.pending_inbound, 500, sender)
         for record in records:
             metadata = dict(record.metadata or {})
             language = metadata.get("language") or gateway.settings.station.station.default_language
@@ -500,8 +500,7 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 gateway.store.queue_inbound, sender, chat_id, "/restart", {RESET_MARK: True}, now()
             )
             key = "forget_done_later"
-    count = cases if isinstance(cases, int) else len(cases or ())
-    await send(context.application, chat_id, say(key, language, cases=count))
+    await send(context.application, chat_id, say(key, language, cases=cases))
 
 
 def _markup(query: CallbackQuery) -> InlineKeyboardMarkup | None:
@@ -527,11 +526,9 @@ async def _close_keyboard(query: CallbackQuery, note: str | None) -> None:
         return
     try:
         if note and message.text:
-            body = message.text_html
-            combined = f"{body}\n\n{note}"
-            if rendering.telegram_length(message.text) + 2 + rendering.telegram_length(
-                html.unescape(note)
-            ) <= (rendering.TEXT_LIMIT):
+            added = 2 + rendering.telegram_length(html.unescape(note))
+            if rendering.telegram_length(message.text) + added <= rendering.TEXT_LIMIT:
+                combined = f"{message.text_html}\n\n{note}"
                 await message.edit_text(combined, parse_mode=ParseMode.HTML, reply_markup=None)
                 return
         await message.edit_reply_markup(reply_markup=None)

@@ -8,17 +8,17 @@ a stack trace at 2 a.m.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from hemu.config import REPO_ROOT, ConfigError, load_model
+from hemu.config import ConfigError, load_model
+from hemu.guidance import content_dir
 from hemu.messages import Catalogue, Message, Messages, Rendered
 
 
 def texts_dir() -> Path:
-    return Path(os.environ.get("HEMU_CONTENT_DIR", REPO_ROOT / "content")) / "bot"
+    return content_dir() / "bot"
 
 
 @lru_cache(maxsize=4)
@@ -40,11 +40,14 @@ def load_texts(directory: Path | None = None) -> Messages:
 
 
 def check_keys(keys: Iterable[str], directory: Path | None = None) -> None:
-    """Raises :class:`ConfigError` listing every key the gateway uses that no file defines."""
-    directory = directory or texts_dir()
+    """Raises :class:`ConfigError` listing every key the gateway uses that no file defines.
+
+    ``directory`` goes to :func:`load_texts` as given, so the start-up check and the first text sent share
+    one cached load instead of parsing the files twice.
+    """
     missing = sorted(set(keys) - set(load_texts(directory).entries))
     if missing:
-        raise ConfigError(f"{directory}: {', '.join(missing)}: text missing")
+        raise ConfigError(f"{directory or texts_dir()}: {', '.join(missing)}: text missing")
 
 
 def render(key: str, language: str, **values: Any) -> Rendered:

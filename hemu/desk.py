@@ -35,6 +35,7 @@ from hemu.store import (
     NewCase,
     Notification,
     Store,
+    check_rating,
 )
 from hemu.times import require_aware
 from hemu.watch import WatchReport, sweep
@@ -290,12 +291,7 @@ class Desk:
             now,
             actor=actor,
             reason=why,
-            notify=lambda record: self._tell_resident(
-                record,
-                "handed_over",
-                officer_id=record.officer_id,
-                due_at=self._iso(record.promise_due_at),
-            ),
+            notify=lambda record: self._tell_new_promise(record, "handed_over"),
             expected_version=expected_version,
         )
 
@@ -378,7 +374,7 @@ class Desk:
                 actor=f"officer:{officer_id}",
                 reason=f"{verb} pressed",
                 # The officer who acted (the supervisor may act on someone's case), not just the assignee.
-                notify=lambda record: self._tell_resident(record, target.value, officer_id=officer_id),
+                notify=lambda record: self.tell_resident(record, target.value, officer_id=officer_id),
                 expected_version=expected_version,
                 detail=detail,
                 **changes,
@@ -453,8 +449,7 @@ class Desk:
 
         CaseRefused: ``not_found`` (not theirs), ``already_rated`` (a second press), ``not_resolved``.
         """
-        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise ValueError(f"a rating must be a whole number from 1 to 5, got {rating!r}")
+        check_rating(rating)  # before looking at the case: a bad value is the caller's mistake
         comment = (comment or "").strip() or None
         for _attempt in range(3):
             case = self._own_case(resident_id, number)
@@ -479,7 +474,7 @@ class Desk:
                 now,
                 actor=actor,
                 reason=f"rated {rating}",
-                notify=lambda record: [rated, *self._tell_resident(record, "closed", rating=rating)],
+                notify=lambda record: [rated, *self.tell_resident(record, "closed", rating=rating)],
                 expected_version=case.version,
                 detail={"officer_id": case.officer_id},
                 **values,
@@ -493,12 +488,7 @@ class Desk:
             now,
             actor=actor,
             reason=f"rated {rating}",
-            notify=lambda record: [
-                rated,
-                *self._tell_resident(
-                    record, "reopened", officer_id=record.officer_id, due_at=self._iso(record.promise_due_at)
-                ),
-            ],
+            notify=lambda record: [rated, *self._tell_new_promise(record, "reopened")],
             expected_version=case.version,
             detail={"officer_id": case.officer_id},
             **values,
@@ -585,12 +575,7 @@ class Desk:
             now,
             actor=actor,
             reason="the resident says the problem came back",
-            notify=lambda record: [
-                back,
-                *self._tell_resident(
-                    record, "reopened", officer_id=record.officer_id, due_at=self._iso(record.promise_due_at)
-                ),
-            ],
+            notify=lambda record: [back, *self._tell_new_promise(record, "reopened")],
             expected_version=case.version,
         )
 
@@ -640,13 +625,21 @@ class Desk:
             raise CaseRefused("not_found", number)
         return case
 
-    def _iso(self, moment: datetime) -> str:
+    def iso(self, moment: datetime) -> str:
+        """A time as notifications carry it: ISO 8601 in the station's time zone."""
         return moment.astimezone(self.tz).isoformat()
 
     @staticmethod
-    def _tell_resident(case: CaseRecord, event: str, **values: Any) -> list[Notification]:
-        """The resident's ``case_update``; nothing for a resident who asked to be forgotten."""
+    def tell_resident(case: CaseRecord, event: str, **values: Any) -> list[Notification]:
+        """The resident's ``case_update``; nothing for a resident who asked to be forgotten (the desk and
+        the promise watcher both tell residents through this)."""
         if case.is_erased:
             return []
         payload = {"number": case.number, "event": event, **values}
         return [Notification(f"resident:{case.resident_id}", "case_update", payload)]
+
+    def _tell_new_promise(self, case: CaseRecord, event: str) -> list[Notification]:
+        """After a hand-over or a reopening: the resident hears who has their case now, and by when."""
+        return self.tell_resident(
+            case, event, officer_id=case.officer_id, due_at=self.iso(case.promise_due_at)
+        )

@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -74,12 +74,13 @@ class ServiceFailed(RuntimeError):
 _LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _http_ok(url: str) -> bool:
+def _get(url: str) -> bytes | None:
+    """The body of a 200 answer; None while nothing answers (yet) or it answers otherwise."""
     try:
         with _LOCAL.open(url, timeout=2) as response:
-            return bool(response.status == 200)
+            return response.read() if response.status == 200 else None
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError):
-        return False
+        return None
 
 
 @dataclass
@@ -101,16 +102,10 @@ class Service:
         """One readiness check; records the time from launch the first time it succeeds."""
         if self.ready_after is not None:
             return True
-        ok = self.probe() if self.probe is not None else _http_ok(self.ready_url)
+        ok = self.probe() if self.probe is not None else _get(self.ready_url) is not None
         if ok:
             self.ready_after = time.monotonic() - self.started
         return ok
-
-    def wait_ready(self, timeout: float) -> float:
-        """Seconds from launch until ready; raises ServiceFailed with the log tail if not."""
-        wait_all_ready([self], timeout)
-        assert self.ready_after is not None
-        return self.ready_after
 
     @property
     def alive(self) -> bool:
@@ -281,10 +276,10 @@ def start_local_api(
 
 def get_updates_calls(api_url: str) -> int | None:
     """How many ``getUpdates`` calls the local Bot API server has seen; None when it does not answer."""
+    body = _get(f"{api_url.rstrip('/')}/control/calls?method=getUpdates")
     try:
-        with _LOCAL.open(f"{api_url.rstrip('/')}/control/calls?method=getUpdates", timeout=2) as response:
-            calls = json.loads(response.read())
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError):
+        calls = json.loads(body) if body is not None else None
+    except ValueError:
         return None
     return len(calls) if isinstance(calls, list) else None
 
@@ -311,6 +306,7 @@ def start_gateway(log_dir: Path, env: Mapping[str, str], append: bool = False) -
         listen = full.get("HEMU_WEBHOOK_LISTEN", HOST)
         port = int(full.get("HEMU_WEBHOOK_PORT", "8443"))
         ready_url = f"tcp://{listen}:{port}"
+        shown = f"webhook {webhook}"
 
         def probe() -> bool:
             return _port_open(listen, port)
@@ -319,6 +315,7 @@ def start_gateway(log_dir: Path, env: Mapping[str, str], append: bool = False) -
         api_url = full.get("HEMU_BOT_API_URL", "").strip() or DEFAULT_LOCAL_API
         before = get_updates_calls(api_url) or 0
         ready_url = f"{api_url}/control/calls?method=getUpdates"
+        shown = f"polling {api_url}"
 
         def probe() -> bool:
             seen = get_updates_calls(api_url)
@@ -326,6 +323,7 @@ def start_gateway(log_dir: Path, env: Mapping[str, str], append: bool = False) -
 
     else:
         ready_url = "log: " + GATEWAY_READY_LINE
+        shown = "polling Telegram"
         log_path = log_dir / "gateway.log"
         # On restart the log is appended to: only a line written after this launch counts.
         offset = log_path.stat().st_size if append and log_path.exists() else 0
@@ -340,12 +338,7 @@ def start_gateway(log_dir: Path, env: Mapping[str, str], append: bool = False) -
 
     service = _launch("gateway", [sys.executable, "-m", "bot"], log_dir, ready_url, env, append)
     service.probe = probe
-    if webhook:
-        service.url = f"webhook {webhook}"
-    elif token:
-        service.url = "polling Telegram"
-    else:
-        service.url = f"polling {ready_url.split('/control/')[0]}"
+    service.url = shown
     return service
 
 
@@ -372,17 +365,17 @@ def start_stack(
     timeout: float = 240,
     env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Starts both servers and yields once both answer; stops both afterwards, whatever happened."""
-    rasa_port = rasa_port or free_port()
-    action_port = action_port or free_port()
-    with ExitStack() as stack:
-        actions = start_action_server(action_port, log_dir, env)
-        stack.callback(actions.stop)
-        endpoints = write_endpoints(log_dir / "endpoints.yml", action_port)
-        rasa = start_rasa(rasa_port, model, endpoints, log_dir)
-        stack.callback(rasa.stop)
-        wait_all_ready([actions, rasa], timeout)
-        yield Stack(rasa=rasa, actions=actions, rasa_port=rasa_port, action_port=action_port)
+    """Starts both servers and yields once both answer; stops both afterwards, whatever happened.
+
+    ``start_all`` without the Telegram side, so the REST tests and the NLU benchmark start Rasa exactly
+    as ``make run`` does.
+    """
+    with start_all(
+        model, log_dir, env=env, rasa_port=rasa_port, action_port=action_port, timeout=timeout, telegram=False
+    ) as hemu:
+        yield Stack(
+            rasa=hemu["rasa"], actions=hemu["actions"], rasa_port=hemu.rasa_port, action_port=hemu.action_port
+        )
 
 
 @dataclass
@@ -424,7 +417,7 @@ class Hemu:
     def stop(self, name: str) -> None:
         self.services[name].stop()
 
-    def start(self, name: str, wait: bool = True) -> Service:
+    def start(self, name: str) -> Service:
         """(Re)starts one stopped service on its old port, appending to its log; waits until ready."""
         old = self.services.get(name)
         if old is not None and old.alive:
@@ -441,13 +434,8 @@ class Hemu:
         else:
             raise KeyError(name)
         self.services[name] = service
-        if wait:
-            wait_all_ready([service], self.timeout)
+        wait_all_ready([service], self.timeout)
         return service
-
-    def restart(self, name: str) -> Service:
-        self.stop(name)
-        return self.start(name)
 
     def dead(self) -> Service | None:
         """The first service that has exited (run.py stops everything then and names it)."""
@@ -477,6 +465,7 @@ def start_all(
     officers_file: Path | None = None,
     timeout: float = 240,
     on_ready: Callable[[Service], None] | None = None,
+    telegram: bool = True,
 ) -> Iterator[Hemu]:
     """Action server, Rasa, the local Bot API server (unless ``TELEGRAM_BOT_TOKEN``), and the gateway.
 
@@ -485,13 +474,13 @@ def start_all(
     stopped when the block ends, whatever happened, including a failed start.
     ``env`` goes to every process (``DATABASE_URL``, ``HEMU_CLOCK_FILE``); ``gateway_env`` to the gateway
     only (intervals, ``TELEGRAM_BOT_TOKEN``…). A token in either, or in this process's environment,
-    means real Telegram: no local server.
+    means real Telegram: no local server. ``telegram=False``: neither the gateway nor the local server.
     """
     shared = dict(env or {})
     rasa_port = rasa_port or free_port()
     action_port = action_port or free_port()
     token = {**os.environ, **shared, **(gateway_env or {})}.get("TELEGRAM_BOT_TOKEN", "").strip()
-    local = not token
+    local = telegram and not token
     if local:
         sandbox_port = sandbox_port or free_port()
     endpoints = write_endpoints(log_dir / "endpoints.yml", action_port)
@@ -520,7 +509,8 @@ def start_all(
         hemu.services["rasa"] = start_rasa(rasa_port, model, endpoints, log_dir, shared)
         if local:
             hemu.services["sandbox"] = start_local_api(sandbox_port, log_dir, officers_file, shared)
-        hemu.services["gateway"] = start_gateway(log_dir, gateway_extra)
+        if telegram:
+            hemu.services["gateway"] = start_gateway(log_dir, gateway_extra)
         wait_all_ready(list(hemu.services.values()), timeout, on_ready)
         yield hemu
     finally:

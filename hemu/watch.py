@@ -77,7 +77,7 @@ def sweep(desk: Desk, now: datetime) -> WatchReport:
             reminder = Notification(
                 f"officer:{case.officer_id}",
                 "promise_reminder",
-                {"number": case.number, "due_at": _iso(desk, case.promise_due_at)},
+                {"number": case.number, "due_at": desk.iso(case.promise_due_at)},
             )
             if desk.store.record_reminder(case.number, case.promise_due_at, now, [reminder]) is not None:
                 reminded.append(case.number)
@@ -124,8 +124,8 @@ def _renew(desk: Desk, case: CaseRecord, now: datetime) -> CaseRecord | None:
     payload = {
         "number": case.number,
         "officer_id": case.officer_id,
-        "old_due": _iso(desk, case.promise_due_at),
-        "new_due": _iso(desk, new_due),
+        "old_due": desk.iso(case.promise_due_at),
+        "new_due": desk.iso(new_due),
     }
     told: dict[str, str] = {case.officer_id: "assigned"}
     if officer is not None and officer.backup and officer.backup not in told:
@@ -136,19 +136,9 @@ def _renew(desk: Desk, case: CaseRecord, now: datetime) -> CaseRecord | None:
         Notification(f"officer:{officer_id}", "promise_broken", {**payload, "role": role})
         for officer_id, role in told.items()
     ]
-    if not case.is_erased:
-        notifications.append(
-            Notification(
-                f"resident:{case.resident_id}",
-                "case_update",
-                {
-                    "number": case.number,
-                    "event": "promise_broken",
-                    "officer_id": case.officer_id,
-                    "new_due": payload["new_due"],
-                },
-            )
-        )
+    notifications += desk.tell_resident(
+        case, "promise_broken", officer_id=case.officer_id, new_due=payload["new_due"]
+    )
     return desk.store.record_breach(
         case.number, case.promise_due_at, new_due, now, notifications, officer_id=case.officer_id
     )
@@ -156,10 +146,6 @@ def _renew(desk: Desk, case: CaseRecord, now: datetime) -> CaseRecord | None:
 
 def _follow_up(case: CaseRecord) -> Notification:
     return Notification(f"resident:{case.resident_id}", "follow_up", {"number": case.number})
-
-
-def _iso(desk: Desk, moment: datetime) -> str:
-    return moment.astimezone(desk.tz).isoformat()
 
 
 __all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep"]

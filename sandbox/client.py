@@ -8,11 +8,16 @@ local Bot API server, and a blocking call there would deadlock the server it is 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ControlError(RuntimeError):
@@ -177,6 +182,18 @@ class ControlClient:
         self._post("/control/reset", {})
 
 
+def _in_thread(
+    method: Callable[Concatenate[ControlClient, P], R],
+) -> Callable[Concatenate[AsyncControlClient, P], Awaitable[R]]:
+    """The awaitable twin of a :class:`ControlClient` method: same signature, run in a worker thread."""
+
+    @functools.wraps(method)
+    async def threaded(self: AsyncControlClient, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(method, self.sync, *args, **kwargs)
+
+    return threaded
+
+
 class AsyncControlClient:
     """The same API as :class:`ControlClient`, awaitable; each call runs the blocking client in a thread."""
 
@@ -184,65 +201,16 @@ class AsyncControlClient:
         self.sync = ControlClient(url, timeout)
         self.url = self.sync.url
 
-    async def send_text(
-        self,
-        user_id: int,
-        text: str,
-        language_code: str | None = "zh-hans",
-        first_name: str | None = None,
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(self.sync.send_text, user_id, text, language_code, first_name)
-
-    async def press(
-        self, user_id: int, message_id: int, data: str, chat_id: int | None = None
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(self.sync.press, user_id, message_id, data, chat_id)
-
-    async def media(
-        self,
-        user_id: int,
-        kind: str,
-        latitude: float | None = None,
-        longitude: float | None = None,
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(self.sync.media, user_id, kind, latitude, longitude)
-
-    async def messages(self, chat_id: int, from_bot: bool | None = None) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.messages, chat_id, from_bot)
-
-    async def wait_for(
-        self, chat_id: int, count: int, timeout: float = 30.0, from_bot: bool | None = True
-    ) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.wait_for, chat_id, count, timeout, from_bot)
-
-    async def chats(self) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.chats)
-
-    async def officers(self) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.officers)
-
-    async def calls(self, method: str | None = None) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.calls, method)
-
-    async def callback_answers(self) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.sync.callback_answers)
-
-    async def commands(self) -> dict[str, list[dict[str, Any]]]:
-        return await asyncio.to_thread(self.sync.commands)
-
-    async def fail(
-        self,
-        method: str,
-        error_code: int,
-        description: str,
-        retry_after: int | None = None,
-        chat_id: int | None = None,
-        times: int = 1,
-    ) -> None:
-        await asyncio.to_thread(self.sync.fail, method, error_code, description, retry_after, chat_id, times)
-
-    async def block(self, chat_id: int, blocked: bool = True) -> None:
-        await asyncio.to_thread(self.sync.block, chat_id, blocked)
-
-    async def reset(self) -> None:
-        await asyncio.to_thread(self.sync.reset)
+    send_text = _in_thread(ControlClient.send_text)
+    press = _in_thread(ControlClient.press)
+    media = _in_thread(ControlClient.media)
+    messages = _in_thread(ControlClient.messages)
+    wait_for = _in_thread(ControlClient.wait_for)
+    chats = _in_thread(ControlClient.chats)
+    officers = _in_thread(ControlClient.officers)
+    calls = _in_thread(ControlClient.calls)
+    callback_answers = _in_thread(ControlClient.callback_answers)
+    commands = _in_thread(ControlClient.commands)
+    fail = _in_thread(ControlClient.fail)
+    block = _in_thread(ControlClient.block)
+    reset = _in_thread(ControlClient.reset)

@@ -103,6 +103,7 @@ JSON_PARAMS = frozenset(
 )
 INT_PARAMS = frozenset(
     {
+        "chat_id",
         "message_id",
         "offset",
         "limit",
@@ -125,6 +126,20 @@ BOOL_PARAMS = frozenset(
     }
 )
 
+# An inline keyboard button needs one of these besides its text (a bare text button is refused).
+BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+NOT_AN_OBJECT = "InlineKeyboardButton must be an Object"
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -168,7 +183,6 @@ class StoredMessage:
     kind: str = "text"
     parse_mode: str | None = None
     source: str | None = None  # the text as the bot sent it, before entity parsing
-    edited: bool = False
     keyboard: Any = None  # any reply_markup the bot sent (the Message only keeps inline keyboards)
 
     def view(self) -> dict[str, Any]:
@@ -182,7 +196,7 @@ class StoredMessage:
             "reply_markup": self.keyboard,
             "parse_mode": self.parse_mode,
             "source": self.source,
-            "edited": self.edited,
+            "edited": "edit_date" in self.message,
             "date": self.message["date"],
         }
 
@@ -273,6 +287,7 @@ class LocalBotApi:
         self._closing = False
         self._changed: asyncio.Event | None = None
         self._update_ids = itertools.count(1)
+        self._poll_generation = 0
         self._clear()
         self._methods: dict[str, tuple[str, Handler]] = {}
         for name, handler in {
@@ -365,7 +380,8 @@ class LocalBotApi:
     # ----------------------------------------------------------------- state
 
     def _clear(self) -> None:
-        """Forgets chats, updates, calls, settings; update ids keep rising so a running poller is not lost."""
+        """Forgets chats, updates, calls, settings. Update ids and the poll generation keep rising, so a
+        running poller is neither lost nor told it was superseded (409) by a reset."""
         self.chats: dict[int, ChatState] = {}
         self.updates: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
@@ -375,7 +391,6 @@ class LocalBotApi:
         self._fail_rules: list[FailRule] = []
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._webhook: Webhook | None = None
-        self._poll_generation = 0
 
     def _notify(self) -> None:
         """Wakes every long poll / wait: something changed (a new update, a new message, a new poller)."""
@@ -405,19 +420,17 @@ class LocalBotApi:
 
     def _push_update(self, kind: str, payload: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
-        allowed = self._webhook.allowed_updates if self._webhook and self._webhook.allowed_updates else None
-        allowed_set = frozenset(allowed) if allowed else self._allowed_updates
-        # Telegram filters at creation: an update type the bot did not ask for is never stored.
-        if kind in allowed_set:
+        # Telegram filters at creation: an update type the bot did not ask for is never stored. setWebhook and
+        # getUpdates both record their allowed_updates in _allowed_updates.
+        if kind in self._allowed_updates:
             self.updates.append({"update_id": update_id, kind: payload})
         self._notify()
         return update_id
 
     def _user_chat(self, user_id: int, **user_fields: Any) -> ChatState:
         chat = self.chats.get(user_id)
-        user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
         if chat is None:
-            chat = self.chats[user_id] = ChatState(user=user)
+            chat = self.chats[user_id] = ChatState(user=_new_user(user_id))
         for key, value in user_fields.items():
             if value is not None and value != "":
                 chat.user[key] = value
@@ -426,16 +439,11 @@ class LocalBotApi:
         return chat
 
     def _lookup_chat(self, chat_id: Any) -> ChatState:
+        """``chat_id`` as :func:`_decode_param` left it: numeric strings are ints already, so any other value
+        (an @username, a float, a bool) names no chat here."""
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
-        if isinstance(chat_id, str):
-            if re.fullmatch(r"-?\d+", chat_id.strip()):
-                chat_id = int(chat_id)
-            else:
-                raise bad_request("chat not found")
-        if isinstance(chat_id, bool) or not isinstance(chat_id, int):
-            raise bad_request("chat not found")
-        chat = self.chats.get(chat_id)
+        chat = self.chats.get(chat_id) if type(chat_id) is int else None
         if chat is None:
             raise bad_request("chat not found")
         return chat
@@ -485,7 +493,6 @@ class LocalBotApi:
         known = self._methods.get(method.lower())
         name = known[0] if known else method
         self.calls.append({"method": name, "params": params, "at": time.time()})
-        self._notify()
         try:
             self._scripted_failure(name, params)
             if known is None:
@@ -643,14 +650,12 @@ class LocalBotApi:
         if reply_to is not None:
             original = chat.messages.get(_as_int(reply_to, "reply_to_message_id"))
             if original is not None:
-                message["reply_to_message"] = {
-                    k: v for k, v in original.message.items() if k != "reply_to_message"
-                }
+                message["reply_to_message"] = _as_reply(original.message)
             elif not (
                 isinstance(parameters, dict) and parameters.get("allow_sending_without_reply")
             ) and not (params.get("allow_sending_without_reply")):
                 raise bad_request("message to be replied not found")
-        if markup and "inline_keyboard" in markup:
+        if _inline(markup):
             message["reply_markup"] = markup
         chat.messages[message["message_id"]] = StoredMessage(
             message=message,
@@ -678,8 +683,7 @@ class LocalBotApi:
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         chat, stored = self._bot_message(params, "edit")
         text, entities, parse_mode = self._formatted(params)
-        markup = _check_reply_markup(params.get("reply_markup"))
-        inline = markup if markup and "inline_keyboard" in markup else None
+        inline = _inline(_check_reply_markup(params.get("reply_markup")))
         message = stored.message
         if (
             message.get("text") == text
@@ -690,28 +694,25 @@ class LocalBotApi:
         self._writable(chat)
         message["text"] = text
         _set_or_drop(message, "entities", entities or None)
-        # As on Telegram: editing the text without reply_markup removes the inline keyboard.
-        _set_or_drop(message, "reply_markup", inline)
-        message["edit_date"] = int(time.time())
         stored.parse_mode = parse_mode
         stored.source = str(params.get("text"))
-        stored.keyboard = inline
-        stored.edited = True
-        self._notify()
-        return message
+        # As on Telegram: editing the text without reply_markup removes the inline keyboard.
+        return self._edited(stored, inline)
 
     async def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
         chat, stored = self._bot_message(params, "edit")
-        markup = _check_reply_markup(params.get("reply_markup"))
-        inline = markup if markup and "inline_keyboard" in markup else None
-        message = stored.message
-        if message.get("reply_markup") == inline:
+        inline = _inline(_check_reply_markup(params.get("reply_markup")))
+        if stored.message.get("reply_markup") == inline:
             raise bad_request(NOT_MODIFIED)
         self._writable(chat)
+        return self._edited(stored, inline)
+
+    def _edited(self, stored: StoredMessage, inline: dict[str, Any] | None) -> dict[str, Any]:
+        """What every edit does last: the new inline keyboard (or none) and the edit_date that marks it."""
+        message = stored.message
         _set_or_drop(message, "reply_markup", inline)
         message["edit_date"] = int(time.time())
         stored.keyboard = inline
-        stored.edited = True
         self._notify()
         return message
 
@@ -879,9 +880,7 @@ class LocalBotApi:
             **content,
         }
         if reply_to_message_id is not None and reply_to_message_id in chat.messages:
-            message["reply_to_message"] = {
-                k: v for k, v in chat.messages[reply_to_message_id].message.items() if k != "reply_to_message"
-            }
+            message["reply_to_message"] = _as_reply(chat.messages[reply_to_message_id].message)
         chat.messages[message["message_id"]] = StoredMessage(message=message, from_bot=False, kind=kind)
         update_id = self._push_update("message", message)
         return {"update_id": update_id, "message_id": message["message_id"], "chat_id": chat.user["id"]}
@@ -896,17 +895,12 @@ class LocalBotApi:
         stored = chat.messages.get(message_id)
         if stored is None or not stored.from_bot:
             raise LookupError(f"no bot message {message_id} in chat {chat.user['id']}")
-        user = (
-            dict(self.chats[user_id].user)
-            if user_id in self.chats
-            else {
-                "id": user_id,
-                "is_bot": False,
-                "first_name": f"User {user_id}",
-            }
-        )
+        user = dict(self.chats[user_id].user) if user_id in self.chats else _new_user(user_id)
         query_id = str(secrets.randbits(62))
-        self._queries[query_id] = (time.monotonic(), chat.user["id"])
+        now = time.monotonic()
+        # Presses nobody answered would otherwise pile up for the server's lifetime.
+        self._queries = {q: v for q, v in self._queries.items() if now - v[0] <= self.callback_ttl}
+        self._queries[query_id] = (now, chat.user["id"])
         instance = int(hashlib.sha256(f"chat:{chat.user['id']}".encode()).hexdigest()[:15], 16)
         query = {
             "id": query_id,
@@ -1127,8 +1121,6 @@ def _decode_param(key: str, value: Any) -> Any:
             return json.loads(value)
         except ValueError:
             raise bad_request(f"can't parse {key} JSON object") from None
-    if key == "chat_id" and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
     if key in INT_PARAMS and re.fullmatch(r"-?\d+", value.strip()):
         return int(value)
     if key == "timeout" and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
@@ -1168,6 +1160,21 @@ def _flag(value: str | None) -> bool | None:
     return value.lower() in ("1", "true", "yes")
 
 
+def _new_user(user_id: int) -> dict[str, Any]:
+    """The User of someone the sandbox has not heard from before (a press or message adds the details)."""
+    return {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+
+
+def _as_reply(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as quoted in ``reply_to_message``: Telegram does not nest the quoted message's own reply."""
+    return {k: v for k, v in message.items() if k != "reply_to_message"}
+
+
+def _inline(markup: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The part of reply_markup a Message keeps: only an inline keyboard is attached to the message."""
+    return markup if markup and "inline_keyboard" in markup else None
+
+
 def _set_or_drop(message: dict[str, Any], key: str, value: Any) -> None:
     if value is None:
         message.pop(key, None)
@@ -1204,42 +1211,10 @@ def _check_reply_markup(markup: Any) -> dict[str, Any] | None:
     if "inline_keyboard" in markup:
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+            raise bad_request(f"can't parse inline keyboard button: {NOT_AN_OBJECT}")
         for row in rows:
             for button in row:
-                if not isinstance(button, dict):
-                    raise bad_request(
-                        "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
-                    )
-                if not str(button.get("text", "")).strip():
-                    raise bad_request("can't parse inline keyboard button: Text must be non-empty")
-                actions = [
-                    key
-                    for key in (
-                        "url",
-                        "callback_data",
-                        "web_app",
-                        "login_url",
-                        "switch_inline_query",
-                        "switch_inline_query_current_chat",
-                        "switch_inline_query_chosen_chat",
-                        "copy_text",
-                        "callback_game",
-                        "pay",
-                    )
-                    if key in button
-                ]
-                if not actions:
-                    raise bad_request(
-                        "can't parse inline keyboard button: "
-                        "Text buttons are unallowed in the inline keyboard"
-                    )
-                if "callback_data" in button:
-                    data = button["callback_data"]
-                    if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
-                        raise bad_request("BUTTON_DATA_INVALID")
-                if "url" in button and not re.match(r"^(https?|tg)://", str(button["url"])):
-                    raise bad_request("BUTTON_URL_INVALID")
+                _check_inline_button(button)
         return markup
     if "keyboard" in markup:
         if not isinstance(markup["keyboard"], list):
@@ -1248,6 +1223,23 @@ def _check_reply_markup(markup: Any) -> dict[str, Any] | None:
     if markup.get("remove_keyboard") or markup.get("force_reply"):
         return markup
     raise bad_request("can't parse reply keyboard markup JSON object")
+
+
+def _check_inline_button(button: Any) -> None:
+    if not isinstance(button, dict):
+        raise bad_request(f"can't parse inline keyboard button: {NOT_AN_OBJECT}")
+    if not str(button.get("text", "")).strip():
+        raise bad_request("can't parse inline keyboard button: Text must be non-empty")
+    if not any(key in button for key in BUTTON_ACTIONS):
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
+    if "callback_data" in button:
+        data = button["callback_data"]
+        if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
+            raise bad_request("BUTTON_DATA_INVALID")
+    if "url" in button and not re.match(r"^(https?|tg)://", str(button["url"])):
+        raise bad_request("BUTTON_URL_INVALID")
 
 
 def _file(kind: str, seed: str) -> dict[str, str]:

@@ -33,19 +33,16 @@ from scripts.train import model_path  # noqa: E402
 OFFICERS_FILE = "sandbox-officers.json"
 
 
-class Stop(Exception):
-    """Raised by the first Ctrl-C or SIGTERM so the services are stopped on the way out."""
-
-
 def _still_stopping(_signum: int, _frame: FrameType | None) -> None:
     # A second Ctrl-C must not interrupt the stopping itself and leave servers behind.
     print("still stopping the services...", file=sys.stderr, flush=True)
 
 
 def _on_stop_signal(_signum: int, _frame: FrameType | None) -> None:
+    """The first Ctrl-C or SIGTERM unwinds like Ctrl-C, so ``start_all`` stops the services on the way out."""
     signal.signal(signal.SIGINT, _still_stopping)
     signal.signal(signal.SIGTERM, _still_stopping)
-    raise Stop
+    raise KeyboardInterrupt
 
 
 def port_from_env(name: str, default: int) -> int:
@@ -137,10 +134,8 @@ def main() -> int:
         return 1
     log_dir = log_dir_from_env()
     # Every process reads the same case store and clock (the gateway's and the actions' "now" must agree).
+    # (The gateway gets Rasa's and the actions' URLs from start_all.)
     shared = {name: os.environ[name] for name in ("DATABASE_URL", "HEMU_CLOCK_FILE") if os.environ.get(name)}
-    # The gateway reads the ports from these too (bot/config.py) — pass them even when they are defaults.
-    shared["HEMU_RASA_PORT"] = str(ports["HEMU_RASA_PORT"])
-    shared["HEMU_ACTIONS_PORT"] = str(ports["HEMU_ACTIONS_PORT"])
 
     officers_file = None
     if not token:
@@ -185,7 +180,7 @@ def main() -> int:
     except ServiceFailed as failure:
         print(f"{failure.service.name} failed to start; stopped everything. {failure}", file=sys.stderr)
         return 1
-    except (KeyboardInterrupt, Stop):
+    except KeyboardInterrupt:
         print("\nstopped.")
         return 0
 

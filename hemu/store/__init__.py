@@ -33,7 +33,7 @@ from hemu.store.records import (
     OfficerAccount,
     OutboxStatus,
 )
-from hemu.store.repository import Notify, Store
+from hemu.store.repository import Notify, Store, check_rating
 
 __all__ = [
     "AWAITING_RESPONSE",
@@ -59,6 +59,7 @@ __all__ = [
     "OutboxStatus",
     "Store",
     "StoreError",
+    "check_rating",
     "create_engine",
     "database_url",
     "var_dir",

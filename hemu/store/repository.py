@@ -120,11 +120,48 @@ def _lapsed(row: Row, now: datetime) -> bool:
     return row.first_response_at is None and row.promise_kept is None and now >= row.promise_due_at
 
 
-def _check_rating(rating: Any) -> None:
-    if rating is not None and (
-        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
-    ):
+def check_rating(rating: Any) -> None:
+    """A rating is a whole number from 1 to 5 (not True, not 2.5): one rule for the store and the desk."""
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValueError(f"a rating must be a whole number from 1 to 5, got {rating!r}")
+
+
+def _check_changes(changes: Mapping[str, Any]) -> None:
+    """A rating among a case change's ``changes``; None is allowed there (it sets no rating)."""
+    if changes.get("rating") is not None:
+        check_rating(changes["rating"])
+
+
+def _checked_assignment(assignment: Any, verb: str) -> tuple[str, datetime]:
+    """The officer and due time of ``assignment``, checked before anything is read or written."""
+    if not isinstance(assignment, Assignment):
+        raise TypeError(f"{verb} needs an Assignment, got {type(assignment).__name__}")
+    return (
+        _text(assignment.officer_id, "assignment.officer_id"),
+        require_aware(assignment.due_at, "assignment.due_at"),
+    )
+
+
+def _new_promise(row: Row, officer_id: str, due_at: datetime, now: datetime) -> Dict[str, Any]:
+    """The values that give the case to ``officer_id`` with a promise made now (hand-over, reopening): a
+    new officer, a new promise, the reminder counted afresh. A first promise that already lapsed
+    unanswered is settled as broken here, so the new one cannot hide it (see ``promise_kept``)."""
+    values: Dict[str, Any] = {
+        "officer_id": officer_id,
+        "promise_due_at": due_at,
+        "promise_set_at": now,
+        "reminded_at": None,
+    }
+    if _lapsed(row, now):
+        values["promise_kept"] = False
+    return values
+
+
+def _case_card(row: Row, officer_id: str) -> Notification:
+    """The case card for the officer who now has the case; ``from_officer`` says whose it was."""
+    return Notification(
+        f"officer:{officer_id}", "case_assigned", {"number": row.number, "from_officer": row.officer_id}
+    )
 
 
 def _scrub(values: Mapping[str, Any]) -> Dict[str, Any]:
@@ -376,7 +413,7 @@ class Store:
                 f"transition() cannot change {', '.join(sorted(unknown))}; "
                 f"it can change {', '.join(sorted(TRANSITION_CHANGES))}"
             )
-        _check_rating(changes.get("rating"))
+        _check_changes(changes)
         now = require_aware(now, "now")
         _text(actor, "actor")
         extra = _jsonable(dict(detail or {}), "detail")
@@ -421,25 +458,13 @@ class Store:
         expected_version: int | None = None,
     ) -> CaseRecord:
         """Give the case to another officer (or the same one) with a new promise; they are notified."""
-        if not isinstance(assignment, Assignment):
-            raise TypeError(f"hand_over needs an Assignment, got {type(assignment).__name__}")
-        officer_id = _text(assignment.officer_id, "assignment.officer_id")
-        due_at = require_aware(assignment.due_at, "assignment.due_at")
+        officer_id, due_at = _checked_assignment(assignment, "hand_over")
         now = require_aware(now, "now")
         _text(actor, "actor")
 
         def plan(row: Row) -> _Change:
             check_transition(row.number, row.state, CaseState.HANDED_OVER)
-            values = {
-                "state": CaseState.HANDED_OVER.value,
-                "officer_id": officer_id,
-                "promise_due_at": due_at,
-                # A new officer, a new promise: the reminder is counted afresh from now.
-                "promise_set_at": now,
-                "reminded_at": None,
-            }
-            if _lapsed(row, now):
-                values["promise_kept"] = False  # the new promise must not hide the broken first one
+            values = {"state": CaseState.HANDED_OVER.value, **_new_promise(row, officer_id, due_at, now)}
             event = {
                 "actor": actor,
                 "kind": "handed_over",
@@ -453,9 +478,7 @@ class Store:
                     "assignment_reason": assignment.reason,
                 },
             }
-            payload = {"number": row.number, "from_officer": row.officer_id}
-            assigned = Notification(f"officer:{officer_id}", "case_assigned", payload)
-            return _Change(values, [event], [assigned])
+            return _Change(values, [event], [_case_card(row, officer_id)])
 
         return self._change_case(number, now, expected_version, plan, notify)
 
@@ -514,14 +537,11 @@ class Store:
         ``changes`` may set ``rating`` and ``rating_comment`` (a low rating is what reopens it). The
         officer gets the case card (``case_assigned``) like after a hand-over.
         """
-        if not isinstance(assignment, Assignment):
-            raise TypeError(f"reopen needs an Assignment, got {type(assignment).__name__}")
+        officer_id, due_at = _checked_assignment(assignment, "reopen")
         unknown = set(changes) - {"rating", "rating_comment"}
         if unknown:
             raise TypeError(f"reopen() cannot change {', '.join(sorted(unknown))}")
-        _check_rating(changes.get("rating"))
-        officer_id = _text(assignment.officer_id, "assignment.officer_id")
-        due_at = require_aware(assignment.due_at, "assignment.due_at")
+        _check_changes(changes)
         now = require_aware(now, "now")
         _text(actor, "actor")
         extra = _jsonable(dict(detail or {}), "detail")
@@ -530,16 +550,11 @@ class Store:
             check_transition(row.number, row.state, CaseState.REOPENED)
             values = {
                 "state": CaseState.REOPENED.value,
-                "officer_id": officer_id,
-                "promise_due_at": due_at,
-                "promise_set_at": now,
-                "reminded_at": None,
+                **_new_promise(row, officer_id, due_at, now),
                 "resolved_at": None,
                 "closed_at": None,
                 **changes,
             }
-            if _lapsed(row, now):
-                values["promise_kept"] = False
             reopened = {
                 "actor": actor,
                 "kind": "state_changed",
@@ -558,9 +573,7 @@ class Store:
                     "due_at": due_at.isoformat(),
                 },
             }
-            payload = {"number": row.number, "from_officer": row.officer_id}
-            card = Notification(f"officer:{officer_id}", "case_assigned", payload)
-            return _Change(values, [reopened, assigned], [card])
+            return _Change(values, [reopened, assigned], [_case_card(row, officer_id)])
 
         return self._change_case(number, now, expected_version, plan, notify)
 
@@ -838,8 +851,9 @@ class Store:
         )
         # Most polls find nothing: look first without the write lock a claim needs (SQLite takes the
         # whole database for it), so a notifier polling several times a second never slows a writer.
+        # Unordered: whether anything is due is one probe of the (status, next_attempt_at) index.
         with self._reader.connect() as conn:
-            if conn.execute(query.limit(1)).first() is None:
+            if conn.execute(query.order_by(None).limit(1)).first() is None:
                 return []
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -928,14 +942,16 @@ class Store:
                 )
             ).inserted_primary_key[0]
 
-    def pending_inbound(self, limit: int = 100) -> List[InboundRecord]:
-        """Messages still to hand to Rasa, oldest first (the order the residents wrote them)."""
+    def pending_inbound(self, limit: int = 100, sender: str | None = None) -> List[InboundRecord]:
+        """Messages still to hand to Rasa (of one sender), oldest first: the order they were written."""
         query = (
             select(inbound)
             .where(inbound.c.status == InboundStatus.PENDING.value)
             .order_by(inbound.c.id)
             .limit(limit)
         )
+        if sender is not None:
+            query = query.where(inbound.c.sender == sender)
         with self._reader.connect() as conn:
             return [_inbound_record(row) for row in conn.execute(query)]
 
@@ -1316,11 +1332,7 @@ class Store:
                     raise ConcurrentUpdate(canonical, expected_version, None)
             else:
                 raise ConcurrentUpdate(canonical, None, None)
-            for event in change.events:
-                self._add_event(conn, row.id, now, **event)
-            record = _case_record(self._case_row(conn, canonical))
-            self._add_notifications(conn, row.id, now, [*change.notifications, *self._extra(notify, record)])
-        return record
+            return self._record_change(conn, row, canonical, now, change, notify)
 
     def _guarded_change(
         self,
@@ -1340,10 +1352,17 @@ class Store:
             if change is None:
                 return None
             conn.execute(update(cases).where(cases.c.id == row.id).values(**change.values))
-            for event in change.events:
-                self._add_event(conn, row.id, now, **event)
-            record = _case_record(self._case_row(conn, canonical))
-            self._add_notifications(conn, row.id, now, [*change.notifications, *self._extra(notify, record)])
+            return self._record_change(conn, row, canonical, now, change, notify)
+
+    def _record_change(
+        self, conn: Connection, row: Row, canonical: str, now: datetime, change: _Change, notify: Notify
+    ) -> CaseRecord:
+        """The rest of a case change, in its transaction: its events, then its notifications, which may
+        be built from the changed case (``notify`` as a callable)."""
+        for event in change.events:
+            self._add_event(conn, row.id, now, **event)
+        record = _case_record(self._case_row(conn, canonical))
+        self._add_notifications(conn, row.id, now, [*change.notifications, *self._extra(notify, record)])
         return record
 
     @staticmethod

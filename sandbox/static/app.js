@@ -136,7 +136,6 @@ function renderRange(text, start, end, entities, parent) {
 function renderText(text, entities, parent) {
   const sorted = (entities || [])
     .filter((e) => Number.isInteger(e.offset) && Number.isInteger(e.length))
-    .slice()
     .sort((a, b) => a.offset - b.offset || b.length - a.length);
   renderRange(text, 0, text.length, sorted, parent);
 }
@@ -145,7 +144,6 @@ function renderText(text, entities, parent) {
 
 class Pane {
   constructor(prefix) {
-    this.prefix = prefix;
     this.history = $(`${prefix}-history`);
     this.notice = $(`${prefix}-notice`);
     this.keyboard = $(`${prefix}-keyboard`);

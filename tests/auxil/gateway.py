@@ -15,7 +15,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import Gateway, build_application
+from bot.app import Gateway, build_application, webhook_options
 from bot.config import load_gateway_config
 from hemu.settings import load_settings
 from hemu.store import Store
@@ -73,14 +73,7 @@ async def running_gateway(
     assert application.updater is not None
     if config.webhook_url:
         # As `python -m bot` does with HEMU_WEBHOOK_URL: Telegram (here the local server) pushes updates.
-        await application.updater.start_webhook(
-            listen=config.webhook_listen,
-            port=config.webhook_port,
-            url_path=config.webhook_path,
-            webhook_url=config.webhook_url,
-            secret_token=config.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        await application.updater.start_webhook(**webhook_options(config))
     else:
         await application.updater.start_polling(
             poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES

@@ -112,6 +112,11 @@ async def bot_messages(running: RunningGateway, chat_id: int) -> list[dict[str, 
         return []
 
 
+async def current(running: RunningGateway, chat_id: int, message_id: int) -> dict[str, Any]:
+    """One bot message as it is now (edited text, remaining buttons)."""
+    return next(m for m in await bot_messages(running, chat_id) if m["message_id"] == message_id)
+
+
 async def register_all(running: RunningGateway) -> None:
     for officer_id in OFFICER_CHATS:
         await register(running, officer_id)

@@ -10,13 +10,8 @@ from datetime import timedelta
 from bot import cards
 from hemu.cases import CaseState
 from hemu.desk import Desk
-from hemu.settings import Settings
 from hemu.store import CaseRecord
 from tests.conftest import WEDNESDAY_10
-
-
-def _settings(desk: Desk) -> Settings:
-    return desk.settings
 
 
 def _data(markup: object) -> list[str]:

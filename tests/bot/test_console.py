@@ -14,6 +14,7 @@ from tests.bot.conftest import (
     RESIDENT,
     bot_messages,
     buttons,
+    current,
     latest,
     open_case_now,
     press,
@@ -106,8 +107,8 @@ async def test_card_arrives_escaped_and_acknowledging_tells_the_resident_once(
     assert "Wang Li" in update["text"]
 
     async def edited() -> dict | None:
-        current = [m for m in await bot_messages(gateway, WANG) if m["message_id"] == card["message_id"]][0]
-        return current if current["edited"] else None
+        shown = await current(gateway, WANG, card["message_id"])
+        return shown if shown["edited"] else None
 
     edited_card = await wait_until(edited)
     assert "已确认" in edited_card["text"]  # the state, in the officer's language (station default: zh)
@@ -203,8 +204,8 @@ async def test_hand_over_to_a_chosen_officer(gateway: RunningGateway) -> None:
     await press(gateway, WANG, card["message_id"], f"o:handover:{case.number}:1")
 
     async def choice() -> list[str] | None:
-        current = [m for m in await bot_messages(gateway, WANG) if m["message_id"] == card["message_id"]][0]
-        data = buttons(current)
+        shown = await current(gateway, WANG, card["message_id"])
+        data = buttons(shown)
         return data if any(d.startswith("o:to:") for d in data) else None
 
     data = await wait_until(choice)
@@ -223,8 +224,8 @@ async def test_hand_over_to_a_chosen_officer(gateway: RunningGateway) -> None:
 
     # Wang Li's card now shows the case without buttons: it is not theirs any more.
     async def card_without_buttons() -> bool:
-        current = [m for m in await bot_messages(gateway, WANG) if m["message_id"] == card["message_id"]][0]
-        return not buttons(current)
+        shown = await current(gateway, WANG, card["message_id"])
+        return not buttons(shown)
 
     await wait_until(card_without_buttons)
     again = await press(gateway, WANG, card["message_id"], f"o:to:{case.number}:1:zhao_min")

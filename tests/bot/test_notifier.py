@@ -44,12 +44,10 @@ def _sent_to(gateway: RunningGateway, chat_id: int) -> list:
     ]
 
 
-def _sent(gateway: RunningGateway, number: str, recipient: str) -> list:
-    return [
-        n
-        for n in gateway.store.notifications(number)
-        if n.recipient == recipient and n.status is OutboxStatus.SENT
-    ]
+def _settled(
+    gateway: RunningGateway, number: str, recipient: str, status: OutboxStatus = OutboxStatus.SENT
+) -> list:
+    return [n for n in gateway.store.notifications(number) if n.recipient == recipient and n.status is status]
 
 
 async def _send_calls(gateway: RunningGateway, chat_id: int) -> list[dict]:
@@ -69,7 +67,7 @@ async def test_flood_control_is_honoured(gateway: RunningGateway) -> None:
     assert asyncio.get_running_loop().time() - started >= 0.9  # waited as told, no busy loop
     assert case.number in card["text"]
     assert len(await _send_calls(gateway, WANG)) - before == 2  # the refused try and the one that worked
-    [assigned] = await wait_until(lambda: _sent(gateway, case.number, "officer:wang_li"))
+    [assigned] = await wait_until(lambda: _settled(gateway, case.number, "officer:wang_li"))
     assert "RetryAfter" in (assigned.last_error or "")
 
 
@@ -81,15 +79,9 @@ async def test_a_resident_who_blocked_the_bot_is_dropped_once(gateway: RunningGa
     await gateway.control.block(RESIDENT)
     before = len(await _send_calls(gateway, RESIDENT))
     await press(gateway, WANG, card["message_id"], f"o:ack:{case.number}:1")
-
-    def dropped() -> list:
-        return [
-            n
-            for n in gateway.store.notifications(case.number)
-            if n.recipient == f"resident:{RESIDENT}" and n.status is OutboxStatus.DROPPED
-        ]
-
-    [notification] = await wait_until(dropped)
+    [notification] = await wait_until(
+        lambda: _settled(gateway, case.number, f"resident:{RESIDENT}", OutboxStatus.DROPPED)
+    )
     assert "blocked" in (notification.last_error or "")
     await asyncio.sleep(0.6)  # several polls: nothing is retried
     assert len(await _send_calls(gateway, RESIDENT)) == before + 1
@@ -116,15 +108,9 @@ async def test_residents_without_telegram_and_unlinked_officers_are_dropped(gate
             Notification("resident:rest-tester", "case_update", {"number": case.number, "event": "closed"})
         ],
     )
-
-    def resident_dropped() -> list:
-        return [
-            n
-            for n in gateway.store.notifications(case.number)
-            if n.recipient == "resident:rest-tester" and n.status is OutboxStatus.DROPPED
-        ]
-
-    [dropped] = await wait_until(resident_dropped)
+    [dropped] = await wait_until(
+        lambda: _settled(gateway, case.number, "resident:rest-tester", OutboxStatus.DROPPED)
+    )
     assert dropped.last_error == "not a Telegram resident"
     details = await latest(gateway, WANG, 2)  # the officer still hears about the added details
     assert "more" in details["text"] and buttons(details) == [f"o:open:{case.number}"]
@@ -136,12 +122,12 @@ async def test_network_errors_back_off_and_then_deliver(gateway: RunningGateway)
     case = await open_case_now(gateway)
     card = await latest(gateway, WANG, 2)  # after 1 s and 2 s of backoff
     assert case.number in card["text"]
-    [assigned] = await wait_until(lambda: _sent(gateway, case.number, "officer:wang_li"))
+    [assigned] = await wait_until(lambda: _settled(gateway, case.number, "officer:wang_li"))
     assert (assigned.last_error or "").startswith("[net 2]")
 
 
 def test_backoff_doubles_and_is_capped() -> None:
-    delays = [min(notifier.BACKOFF_CAP, timedelta(seconds=2 ** (n - 1))) for n in range(1, 12)]
+    delays = [notifier.backoff(n) for n in range(1, 12)]
     assert delays[:4] == [timedelta(seconds=s) for s in (1, 2, 4, 8)]
     assert max(delays) == timedelta(minutes=5)
     assert issubclass(NetworkError, Exception)

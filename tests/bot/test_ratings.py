@@ -14,6 +14,7 @@ from tests.bot.conftest import (
     advance,
     bot_messages,
     buttons,
+    current,
     latest,
     open_case_now,
     press,
@@ -46,10 +47,7 @@ async def test_a_good_rating_closes_and_skip_ends_the_comment_window(gateway: Ru
 
     # The rating request lost its buttons; pressing an old one again changes nothing.
     async def spent() -> bool:
-        current = [
-            m for m in await bot_messages(gateway, RESIDENT) if m["message_id"] == request["message_id"]
-        ]
-        return not buttons(current[0])
+        return not buttons(await current(gateway, RESIDENT, request["message_id"]))
 
     await wait_until(spent)
     again = await press(gateway, RESIDENT, request["message_id"], f"rate:{number}:1")

@@ -1,117 +1,26 @@
 """The resident relay end to end through the real PTB application and the local Bot API server.
 
-Rasa is a small aiohttp stand-in the test scripts (records requests, answers what the test says, can be
-switched off); the real Rasa is exercised by the end-to-end tests.
+Rasa is a small aiohttp stand-in the test scripts (:mod:`tests.auxil.fakerasa`: records requests, answers
+what the test says, can be switched off); the real Rasa is exercised by the end-to-end tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bot import resident
 from bot.texts import text
-from hemu.desk import Report
+from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
+from tests.bot.conftest import report
 
 RESIDENT = 1001
-Script = Callable[[dict[str, Any]], list[dict[str, Any]]]
-
-
-def echo(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"recipient_id": body["sender"], "text": f"echo: {body['message']}"}]
-
-
-class FakeRasa:
-    """Rasa's REST channel, its /status, the action server's /health and the tracker API, on one port."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-        self.resets: list[tuple[str, Any]] = []
-        self.script: Script = echo
-        self.delay = 0.0
-        self.webhook_status = 200
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def texts(self, sender: str | None = None) -> list[str]:
-        return [m["message"] for m in self.messages if sender is None or m["sender"] == sender]
-
-    @web.middleware
-    async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        # A connection opened before ``down()`` may stay alive: it must not reach a "stopped" Rasa.
-        if self._site is None:
-            return web.Response(status=503, text="down", headers={"Connection": "close"})
-        return await handler(request)
-
-    async def _hello(self, request: web.Request) -> web.Response:
-        return web.Response(text="Hello from Rasa: 3.6.21")
-
-    async def _status(self, request: web.Request) -> web.Response:
-        return web.json_response({"model_file": "fake.tar.gz"})
-
-    async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if self.webhook_status != 200:
-            return web.Response(status=self.webhook_status, text="broken")
-        self.messages.append(body)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return web.json_response(self.script(body))
-
-    async def _events(self, request: web.Request) -> web.Response:
-        self.resets.append((request.match_info["sender"], await request.json()))
-        return web.json_response({"events": []})
-
-    async def start(self) -> None:
-        app = web.Application(middlewares=[self._gate])
-        app.router.add_get("/", self._hello)
-        app.router.add_get("/status", self._status)
-        app.router.add_get("/health", self._health)
-        app.router.add_post("/webhooks/rest/webhook", self._webhook)
-        app.router.add_put("/conversations/{sender}/tracker/events", self._events)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await self.up()
-
-    async def up(self) -> None:
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        await self._site.start()
-        self.port = self._site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def down(self) -> None:
-        """Stops listening: connections are refused, as when Rasa is restarting."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-
-    async def stop(self) -> None:
-        await self.down()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
-@pytest.fixture
-async def rasa() -> AsyncIterator[FakeRasa]:
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -430,15 +339,8 @@ async def test_two_residents_outage_each_in_order(gw: RunningGateway, rasa: Fake
 
 
 def open_case_for(gw: RunningGateway, resident_id: str) -> str:
-    report = Report(
-        resident_id=resident_id,
-        language="zh",
-        category="report_noise",
-        summary="楼上602半夜拖椅子",
-        area_id="binhe",
-        harm="none",
-    )  # type: ignore[call-arg]
-    return gw.gateway.desk.open_case(report).case.number
+    fields = {"language": "zh", "summary": "楼上602半夜拖椅子", "area_text": None, "harm": "none"}
+    return gw.gateway.desk.open_case(report(resident_id=resident_id, **fields)).case.number
 
 
 async def test_forget_erases_the_case_data_and_the_conversation(gw: RunningGateway, rasa: FakeRasa) -> None:

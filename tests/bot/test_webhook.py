@@ -14,18 +14,11 @@ import pytest
 from bot.config import load_gateway_config
 from hemu.config import ConfigError
 from hemu.processes import free_port
+from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
-from tests.bot.test_resident import RESIDENT, FakeRasa, bot_texts
+from tests.bot.test_resident import RESIDENT, bot_texts
 
 SECRET = "hemu-webhook-secret_1"
-
-
-@pytest.fixture
-async def rasa() -> AsyncIterator[FakeRasa]:
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

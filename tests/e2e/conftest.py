@@ -23,7 +23,7 @@ from hemu import clock
 from hemu.processes import Hemu, start_all
 from hemu.roster import Officer
 from hemu.settings import Settings, load_settings
-from hemu.store import Store
+from hemu.store import CaseRecord, Store
 from scripts.run import OFFICERS_FILE, officer_invites, write_officers_file
 from scripts.train import model_path
 
@@ -169,6 +169,22 @@ class E2E:
 
     def resident(self, language_code: str = "zh-hans") -> Chat:
         return Chat(self.control, next(self._ids), language_code)
+
+    def wait_case(self, number: str, check: Callable[[CaseRecord], object], what: str) -> CaseRecord:
+        """The case as soon as ``check`` holds for it (the processes change it asynchronously)."""
+
+        def changed() -> CaseRecord | None:
+            case = self.store.get(number)
+            return case if check(case) else None
+
+        return eventually(changed, what=what)
+
+    def officer_language(self, officer_id: str) -> str:
+        """The language the gateway writes to this officer in."""
+        from bot import cards
+
+        default = self.settings.station.station.default_language
+        return cards.officer_language(self.settings, officer_id, default)
 
 
 def register_officer(e2e: E2E, officer: Officer, user_id: int) -> Chat:

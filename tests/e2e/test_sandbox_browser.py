@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot import cards, texts
+from bot import texts
 from hemu.cases import CaseState
 from hemu.roster import Officer
 from hemu.store import CaseRecord
@@ -132,9 +132,11 @@ class Page:
                     return candidate
             return None
 
-        value, label = self.retry(
-            lambda: (option().get_attribute("value"), option().text), f"{officer_id} in the officer list"
-        )
+        def value_and_label() -> tuple[str, str] | None:
+            found = option()  # None until the page has listed the officer: retried, not an AttributeError
+            return (found.get_attribute("value"), found.text) if found is not None else None
+
+        value, label = self.retry(value_and_label, f"{officer_id} in the officer list")
         user_id = label.rsplit("·", 1)[1].strip()
         Select(self.by_id("officer-select")).select_by_value(value)
         eventually(
@@ -148,11 +150,7 @@ def register_on_page(page: Page, e2e: E2E, officer: Officer) -> None:
     user_id = page.choose_officer(officer.id)
     page.by_id("officer-register").click()
     eventually(lambda: e2e.store.chat_for_officer(officer.id) == user_id, what=f"{officer.id} registered")
-    page.wait_text("officer", officer.name.get(officer_language(e2e, officer.id)))
-
-
-def officer_language(e2e: E2E, officer_id: str) -> str:
-    return cards.officer_language(e2e.settings, officer_id, e2e.settings.station.station.default_language)
+    page.wait_text("officer", officer.name.get(e2e.officer_language(officer.id)))
 
 
 def test_resident_and_officer_complete_a_case_by_clicking(e2e_page: E2E, browser: Any) -> None:
@@ -191,13 +189,11 @@ def test_resident_and_officer_complete_a_case_by_clicking(e2e_page: E2E, browser
     page.wait_text("resident", case.number, officer.name.zh)
 
     # The officer sees the card, acknowledges, resolves with a note.
-    language = officer_language(e2e, case.officer_id)
+    language = e2e.officer_language(case.officer_id)
     page.choose_officer(case.officer_id)
     mentions = page.history("resident").count(case.number)
     page.click_button("officer", f"o:ack:{case.number}:{case.version}")
-    acknowledged = eventually(
-        lambda: (c := e2e.store.get(case.number)).state is CaseState.ACKNOWLEDGED and c, what="acknowledged"
-    )
+    acknowledged = e2e.wait_case(case.number, lambda c: c.state is CaseState.ACKNOWLEDGED, "acknowledged")
     eventually(  # the resident is told (a new message naming the case)
         lambda: page.history("resident").count(case.number) > mentions, what="the resident told"
     )
@@ -205,15 +201,11 @@ def test_resident_and_officer_complete_a_case_by_clicking(e2e_page: E2E, browser
     page.wait_text("officer", texts.text("resolve_ask_note", language, number=case.number))
     note = "已上门沟通，楼上同意晚上十点后铺地毯、不再拖椅子"
     page.type("officer", note)
-    resolved = eventually(
-        lambda: (c := e2e.store.get(case.number)).state is CaseState.RESOLVED and c, what="resolved"
-    )
+    resolved = e2e.wait_case(case.number, lambda c: c.state is CaseState.RESOLVED, "resolved")
     assert resolved.resolution_note == note
 
     # The resident rates with the buttons under the "resolved" message.
     page.click_button("resident", f"rate:{case.number}:5")
-    closed = eventually(
-        lambda: (c := e2e.store.get(case.number)).state is CaseState.CLOSED and c, what="closed with a rating"
-    )
+    closed = e2e.wait_case(case.number, lambda c: c.state is CaseState.CLOSED, "closed with a rating")
     assert closed.rating == 5
     page.wait_text("resident", "5/5")

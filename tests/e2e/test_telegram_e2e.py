@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot import cards, texts
+from bot import texts
 from hemu import clock
 from hemu.cases import CaseState, Priority
 from hemu.desk import Desk, Report
@@ -123,29 +123,21 @@ def work_the_case(e2e: E2E, resident: Chat, case: CaseRecord, note: str, rating:
 
     resident.set_mark()
     desk_officer.press(card_id, ack)
-    acknowledged = eventually(
-        lambda: (c := e2e.store.get(case.number)).state is CaseState.ACKNOWLEDGED and c, what="acknowledged"
-    )
+    acknowledged = e2e.wait_case(case.number, lambda c: c.state is CaseState.ACKNOWLEDGED, "acknowledged")
     resident.expect(case.number, name)
 
     # The card is refreshed in place with the new version; its buttons carry it (an old one is refused).
     resident.set_mark()
     desk_officer.press_button(f"o:resolve:{case.number}:{acknowledged.version}")
-    language = cards.officer_language(
-        e2e.settings, case.officer_id, e2e.settings.station.station.default_language
-    )
+    language = e2e.officer_language(case.officer_id)
     desk_officer.expect(texts.text("resolve_ask_note", language, number=case.number))
     desk_officer.send(note)
-    resolved = eventually(
-        lambda: (c := e2e.store.get(case.number)).state is CaseState.RESOLVED and c, what="resolved"
-    )
+    resolved = e2e.wait_case(case.number, lambda c: c.state is CaseState.RESOLVED, "resolved")
     assert resolved.resolution_note == note
     resident.expect(case.number, name)
 
     resident.press_button(f"rate:{case.number}:{rating}")
-    closed = eventually(
-        lambda: (c := e2e.store.get(case.number)).state is CaseState.CLOSED and c, what="closed with a rating"
-    )
+    closed = e2e.wait_case(case.number, lambda c: c.state is CaseState.CLOSED, "closed with a rating")
     assert closed.rating == rating
     resident.expect(case.number, f"{rating}/5")
     # The optional comment: skipped with its button when the gateway offers one.
@@ -251,7 +243,7 @@ def test_a_broken_promise_reminds_then_escalates(e2e: E2E) -> None:
     assigned.set_mark()
     clock.advance(remind_after - (clock.now() - case.promise_set_at) + timedelta(seconds=30), e2e.clock_file)
     assigned.expect(case.number)
-    reminded = eventually(lambda: (c := e2e.store.get(case.number)).reminded_at and c, what="reminded_at")
+    reminded = e2e.wait_case(case.number, lambda c: c.reminded_at, "reminded_at")
     assert reminded.breaches == 0
 
     # Past the promise: the backup and the supervisor are told, and the resident gets a new promise.
@@ -261,7 +253,7 @@ def test_a_broken_promise_reminds_then_escalates(e2e: E2E) -> None:
         e2e.officers[officer_id].set_mark()
     resident.set_mark()
     clock.advance(case.promise_due_at - clock.now() + timedelta(seconds=30), e2e.clock_file)
-    broken = eventually(lambda: (c := e2e.store.get(case.number)).breaches == 1 and c, what="the breach")
+    broken = e2e.wait_case(case.number, lambda c: c.breaches == 1, "the breach")
     assert broken.promise_due_at > case.promise_due_at
     for officer_id in told:
         e2e.officers[officer_id].expect(case.number)

@@ -87,6 +87,7 @@ def test_inbound_messages_queue_in_order_per_sender(store: Store) -> None:
     assert pending[0].metadata == {"language": "zh", "telegram_chat_id": 42}
     assert (pending[0].chat_id, pending[0].created_at, pending[0].attempts) == (42, NOW, 0)
     assert [m.id for m in store.pending_inbound(limit=1)] == [first]
+    assert [m.id for m in store.pending_inbound(sender="42")] == [first, third]
     assert store.has_pending_inbound("42") and not store.has_pending_inbound("8")
 
 
