@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import spacy
 
-from components.char_tokenizer import blank_char_pipeline
+from risk.tokens import blank_char_pipeline
 
 
 def test_han_characters_are_single_tokens_and_latin_words_whole() -> None:
