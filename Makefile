@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench bench-cases bench-gateway clean
+.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ check-config: setup ## check station configuration, content files and the gatewa
 	$(PY) -m hemu check
 	$(PY) -m bot --check
 
-eval: train ## held-out NLU evaluation: macro-F1 per language, confusions (reports in results/)
+eval: train ## held-out intents (confusions, results/), danger tiers on held-out and outside sets, outside-set reports
 	$(PY) scripts/eval_nlu.py
 
 unit: setup ## fast tests only (no training, no trained model, no servers)
@@ -56,6 +56,9 @@ run: train check-config ## run Rasa, actions, the gateway (and offline the sandb
 
 bench: train bench-cases bench-gateway ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
 	$(PY) bench/nlu_bench.py
+
+bench-thresholds: setup ## danger thresholds on a fifth of the training lines held back (how policy.yml's were chosen)
+	$(PY) bench/risk_thresholds.py
 
 bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS
 	$(PY) bench/gateway_bench.py

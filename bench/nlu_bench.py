@@ -5,6 +5,8 @@ Starts Rasa and the action server on loopback with the current model and prints:
   * /model/parse latency (median, p95) over the held-out messages;
   * held-out intent macro-F1 per language (all intents; the nine report intents);
   * danger recall on the held-out danger messages and false alarms on risky-looking harmless ones;
+  * the outside set (tests/nlu_outside): danger recall, urgent pages and danger questions on harmless
+    messages, report macro-F1, long reports misread (scripts/nlu_scores.py, the same as `make eval`);
   * with --train, the wall time of a full `rasa train` (into a temporary folder).
 Numbers only: nothing here passes or fails.
 """
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu.guidance import REPORT_INTENTS  # noqa: E402
 from hemu.processes import REPO_ROOT, rss_mb, start_stack  # noqa: E402
+from scripts import nlu_scores  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 HOLDOUT = REPO_ROOT / "tests" / "nlu_holdout"
@@ -42,6 +45,12 @@ def parse(base: str, text: str) -> tuple[dict, float]:
     return result, (time.perf_counter() - started) * 1000
 
 
+def timed(base: str, text: str, latencies: list[float]) -> dict:
+    result, ms = parse(base, text)
+    latencies.append(ms)
+    return result
+
+
 def intent_examples(language: str) -> list[tuple[str, str]]:
     content = yaml.safe_load((HOLDOUT / f"{language}.yml").read_text(encoding="utf-8"))
     return [
@@ -50,16 +59,6 @@ def intent_examples(language: str) -> list[tuple[str, str]]:
         for line in block["examples"].splitlines()
         if line.startswith("- ")
     ]
-
-
-def macro_f1(pairs: list[tuple[str, str]], labels: list[str]) -> float:
-    scores = []
-    for label in labels:
-        tp = sum(1 for gold, pred in pairs if gold == label and pred == label)
-        fp = sum(1 for gold, pred in pairs if gold != label and pred == label)
-        fn = sum(1 for gold, pred in pairs if gold == label and pred != label)
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / len(scores)
 
 
 def bench_train() -> float:
@@ -107,8 +106,9 @@ def main() -> int:
             labels = sorted({gold for gold, _ in pairs})
             accuracy = sum(gold == pred for gold, pred in pairs) / len(pairs)
             print(
-                f"[{language}] held-out intents: macro-F1 {macro_f1(pairs, labels):.3f}, "
-                f"nine reports {macro_f1(pairs, list(REPORT_INTENTS)):.3f}, accuracy {accuracy:.3f} "
+                f"[{language}] held-out intents: macro-F1 {nlu_scores.macro_f1(pairs, labels):.3f}, "
+                f"nine reports {nlu_scores.macro_f1(pairs, list(REPORT_INTENTS)):.3f}, "
+                f"accuracy {accuracy:.3f} "
                 f"({len(pairs)} messages)"
             )
             danger = yaml.safe_load((HOLDOUT / f"risk_{language}.yml").read_text(encoding="utf-8"))[
@@ -134,6 +134,9 @@ def main() -> int:
                 f"[{language}] held-out danger: recall {caught / found:.3f} ({caught}/{found}; right kind "
                 f"{exact}/{found}), false alarms {alarms / harmless:.3f} ({alarms}/{harmless})"
             )
+        for language in ("zh", "en"):
+            for line in nlu_scores.outside_report(language, lambda text: timed(base, text, latencies)):
+                print(line)
         latencies.sort()
         print(
             f"/model/parse latency over {len(latencies)} messages: "

@@ -1,25 +1,29 @@
 """Danger screening for every message: adds ``risk`` entities (violence, weapon, threat, self_harm).
 
-Missing a danger message is the worst failure Hemu can have, and danger is often said indirectly
-("he said he'd finish us", "她说再这样就喝药"). So two detectors vote, and either is enough:
+Missing a danger message is the worst failure Hemu can have, and paging officers for nothing teaches
+them to ignore pages. So two detectors vote, and each finding carries a tier (SPEC §6):
 
-* a spaCy ``Matcher``/``PhraseMatcher`` over explicit phrases from ``risk/lexicon.yml``, with a
-  negation guard ("他没打我", "never hit me");
-* a spaCy multi-label text classifier trained on the labelled danger examples in ``risk/`` plus,
-  as negatives, every ordinary NLU example (reports, answers, chit-chat), which is what teaches it
-  that "吵死了" and "the noise is killing me" are harmless.
+* the compositional rules of :mod:`risk.rules` (a harm verb acting on a person, an injury outcome, a
+  hard object held or swung, a threat construction, a self-harm idiom, in both languages, with
+  negation and look-alike guards) — a rule match is a *clear* signal, except for the few families
+  marked uncertain in ``risk/rules.yml`` (an injury with no act of harm named);
+* a spaCy multi-label text classifier trained on the labelled danger lines in ``risk/train_*.yml``
+  plus, as negatives, every ordinary NLU example — at or above ``danger.clear_threshold`` of
+  ``config/policy.yml`` it is a clear signal, between ``uncertain_threshold`` and that it is
+  *uncertain* (the resident gets the emergency numbers and one question instead of an urgent page).
 
-Both work on a character-level tokenisation (:mod:`components.char_tokenizer`) shared by Chinese,
-English and mixed text, so the component needs no Rasa tokenizer before it and one trained
-artefact serves both languages. Matches carry the matched span; classifier-only findings span the
-whole message.
+Every entity carries ``tier`` ("clear" or "uncertain") beside the contract's ``entity``/``value``.
+Both detectors read the normalised text (:mod:`risk.normalise`) through the character tokenizer of
+:mod:`risk.tokens`, so one trained artefact serves Chinese, English and mixed text. Text that begins
+with "/" is screened too: the gateway never forwards a resident's own "/…" as a payload, so anything
+here is either a server-side button payload (harmless words) or resident prose.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,30 +37,34 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
 from spacy.training import Example
 
-from components.char_tokenizer import blank_char_pipeline
+from hemu.policy import DangerPolicy, load_policy
+from risk.labels import RISK_ENTITY, RISK_LABELS
+from risk.normalise import normalise
+from risk.rules import Finding, RuleScreen, default_screen
+from risk.tokens import blank_char_pipeline
 
 logger = logging.getLogger(__name__)
 
-RISK_ENTITY = "risk"
-RISK_LABELS = ("violence", "weapon", "threat", "self_harm")
+__all__ = ["RISK_ENTITY", "RISK_LABELS", "Finding", "RiskEntityExtractor", "load_examples"]
 
 _PIPELINE_DIR = "textcat"
-_LEXICON_FILE = "lexicon.yml"
+_TIER_ORDER = {"clear": 0, "uncertain": 1}
 
 
-@dataclass(frozen=True)
-class RiskFinding:
-    """One danger label found in a message, with where it was seen."""
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
-    label: str
-    start: int
-    end: int
-    confidence: float
-    source: str  # "matcher" or "classifier"
+
+def _enough_left(masked: str) -> bool:
+    """Whether a message with its negated or harmless parts blanked still says something of its own.
+
+    The classifier's scores on a fragment ("he", "他") mean nothing: it has learnt that short lines are
+    often terse danger ("he hit me"), so what is left of "he never hit me" would page.
+    """
+    han = len(_HAN.findall(masked))
+    words = len(re.findall(r"[A-Za-z]+", masked))
+    return han >= 4 or words >= 3 or (han >= 2 and words >= 1)
 
 
 def load_examples(path: Path) -> list[tuple[str, list[str]]]:
@@ -75,84 +83,6 @@ def load_examples(path: Path) -> list[tuple[str, list[str]]]:
     return examples
 
 
-def affirmed(scanned: list[tuple[RiskFinding, bool]]) -> list[RiskFinding]:
-    return [finding for finding, negated in scanned if not negated]
-
-
-class RiskMatcher:
-    """Explicit danger phrases, compiled from the lexicon into spaCy matchers."""
-
-    def __init__(self, nlp: spacy.Language, lexicon: dict[str, Any]) -> None:
-        self._lexicon = lexicon
-        self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self._patterns = Matcher(nlp.vocab)
-        for label in RISK_LABELS:
-            entry = lexicon.get(label) or {}
-            phrases = [str(p) for p in entry.get("phrases") or []]
-            if phrases:
-                self._phrases.add(label, list(nlp.tokenizer.pipe(phrases)))
-            patterns = entry.get("patterns") or []
-            if patterns:
-                self._patterns.add(label, patterns)
-        self._exceptions = PhraseMatcher(nlp.vocab, attr="LOWER")
-        exceptions = [str(p) for p in lexicon.get("exceptions") or []]
-        if exceptions:
-            self._exceptions.add("exception", list(nlp.tokenizer.pipe(exceptions)))
-        negation = lexicon.get("negation") or {}
-        self._negation_words = {str(w).lower() for w in negation.get("words") or []}
-        self._negation_window = int(negation.get("window", 3))
-
-    @property
-    def lexicon(self) -> dict[str, Any]:
-        return self._lexicon
-
-    def _negated(self, doc: Doc, start: int) -> bool:
-        window = doc[max(0, start - self._negation_window) : start]
-        for token in window:
-            lower = token.lower_
-            if lower in self._negation_words or lower.endswith("n't") or lower.endswith("n’t"):
-                return True
-        return False
-
-    def find(self, doc: Doc) -> list[RiskFinding]:
-        """Explicit signals that are neither negated nor part of a harmless phrase."""
-        return affirmed(self.scan(doc))
-
-    def negated_spans(
-        self, doc: Doc, scanned: list[tuple[RiskFinding, bool]]
-    ) -> dict[str, list[tuple[int, int]]]:
-        """Per label mentioned only in negated form ("他没打我", "he never hit me"), the character
-        spans from the negation word to the end of the mention; ``scanned`` is ``scan(doc)``."""
-        labels = {finding.label for finding in affirmed(scanned)}
-        spans: dict[str, list[tuple[int, int]]] = {}
-        for finding, negated in scanned:
-            if negated and finding.label not in labels:
-                cue = doc.char_span(finding.start, finding.end, alignment_mode="expand")
-                first = doc[max(0, cue.start - self._negation_window)] if cue is not None else None
-                begin = first.idx if first is not None else finding.start
-                spans.setdefault(finding.label, []).append((begin, finding.end))
-        return spans
-
-    def scan(self, doc: Doc) -> list[tuple[RiskFinding, bool]]:
-        """Every lexicon match outside a harmless phrase, with whether it is negated."""
-        harmless = [(start, end) for _, start, end in self._exceptions(doc)]
-        found = []
-        for matcher in (self._phrases, self._patterns):
-            for match_id, start, end in matcher(doc):
-                if any(start < h_end and h_start < end for h_start, h_end in harmless):
-                    continue
-                span = doc[start:end]
-                finding = RiskFinding(
-                    label=doc.vocab.strings[match_id],
-                    start=span.start_char,
-                    end=span.end_char,
-                    confidence=1.0,
-                    source="matcher",
-                )
-                found.append((finding, self._negated(doc, start)))
-        return found
-
-
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds ``risk`` entities to every message; see the module docstring for the design."""
@@ -160,18 +90,14 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            # Explicit phrases and token patterns per label, plus the negation guard.
-            "lexicon": "risk/lexicon.yml",
-            # Labelled danger examples (positives and hard negatives) for the classifier.
-            "examples": ["risk/train_zh.yml", "risk/train_en.yml"],
+            # Labelled danger lines (positives and hard negatives) for the classifier; globs allowed.
+            "examples": ["risk/train_*.yml"],
             # Use every NLU training example (which must hold no danger) as a negative.
             "nlu_examples_as_negatives": True,
-            # Probability at or above which the classifier reports a label.
-            "threshold": 0.5,
             "epochs": 10,
             "dropout": 0.2,
             # Positive examples are repeated this often per epoch: they are outnumbered.
-            "positive_weight": 6,
+            "positive_weight": 3,
             "random_seed": 0,
             # "bow": n-gram bag of characters/words (fast, robust on small data);
             # "ensemble": bag of n-grams plus a CNN over token embeddings.
@@ -185,13 +111,16 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         model_storage: ModelStorage,
         resource: Resource,
         nlp: spacy.Language | None = None,
-        lexicon: dict[str, Any] | None = None,
+        rules: RuleScreen | None = None,
+        danger: DangerPolicy | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._nlp = nlp or blank_char_pipeline()
-        self._matcher = RiskMatcher(self._nlp, lexicon or self._read_lexicon())
+        self._rules = rules or default_screen()
+        # Thresholds live in config/policy.yml with the rest of the station's choices.
+        self._danger = danger or load_policy().danger
         self._trained = "textcat_multilabel" in self._nlp.pipe_names
 
     @classmethod
@@ -204,20 +133,16 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     ) -> RiskEntityExtractor:
         return cls(config, model_storage, resource)
 
-    def _read_lexicon(self) -> dict[str, Any]:
-        path = Path(self._config["lexicon"])
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        unknown = sorted(set(content) - set(RISK_LABELS) - {"negation", "exceptions"})
-        if unknown:
-            raise ValueError(f"{path}: unknown sections {unknown}")
-        return content
-
     # -- training ---------------------------------------------------------------------------
 
     def _training_examples(self, training_data: TrainingData) -> list[tuple[str, list[str]]]:
         examples: list[tuple[str, list[str]]] = []
-        for name in self._config["examples"]:
-            examples.extend(load_examples(Path(name)))
+        for pattern in self._config["examples"]:
+            paths = sorted(Path().glob(pattern)) if any(c in pattern for c in "*?[") else [Path(pattern)]
+            if not paths:
+                raise ValueError(f"risk examples: nothing matches {pattern!r}")
+            for path in paths:
+                examples.extend(load_examples(path))
         if self._config["nlu_examples_as_negatives"]:
             known = {text for text, _ in examples}
             for message in training_data.intent_examples:
@@ -263,7 +188,7 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Trains the classifier; the lexicon is copied into the model as it is."""
+        """Trains the classifier (the rules need no training: they are read from ``risk/rules.yml``)."""
         spacy.util.fix_random_seed(self._config["random_seed"])
         rng = random.Random(self._config["random_seed"])
         examples = self._training_examples(training_data)
@@ -275,7 +200,8 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             textcat.add_label(label)
         spacy_examples = [
             Example.from_dict(
-                nlp.make_doc(text), {"cats": {label: float(label in labels) for label in RISK_LABELS}}
+                nlp.make_doc(normalise(text)),
+                {"cats": {label: float(label in labels) for label in RISK_LABELS}},
             )
             for text, labels in examples
         ]
@@ -293,7 +219,6 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             logger.debug("risk classifier epoch %d loss %.4f", epoch, losses.get("textcat_multilabel", 0))
 
         self._nlp = nlp
-        self._matcher = RiskMatcher(nlp, self._matcher.lexicon)
         self._trained = True
         self.persist()
         return self._resource
@@ -301,9 +226,6 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             self._nlp.to_disk(directory / _PIPELINE_DIR)
-            (directory / _LEXICON_FILE).write_text(
-                yaml.safe_dump(self._matcher.lexicon, allow_unicode=True), encoding="utf-8"
-            )
 
     @classmethod
     def load(
@@ -317,65 +239,65 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         try:
             with model_storage.read_from(resource) as directory:
                 nlp = spacy.load(directory / _PIPELINE_DIR)
-                lexicon = yaml.safe_load((directory / _LEXICON_FILE).read_text(encoding="utf-8"))
         except (ValueError, OSError) as error:
-            # Without its artefact the component still screens with the lexicon from the
-            # repository, which is far better than screening nothing.
-            logger.warning("Risk classifier not loaded (%s); using the lexicon only.", error)
+            # Without its artefact the component still screens with the rules, which is far
+            # better than screening nothing.
+            logger.warning("Risk classifier not loaded (%s); screening with the rules only.", error)
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, nlp=nlp, lexicon=lexicon)
+        return cls(config, model_storage, resource, nlp=nlp)
 
     # -- inference --------------------------------------------------------------------------
 
-    def findings(self, text: str) -> list[RiskFinding]:
-        """Every label found in ``text``: matcher spans first, then classifier-only labels."""
-        doc = self._nlp(text) if self._trained else self._nlp.make_doc(text)
-        scanned = self._matcher.scan(doc)
-        found = affirmed(scanned)
-        seen = {finding.label for finding in found}
-        if self._trained:
-            scores = dict(doc.cats)
-            negated = self._matcher.negated_spans(doc, scanned)
-            if negated:
-                # The classifier does not understand negation, and a negated mention ("never hit
-                # me") sways all its labels: ask it again about the rest of the message only.
-                masked = list(text)
-                for begin, end in (span for spans in negated.values() for span in spans):
-                    masked[begin:end] = " " * (end - begin)
-                scores = dict(self._nlp("".join(masked)).cats)
-            stripped = text.strip()
-            start = text.find(stripped) if stripped else 0
-            for label in RISK_LABELS:
-                score = float(scores.get(label, 0.0))
-                if label not in seen and score >= self._config["threshold"]:
-                    found.append(
-                        RiskFinding(label, start, start + len(stripped), round(score, 4), "classifier")
-                    )
-                    seen.add(label)
-        return found
+    def scores(self, text: str) -> dict[str, float]:
+        """The classifier's probability per label (empty when no classifier is trained)."""
+        if not self._trained:
+            return {}
+        return {label: float(score) for label, score in self._nlp(normalise(text)).cats.items()}
+
+    def findings(self, text: str) -> list[Finding]:
+        """Per label, the strongest signal: rule findings first, then classifier-only labels.
+
+        The classifier reads the message without what the rules silenced: it does not understand
+        negation, and a negated act or a look-alike ("他没打我", "hits the table") sways all its labels.
+        """
+        screening = self._rules.screen(text)
+        best: dict[str, Finding] = {}
+        for finding in screening.findings:
+            current = best.get(finding.label)
+            if current is None or _TIER_ORDER[finding.tier] < _TIER_ORDER[current.tier]:
+                best[finding.label] = finding
+        stripped = text.strip()
+        start = text.find(stripped) if stripped else 0
+        masked = screening.masked(text)
+        scores = self.scores(masked) if not screening.silenced or _enough_left(masked) else {}
+        for label, score in scores.items():
+            tier = self._danger.tier_for_score(score)
+            current = best.get(label)
+            if tier is None or (current is not None and _TIER_ORDER[current.tier] <= _TIER_ORDER[tier]):
+                continue
+            best[label] = Finding(label, f"classifier:{score:.4f}", start, start + len(stripped), tier)
+        return sorted(best.values(), key=lambda f: (f.start, f.label))
 
     def labels(self, text: str) -> set[str]:
         return {finding.label for finding in self.findings(text)}
 
     def _entities(self, message: Message) -> list[dict[str, Any]]:
         text = message.get(TEXT) or ""
-        if not text.strip() or text.startswith("/"):
-            # Button payloads carry their own entities; they are not resident prose.
+        if not text.strip():
             return []
         entities = []
-        first_per_label: set[str] = set()
         for finding in self.findings(text):
-            if finding.label in first_per_label:
-                continue
-            first_per_label.add(finding.label)
+            classifier = finding.family.startswith("classifier:")
             entities.append(
                 {
                     "entity": RISK_ENTITY,
                     "value": finding.label,
                     "start": finding.start,
                     "end": finding.end,
-                    "confidence_entity": finding.confidence,
+                    "confidence_entity": float(finding.family.split(":")[1]) if classifier else 1.0,
                     "text": text[finding.start : finding.end],
+                    "tier": finding.tier,
+                    "source": "classifier" if classifier else f"rule:{finding.family}",
                 }
             )
         return entities

@@ -51,6 +51,37 @@ class ResponseTime(_Strict):
         return None
 
 
+class DangerPolicy(_Strict):
+    """How sure the danger screening must be before it pages an officer (SPEC §6, two tiers).
+
+    A clear signal pages an urgent case at once; an uncertain one gives the emergency numbers at once
+    and asks "is anyone in danger right now?". The reasons for each number are in config/policy.yml.
+    """
+
+    # Classifier probability at or above which a label is a clear signal.
+    clear_threshold: float = Field(0.9, gt=0, le=1)
+    # Classifier probability at or above which (and below clear_threshold) a label is uncertain.
+    uncertain_threshold: float = Field(0.3, gt=0, le=1)
+    # A classifier-only hit on an answer this short, given while a form question is open, is uncertain.
+    short_answer_chars: int = Field(30, ge=0, le=500)
+    # No answer to the danger question within this many minutes counts as "yes, now".
+    answer_minutes: int = Field(10, gt=0, le=24 * 60)
+
+    @root_validator(skip_on_failure=True)
+    def _ordered(cls, values: Dict[str, object]) -> Dict[str, object]:
+        if float(values["uncertain_threshold"]) > float(values["clear_threshold"]):  # type: ignore[arg-type]
+            raise ValueError("uncertain_threshold must not be above clear_threshold")
+        return values
+
+    def tier_for_score(self, score: float) -> str | None:
+        """ "clear", "uncertain" or None for one classifier probability."""
+        if score >= self.clear_threshold:
+            return "clear"
+        if score >= self.uncertain_threshold:
+            return "uncertain"
+        return None
+
+
 class Policy(_Strict):
     response_times: Dict[Priority, ResponseTime]
     # The starting priority of each kind of dispute; the answers below can only raise it.
@@ -66,6 +97,10 @@ class Policy(_Strict):
     remind_at: float = Field(0.75, gt=0, lt=1)
     # A broken promise is renewed with this priority's response time.
     breach_priority: Priority = Priority.HIGH
+    # Danger screening tiers and the danger question.
+    danger: DangerPolicy = DangerPolicy()
+    # A danger that "happened, not now" (answer to the danger question) opens a case this priority.
+    past_danger_priority: Priority = Priority.HIGH
 
     @validator("response_times")
     def _every_priority(cls, value: Dict[Priority, ResponseTime]) -> Dict[Priority, ResponseTime]:

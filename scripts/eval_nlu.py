@@ -1,20 +1,28 @@
-"""`make eval`: `rasa test nlu` on the held-out set of each language, summarised.
+"""`make eval`: held-out intents with `rasa test nlu`, then danger screening and the outside set.
 
-Prints macro-F1 per language (all intents, and the nine report intents alone) and every confusion
-(gold → predicted, confidence, text). Rasa's full reports stay in results/<language>/.
+Prints macro-F1 per language (all intents, and the nine report intents alone) and every held-out
+confusion (gold → predicted, confidence, text); Rasa's full reports stay in results/<language>/.
+Then, with the model loaded in this process, the scores of scripts/nlu_scores.py: danger recall,
+urgent pages and danger questions on harmless messages (held-out and outside sets), the outside
+set's report macro-F1 and long reports misread. The outside set's texts are printed only with
+--show-outside: reading its misses invites tuning to it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu.guidance import REPORT_INTENTS  # noqa: E402
+from scripts import nlu_scores  # noqa: E402
 from scripts.train import ROOT, model_path  # noqa: E402
 
 LANGUAGES = ("zh", "en")
@@ -68,13 +76,43 @@ def summarise(language: str, out: Path) -> dict[str, float]:
     return summary
 
 
+def in_process_parser(model: Path) -> Callable[[str], dict[str, Any]]:
+    """``text → parse result`` with the model loaded here, as `/model/parse` would answer."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+
+    def parse(text: str) -> dict[str, Any]:
+        return loop.run_until_complete(agent.parse_message(text))
+
+    return parse
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--show-outside", action="store_true", help="print the outside set's errors too")
+    parser.add_argument("--skip-rasa-test", action="store_true", help="only the danger and outside scores")
+    args = parser.parse_args()
     model = model_path()
     if not model.is_file():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 1
+    if not args.skip_rasa_test:
+        for language in LANGUAGES:
+            summarise(language, run_rasa_test(language, model))
+    parse = in_process_parser(model)
     for language in LANGUAGES:
-        summarise(language, run_rasa_test(language, model))
+        for line in (
+            nlu_scores.holdout_danger_report(language, parse, show=True)
+            + nlu_scores.holdout_intent_pages(language, parse)
+            + nlu_scores.outside_report(language, parse, show=args.show_outside)
+        ):
+            print(line)
     print("Rasa's reports: results/<language>/ (intent_report.json, intent_errors.json, confusion matrix)")
     return 0
 

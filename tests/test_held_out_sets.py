@@ -63,7 +63,31 @@ def evaluation_texts() -> list[str]:
                 texts += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip()]
     for path in (REPO / "tests" / "components").glob("risk_cases_*.yml"):
         texts += [text for text, _ in load_examples(path)]
+    texts += outside_texts()
     return texts
+
+
+def outside_texts() -> list[str]:
+    """The outside evaluation set (tests/nlu_outside): frozen, never trained on."""
+    texts: list[str] = []
+    for path in sorted((REPO / "tests" / "nlu_outside").glob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts += [str(message["text"]) for message in content["messages"]]
+    return texts
+
+
+def test_the_outside_set_is_big_enough_and_never_trained_on() -> None:
+    for language in ("zh", "en"):
+        content = yaml.safe_load(
+            (REPO / "tests" / "nlu_outside" / f"{language}.yml").read_text(encoding="utf-8")
+        )
+        danger = [m for m in content["messages"] if m["risk"]]
+        ordinary = [m for m in content["messages"] if not m["risk"]]
+        assert len(danger) >= 40 and len(ordinary) >= 150, language
+    # Short everyday replies ("好的", "yes") are the same everywhere: the near-copy check below skips
+    # them for the same reason; everything longer must be absent from training.
+    leaked = {normalise(text) for text in outside_texts() if len(normalise(text)) > SHORT} & training_texts()
+    assert not leaked, sorted(leaked)
 
 
 def test_no_training_example_is_a_near_copy_of_an_evaluation_message() -> None:
