@@ -162,26 +162,34 @@ class ActionOpenUrgentCase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        risks = latest_risks(tracker) or list(tracker.get_slot("risk_flags") or []) or ["violence"]
-        category = tracker.get_slot("category") or DANGER_CATEGORY
-        earlier = tracker.get_slot("report_text") or ""
-        said = _said(tracker)
-        summary = "\n".join(
-            dict.fromkeys(part for part in (earlier, said) if part)
-        ) or content().category_name(DANGER_CATEGORY, language(tracker))
-        try:
-            the_desk = desk()
-            outcome = the_desk.open_case(
-                report_from(tracker, category, summary, risks), priority=Priority.URGENT
-            )
-            now = the_desk.now()
-        except Exception:  # safety advice is given; the resident must not wait for a page that failed
-            log.exception("could not open an urgent case for %s", resident_id(tracker))
-            say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
-            return []
-        key = "urgent_case_opened" if outcome.opened else "urgent_case_extended"
-        say(dispatcher, tracker, key, **_officer_values(outcome, tracker, now))
-        return [SlotSet("case_number", outcome.case.number)]
+        return open_danger_case(
+            dispatcher, tracker, Priority.URGENT, "urgent_case_opened", "urgent_case_extended"
+        )
+
+
+def open_danger_case(
+    dispatcher: CollectingDispatcher, tracker: Tracker, priority: Priority, opened_key: str, extended_key: str
+) -> list[EventType]:
+    """Opens the case a danger signal calls for (urgent now, or high for a danger that has passed) and
+    tells the resident who has it and when; the safety reply has already been given."""
+    risks = latest_risks(tracker) or list(tracker.get_slot("risk_flags") or []) or ["violence"]
+    category = tracker.get_slot("category") or DANGER_CATEGORY
+    earlier = tracker.get_slot("report_text") or ""
+    said = _said(tracker) or (tracker.get_slot("danger_text") or "")
+    summary = "\n".join(dict.fromkeys(part for part in (earlier, said) if part)) or content().category_name(
+        DANGER_CATEGORY, language(tracker)
+    )
+    try:
+        the_desk = desk()
+        outcome = the_desk.open_case(report_from(tracker, category, summary, risks), priority=priority)
+        now = the_desk.now()
+    except Exception:  # safety advice is given; the resident must not wait for a page that failed
+        log.exception("could not open a %s case for %s", priority.value, resident_id(tracker))
+        say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
+        return []
+    key = opened_key if outcome.opened else extended_key
+    say(dispatcher, tracker, key, **_officer_values(outcome, tracker, now))
+    return [SlotSet("case_number", outcome.case.number)]
 
 
 class ActionShowStatus(Action):

@@ -7,7 +7,7 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from components.safety_policy import SafetyPolicy
@@ -66,3 +66,131 @@ def test_calm_message_leaves_the_decision_to_other_policies(policy: SafetyPolicy
     state = tracker(UserUttered("楼上好吵", {"name": "report_noise", "confidence": 0.9}))
     prediction = policy.predict_action_probabilities(state, DOMAIN)
     assert max(prediction.probabilities) == 0 and not prediction.is_no_user_prediction
+
+
+def uncertain(text: str = "他最近不太对劲", source: str = "classifier") -> UserUttered:
+    return UserUttered(
+        text,
+        {"name": "report_spouse_conflict", "confidence": 0.9},
+        [
+            {
+                "entity": "risk",
+                "value": "violence",
+                "start": 0,
+                "end": 3,
+                "tier": "uncertain",
+                "source": source,
+            }
+        ],
+    )
+
+
+def test_an_uncertain_signal_asks_the_danger_question_and_listens(policy: SafetyPolicy) -> None:
+    state = tracker(uncertain())
+    assert predicted(policy, state) == "action_danger_question"
+    state.update(ActionExecuted("action_danger_question"))
+    assert predicted(policy, state) == "action_listen"
+
+
+@pytest.mark.parametrize(
+    ("entities", "intent"),
+    [
+        ([{"entity": "danger_answer", "value": "now"}], "inform"),
+        ([{"entity": "danger_answer", "value": "past"}], "inform"),
+        ([{"entity": "danger_answer", "value": "none"}], "inform"),
+        ([{"entity": "danger_answer", "value": "unanswered"}], "inform"),
+        ([], "affirm"),
+        ([], "deny"),
+    ],
+)
+def test_the_answer_to_a_waiting_danger_question_is_carried_out(
+    policy: SafetyPolicy, entities: list[dict], intent: str
+) -> None:
+    state = tracker(
+        uncertain(),
+        ActionExecuted("action_danger_question"),
+        SlotSet("danger_question", "pending"),
+        ActionExecuted("action_listen"),
+        UserUttered("/inform", {"name": intent, "confidence": 1.0}, entities),
+    )
+    assert predicted(policy, state) == "action_danger_answer"
+
+
+def test_an_answer_with_no_question_waiting_is_left_to_the_others(policy: SafetyPolicy) -> None:
+    state = tracker(UserUttered("是的", {"name": "affirm", "confidence": 1.0}))
+    assert predicted(policy, state) is None
+
+
+def test_a_classifier_only_hit_on_a_short_form_answer_is_uncertain(policy: SafetyPolicy) -> None:
+    short = UserUttered(
+        "他经常这样",
+        {"name": "inform", "confidence": 0.9},
+        [
+            {
+                "entity": "risk",
+                "value": "violence",
+                "start": 0,
+                "end": 5,
+                "tier": "clear",
+                "source": "classifier",
+            }
+        ],
+    )
+    state = tracker(
+        ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), short
+    )
+    assert predicted(policy, state) == "action_danger_question"
+
+
+def test_a_rule_hit_on_a_short_form_answer_stays_clear(policy: SafetyPolicy) -> None:
+    short = UserUttered(
+        "他打我",
+        {"name": "inform", "confidence": 0.9},
+        [{"entity": "risk", "value": "violence", "start": 0, "end": 3, "tier": "clear", "source": "rule:x"}],
+    )
+    state = tracker(
+        ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), short
+    )
+    assert predicted(policy, state) == "action_safety"
+
+
+def test_a_second_uncertain_message_while_the_question_waits_counts_as_yes(policy: SafetyPolicy) -> None:
+    state = tracker(
+        uncertain(),
+        ActionExecuted("action_danger_question"),
+        SlotSet("danger_question", "pending"),
+        ActionExecuted("action_listen"),
+        uncertain("他又来了"),
+    )
+    assert predicted(policy, state) == "action_danger_answer"
+
+
+def test_after_the_answer_the_form_resumes_or_hemu_listens(policy: SafetyPolicy) -> None:
+    answered = tracker(uncertain(), ActionExecuted("action_danger_answer"))
+    assert predicted(policy, answered) == "action_listen"
+    in_form = tracker(
+        ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), uncertain()
+    )
+    in_form.update(ActionExecuted("action_danger_answer"))
+    assert predicted(policy, in_form) is None
+
+
+def test_a_middling_classifier_score_on_a_short_form_answer_is_ignored(policy: SafetyPolicy) -> None:
+    short = UserUttered(
+        "about three weeks",
+        {"name": "inform", "confidence": 0.9},
+        [
+            {
+                "entity": "risk",
+                "value": "self_harm",
+                "start": 0,
+                "end": 5,
+                "tier": "uncertain",
+                "source": "classifier",
+            }
+        ],
+    )
+    state = tracker(
+        ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), short
+    )
+    assert predicted(policy, state) is None
