@@ -49,10 +49,11 @@ def gateway_of(context: ContextTypes.DEFAULT_TYPE) -> Gateway:
 
 
 def all_text_keys() -> list[str]:
-    from bot import console, notifier, ratings, resident, watcher
+    from bot import console, danger, notifier, ratings, resident, watcher
 
     return [
         *resident.TEXT_KEYS,
+        *danger.TEXT_KEYS,
         *console.TEXT_KEYS,
         *notifier.TEXT_KEYS,
         *ratings.TEXT_KEYS,
@@ -64,13 +65,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log it with the update and tell the person, never fail in silence."""
     log.error("error while handling %r", update, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        from bot.danger import emergency_number
         from bot.resident import gateway_language
 
-        language = gateway_language(gateway_of(context), update.effective_user, context.user_data)
+        gateway = gateway_of(context)
+        language = gateway_language(gateway, update.effective_user, context.user_data)
         try:
             await context.bot.send_message(
                 update.effective_chat.id,
-                html.escape(texts.text("internal_error", language)),
+                html.escape(texts.text("internal_error", language, emergency=emergency_number(gateway))),
                 parse_mode=ParseMode.HTML,
             )
         except Exception:  # noqa: BLE001 - the error handler must not raise
@@ -78,9 +81,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def check_configuration(settings: Settings | None = None) -> Settings:
-    """Everything the gateway needs from files, checked without touching the network or the store."""
+    """Everything the gateway needs from files, checked without touching the network or the store: the
+    settings, every text it uses, and the danger rules it screens with (:mod:`bot.screening`)."""
+    from bot import screening
+
     settings = settings or load_settings()
     texts.check_keys(["internal_error", *all_text_keys()])
+    screening.check()
     return settings
 
 

@@ -5,6 +5,10 @@ Runs in handler group -1, after the officers' console and before the resident re
 actually consumes (a rating button, a follow-up button, the one comment it asked for) stop there; every
 other message goes on to Rasa untouched. The comment window lives in ``user_data`` and lasts
 :data:`COMMENT_WINDOW`: after that the resident's next message is a new conversation, not a comment.
+
+A comment never reaches Rasa, so it is screened here (SPEC §6: no channel lets danger past): "he came
+back last night with a knife" is kept as the comment *and* answered by :mod:`bot.danger` — the safety
+reply and an urgent case paged to an officer on duty.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards, notifier, texts
+from bot import cards, danger, notifier, texts
 from bot.app import Gateway, gateway_of
 from hemu.desk import CaseRefused
 from hemu.store import CaseRecord
@@ -185,10 +189,16 @@ async def _skip(
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The comment the rating asked for; anything else (or too late) passes on to the conversation."""
+    """The comment the rating asked for; anything else (or too late) passes on to the conversation.
+
+    A kept comment is screened: a dangerous one gets the safety reply and an urgent case instead of the
+    thanks (what the resident must read now is what to do and who is coming). A comment that cannot be
+    kept goes on to Rasa, which screens it itself.
+    """
     pending = context.user_data.get(PENDING_COMMENT) if context.user_data is not None else None
     message = update.effective_message
-    if not pending or message is None or not message.text or update.effective_user is None:
+    user = update.effective_user
+    if not pending or message is None or not message.text or user is None:
         return
     gateway = gateway_of(context)
     until: datetime = pending["until"]
@@ -196,10 +206,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         context.user_data.pop(PENDING_COMMENT, None)
         return
     context.user_data.pop(PENDING_COMMENT, None)
+    resident_id = str(user.id)
     try:
-        await asyncio.to_thread(
-            gateway.desk.add_rating_comment, str(update.effective_user.id), pending["number"], message.text
-        )
+        await asyncio.to_thread(gateway.desk.add_rating_comment, resident_id, pending["number"], message.text)
     except (CaseRefused, LookupError, ValueError) as error:
         log.info("rating comment on %s not kept: %s", pending["number"], error)
         return  # not a comment after all: let the conversation have it
@@ -210,9 +219,16 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     except BadRequest as error:
         log.debug("skip button not removed: %s", error)
-    await message.reply_text(
-        cards.escape(texts.text("rating_comment_thanks", pending["language"])), parse_mode=ParseMode.HTML
+    language = danger.language_for(
+        gateway, message.text, user, context.user_data, previous=pending["language"]
     )
+    answered = await danger.answer_if_dangerous(
+        context.application, gateway, resident_id, message.chat_id, message.text, language
+    )
+    if answered is None:
+        await message.reply_text(
+            cards.escape(texts.text("rating_comment_thanks", pending["language"])), parse_mode=ParseMode.HTML
+        )
     raise ApplicationHandlerStop
 
 

@@ -7,6 +7,12 @@ a neighbour's threat while Rasa restarts must not get silence: the message is ke
 (``inbound``), they are told so (with the emergency number), and it is answered, in order, once Rasa and the
 action server are back. Nothing a resident sends is dropped on the floor.
 
+No way around the screening (SPEC §6): everything a resident wrote — text, a caption, an unknown "/command"
+— goes to Rasa as their words (:func:`bot.screening.as_words`), never as an intent payload; payloads are
+only ever the gateway's own (commands it maps, buttons Rasa sent). What gets no Rasa turn now — a message
+kept during an outage, an edit, the words after a known command — is screened here and, when dangerous,
+answered at once by :mod:`bot.danger` (safety reply and an urgent page).
+
 Officers' chats are claimed earlier by the console (handler group -2) and never reach group 0.
 """
 
@@ -33,7 +39,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -43,11 +49,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot import danger, screening, texts
 from bot import replies as rendering
-from bot import texts
 from bot.app import Gateway, gateway_of
-from bot.notifier import retry_seconds
+from bot.danger import emergency_number
 from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
+from bot.sending import send
 from hemu import LANGUAGES
 from hemu.clock import now
 from hemu.geo import nearest_area
@@ -58,7 +65,6 @@ log = logging.getLogger(__name__)
 GROUP = 0
 STATE_KEY = "resident"
 TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 s per chat action
-SEND_ATTEMPTS = 3
 # Commands relayed to Rasa as intent payloads (domain.yml); /language and /forget are handled here.
 COMMAND_PAYLOADS = {
     "start": "/greet",
@@ -70,6 +76,8 @@ COMMAND_PAYLOADS = {
 MENU = ("start", "help", "status", "language", "privacy", "forget", "cancel")
 # Stored instead of a message when /forget could not reach Rasa: the replay loop resets the conversation.
 RESET_MARK = "hemu_reset"
+# Set on a kept message the gateway found dangerous and paged on arrival: the urgent case's number.
+PAGED_MARK = "hemu_urgent_case"
 # Callback data other gateway modules own (console, ratings): not ours to answer.
 FOREIGN_CALLBACKS = ("o:", "rate:", "fu:")
 
@@ -80,7 +88,6 @@ TEXT_KEYS: tuple[str, ...] = (
     "queued_behind",
     "back_online",
     "empty_reply",
-    "unknown_command",
     "button_expired",
     "button_chosen",
     "language_choose",
@@ -182,38 +189,7 @@ def say(key: str, language: str, **values: Any) -> str:
     return rendering.escape(texts.text(key, language, **values))
 
 
-def emergency_number(gateway: Gateway) -> str:
-    return gateway.settings.station.emergency_numbers[0].number
-
-
 # -- sending ------------------------------------------------------------------------------------------
-
-
-async def send(
-    application: Application,
-    chat_id: int,
-    text: str,
-    reply_markup: InlineKeyboardMarkup | None = None,
-) -> Message | None:
-    """Sends HTML ``text``; waits out flood limits; a blocked bot is logged, not raised (nobody to tell)."""
-    for attempt in range(SEND_ATTEMPTS):
-        try:
-            return await application.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
-            )
-        except RetryAfter as error:
-            seconds = retry_seconds(error)
-            log.warning("flood limit for chat %s: waiting %.1f s", chat_id, seconds)
-            await asyncio.sleep(seconds)
-        except Forbidden as error:
-            log.warning("chat %s cannot be written to: %s", chat_id, error)
-            return None
-        except TelegramError:
-            if attempt == SEND_ATTEMPTS - 1:
-                raise
-            log.warning("sending to chat %s failed, retrying", chat_id, exc_info=True)
-            await asyncio.sleep(0.5 * (attempt + 1))
-    return None
 
 
 async def send_replies(
@@ -262,6 +238,23 @@ async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
 # -- the relay ----------------------------------------------------------------------------------------
 
 
+async def relay_words(
+    application: Application,
+    gateway: Gateway,
+    user: User,
+    chat_id: int,
+    written: str,
+    user_data: dict[str, Any] | None,
+) -> None:
+    """What a resident wrote (a message, a caption, an unknown "/command") to Rasa as their words."""
+    words = screening.as_words(written)
+    if not words.strip():  # "/" alone: nothing to read
+        language = gateway_language(gateway, user, user_data)
+        await send(application, chat_id, say("empty_reply", language))
+        return
+    await relay(application, gateway, user, chat_id, words, user_data, words=True)
+
+
 async def relay(
     application: Application,
     gateway: Gateway,
@@ -269,36 +262,79 @@ async def relay(
     chat_id: int,
     text: str,
     user_data: dict[str, Any] | None,
+    *,
+    words: bool = False,
 ) -> None:
-    """One resident message (text, button payload or command payload) to Rasa, and its answer back.
+    """One resident message to Rasa, and its answer back.
+
+    ``text`` is a payload of the gateway's own (a command's, a button's) or, with ``words``, what the
+    resident wrote, already through :func:`bot.screening.as_words` (use :func:`relay_words`). Rasa screens
+    the words it takes; words it cannot take now are screened here before they are kept (:func:`_keep`).
 
     While the resident has messages waiting from an outage, this one waits behind them: answering it first
     would let Rasa see "yes" before the question it answers.
     """
     state = state_of(gateway)
     sender = str(user.id)
-    language = gateway_language(gateway, user, user_data)
+    if words:
+        language = danger.language_for(gateway, text, user, user_data)
+    else:
+        language = gateway_language(gateway, user, user_data)
     metadata = rasa_metadata(user, chat_id, user_data)
     async with state.lock(sender):
         if await asyncio.to_thread(gateway.store.has_pending_inbound, sender):
-            await asyncio.to_thread(gateway.store.queue_inbound, sender, chat_id, text, metadata, now())
-            await send(application, chat_id, say("queued_behind", language))
-            state.wake.set()
+            await _keep(
+                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=True
+            )
             return
         try:
             async with typing(application, chat_id):
                 answers = await state.client.turn(sender, text, metadata)
         except RasaUnavailable as error:
             log.warning("keeping a message from %s for later: %s", sender, error)
-            await asyncio.to_thread(gateway.store.queue_inbound, sender, chat_id, text, metadata, now())
-            state.told_unavailable.add(sender)
-            await send(
-                application,
-                chat_id,
-                say("assistant_unavailable", language, emergency=emergency_number(gateway)),
+            await _keep(
+                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=False
             )
             return
+        except RasaError:
+            # Rasa refused the turn (the error handler apologises); the words still get screened.
+            if words:
+                await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+            raise
         await send_replies(application, state, chat_id, answers, language)
+
+
+async def _keep(
+    application: Application,
+    gateway: Gateway,
+    chat_id: int,
+    sender: str,
+    text: str,
+    metadata: dict[str, Any],
+    language: str,
+    *,
+    words: bool,
+    behind: bool,
+) -> None:
+    """Keeps a message for the replay loop and tells the resident so, with the emergency number.
+
+    A resident's words are screened first: danger must not wait for Rasa, so it gets the safety reply and
+    an urgent page now (:mod:`bot.danger`), and the kept row is marked with that case (:data:`PAGED_MARK`)
+    for :func:`replay_sender`. ``behind``: kept only because earlier messages are still waiting.
+    """
+    state = state_of(gateway)
+    if words:
+        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+        if answered is not None and answered.case_number:
+            metadata = {**metadata, PAGED_MARK: answered.case_number}
+    await asyncio.to_thread(gateway.store.queue_inbound, sender, chat_id, text, metadata, now())
+    emergency = emergency_number(gateway)
+    if behind:
+        await send(application, chat_id, say("queued_behind", language, emergency=emergency))
+        state.wake.set()
+        return
+    state.told_unavailable.add(sender)
+    await send(application, chat_id, say("assistant_unavailable", language, emergency=emergency))
 
 
 # -- replay -------------------------------------------------------------------------------------------
@@ -324,6 +360,15 @@ async def replay_once(application: Application, gateway: Gateway) -> int:
 
 
 async def replay_sender(application: Application, gateway: Gateway, sender: str) -> int:
+    """One resident's kept messages, in order, under their lock.
+
+    A message the gateway paged on arrival (:data:`PAGED_MARK`) is still handed to Rasa while its urgent
+    case is active: the conversation must know about the danger (no mediation advice after violence, the
+    risk in the report), and Rasa's own urgent-case action then finds that case open and adds to it — the
+    desk keeps one urgent case per resident, so no second case and no second card. Once that case has
+    moved on (an officer resolved it meanwhile), the message is not replayed: Rasa would page again, for
+    danger an officer has already dealt with.
+    """
     state = state_of(gateway)
     store = gateway.store
     delivered = 0
@@ -333,6 +378,11 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
         for record in records:
             metadata = dict(record.metadata or {})
             language = metadata.get("language") or gateway.settings.station.station.default_language
+            paged = metadata.get(PAGED_MARK)
+            if paged and not await asyncio.to_thread(_still_active, gateway, str(paged)):
+                why = f"paged as {paged} on arrival; that case has moved on"
+                await asyncio.to_thread(store.drop_inbound, record.id, now(), why)
+                continue
             try:
                 if metadata.get(RESET_MARK):
                     await state.client.reset(sender)
@@ -348,7 +398,8 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
                 # Rasa will never take this one; say so instead of retrying it forever.
                 log.error("Rasa refused a kept message %s from %s: %s", record.id, sender, error)
                 await asyncio.to_thread(store.mark_inbound_delivered, record.id, now())
-                await send(application, record.chat_id, say("internal_error", language))
+                emergency = emergency_number(gateway)
+                await send(application, record.chat_id, say("internal_error", language, emergency=emergency))
                 continue
             await asyncio.to_thread(store.mark_inbound_delivered, record.id, now())
             delivered += 1
@@ -360,6 +411,11 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
             except TelegramError:
                 log.exception("could not send the answer to kept message %s", record.id)
     return delivered
+
+
+def _still_active(gateway: Gateway, number: str) -> bool:
+    case = gateway.store.get(number)
+    return case is not None and case.is_active
 
 
 async def replay_loop(application: Application, gateway: Gateway) -> None:
@@ -395,7 +451,25 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if who is None or message is None or not message.text:
         return
-    await relay(context.application, gateway_of(context), who[0], who[1], message.text, context.user_data)
+    await relay_words(
+        context.application, gateway_of(context), who[0], who[1], message.text, context.user_data
+    )
+
+
+async def _screen_command_words(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The words after a known command ("/help he has a knife") are the resident's too, but the command
+    goes to Rasa as its payload and the words never would: they are screened here, and danger is answered
+    (:mod:`bot.danger`) before the command runs as usual."""
+    who = _who(update)
+    message = update.effective_message
+    if who is None or message is None or not message.text:
+        return
+    after = message.text.strip().split(maxsplit=1)[1:]
+    if not after:
+        return
+    gateway = gateway_of(context)
+    language = danger.language_for(gateway, after[0], who[0], context.user_data)
+    await danger.answer_if_dangerous(context.application, gateway, str(who[0].id), who[1], after[0], language)
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -407,15 +481,20 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     payload = COMMAND_PAYLOADS.get(name)
     if payload is None:
         return
+    await _screen_command_words(update, context)
     await relay(context.application, gateway_of(context), who[0], who[1], payload, context.user_data)
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other "/…" a resident types is their words, not a command: ``/report_noise{"a":1}`` or
+    ``/affirm`` must not run as an intent, and "/他拿着刀" must be screened like any message."""
     who = _who(update)
-    if who is None:
+    message = update.effective_message
+    if who is None or message is None or not message.text:
         return
-    language = gateway_language(gateway_of(context), who[0], context.user_data)
-    await send(context.application, who[1], say("unknown_command", language))
+    await relay_words(
+        context.application, gateway_of(context), who[0], who[1], message.text, context.user_data
+    )
 
 
 def _keyboard(key: str, language: str) -> InlineKeyboardMarkup:
@@ -436,6 +515,7 @@ async def _ask_with_buttons(key: str, update: Update, context: ContextTypes.DEFA
 
 
 async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _screen_command_words(update, context)
     await _ask_with_buttons("language_choose", update, context)
 
 
@@ -459,6 +539,7 @@ async def on_language_choice(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _screen_command_words(update, context)
     await _ask_with_buttons("forget_confirm", update, context)
 
 
@@ -582,9 +663,11 @@ async def _reply_text(
 async def _relay_caption(
     update: Update, context: ContextTypes.DEFAULT_TYPE, who: tuple[User, int] | None
 ) -> None:
+    """A caption is what the resident wrote about the photo, video or file: it goes to Rasa as their
+    words, screened like any message, whatever the media it hangs from."""
     message = update.effective_message
     if who is not None and message is not None and message.caption:
-        await relay(
+        await relay_words(
             context.application, gateway_of(context), who[0], who[1], message.caption, context.user_data
         )
 
@@ -599,11 +682,12 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply_text(update, context, "media_voice")
+    await _relay_caption(update, context, await _reply_text(update, context, "media_voice"))
 
 
 async def on_sticker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply_text(update, context, "media_sticker")
+    """Stickers and GIFs; a GIF may carry a caption."""
+    await _relay_caption(update, context, await _reply_text(update, context, "media_sticker"))
 
 
 async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -611,7 +695,7 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply_text(update, context, "media_other")
+    await _relay_caption(update, context, await _reply_text(update, context, "media_other"))
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -635,8 +719,26 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Rasa has already answered the original; re-sending the edit would answer twice."""
-    await _reply_text(update, context, "edited_ignored")
+    """An edited message (or caption) is screened again; it is not relayed.
+
+    Rasa has already answered the original, and a new turn for the edit would answer twice and pull the
+    conversation back to an old message. A harmless edit gets a note asking for a new message. A
+    dangerous one is answered here, by :mod:`bot.danger` — the safety reply and an urgent page — because
+    that answer must not depend on Rasa being up, or on Rasa agreeing with the rules, for words the
+    resident changed after the conversation had moved on.
+    """
+    who = _who(update)
+    message = update.effective_message
+    if who is None or message is None:
+        return
+    written = message.text or message.caption or ""
+    gateway = gateway_of(context)
+    language = danger.language_for(gateway, screening.as_words(written), who[0], context.user_data)
+    answered = await danger.answer_if_dangerous(
+        context.application, gateway, str(who[0].id), who[1], written, language
+    )
+    if answered is None:
+        await send(context.application, who[1], say("edited_ignored", language))
 
 
 def register(application: Application) -> None:
@@ -655,7 +757,9 @@ def register(application: Application) -> None:
         CallbackQueryHandler(on_unknown_button),
     ]
     messages = [
-        MessageHandler(filters.UpdateType.EDITED_MESSAGE & private & filters.TEXT, on_edited),
+        MessageHandler(
+            filters.UpdateType.EDITED_MESSAGE & private & (filters.TEXT | filters.CAPTION), on_edited
+        ),
         MessageHandler(new & filters.COMMAND, on_unknown_command),
         MessageHandler(new & filters.TEXT, on_text),
         MessageHandler(new & (filters.LOCATION | filters.VENUE), on_location),

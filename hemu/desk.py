@@ -16,7 +16,7 @@ import contextlib
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from hemu import clock
@@ -226,6 +226,25 @@ class Desk:
             rule=decided.get("rule", ""),
             reason=decided.get("reason", ""),
         )
+
+    def open_urgent_case(self, resident_id: str, language: str, said: str, risks: Iterable[str]) -> Outcome:
+        """An urgent case for a danger message no conversation is taking up now: the gateway screened it
+        itself (a rating comment, an edited message, a message kept while Rasa is down), and an officer on
+        duty must be paged at once, not when Rasa is back. As with every danger message, it goes onto the
+        resident's open urgent case when there is one (:meth:`open_case`)."""
+        flags = tuple(sorted(set(risks)))
+        if not flags:
+            raise ValueError("an urgent case needs the danger that was found in the message")
+        if not said.strip():
+            raise ValueError("an urgent case needs the resident's words")
+        report = Report(
+            resident_id=resident_id,
+            language=language,
+            category=DANGER_CATEGORY,
+            summary=said.strip(),
+            risk_flags=flags,
+        )
+        return self.open_case(report, priority=Priority.URGENT)
 
     def _case_to_extend(self, report: Report, priority: Priority) -> CaseRecord | None:
         if priority is Priority.URGENT:

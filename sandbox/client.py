@@ -100,11 +100,19 @@ class ControlClient:
         kind: str,
         latitude: float | None = None,
         longitude: float | None = None,
+        caption: str | None = None,
     ) -> dict[str, Any]:
-        """The user sends a photo, voice, sticker, location or document → ``{update_id, message_id, ...}``."""
-        return self._post(
-            "/control/media", {"user_id": user_id, "kind": kind, "latitude": latitude, "longitude": longitude}
-        )
+        """The user sends a photo, voice, sticker, location or document → ``{update_id, message_id, ...}``;
+        a photo, voice message or document may carry a ``caption``."""
+        body: dict[str, Any] = {
+            "user_id": user_id,
+            "kind": kind,
+            "latitude": latitude,
+            "longitude": longitude,
+        }
+        if caption is not None:
+            body["caption"] = caption
+        return self._post("/control/media", body)
 
     # -- observing the bot
 

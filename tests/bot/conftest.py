@@ -35,6 +35,11 @@ OFFICER_CHATS: dict[str, int] = {
 }
 RESIDENT = 9001
 OTHER_RESIDENT = 9002
+# Unmistakable danger and unmistakable calm, in both languages, for the screening tests (the real rules).
+DANGER_ZH = "他拿着菜刀说要砍死我"
+DANGER_EN = "My husband hit me again and says he will kill me"
+HARMLESS_ZH = "楼上每天半夜拖椅子"
+HARMLESS_EN = "Thanks, the officer was very helpful"
 
 
 def report(**fields: Any) -> Report:

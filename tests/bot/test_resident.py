@@ -106,10 +106,12 @@ async def test_commands_are_rasa_payloads(gw: RunningGateway, rasa: FakeRasa) ->
     assert rasa.texts() == ["/greet", "/help", "/ask_status", "/ask_privacy", "/cancel"]
 
 
-async def test_an_unknown_command_is_explained_not_sent(gw: RunningGateway, rasa: FakeRasa) -> None:
+async def test_an_unknown_command_reaches_rasa_as_words_not_as_an_intent(
+    gw: RunningGateway, rasa: FakeRasa
+) -> None:
     await gw.control.send_text(RESIDENT, "/frobnicate", language_code="en")
-    assert await bot_texts(gw, 1) == [text("unknown_command", "en")]
-    assert rasa.messages == []
+    assert await bot_texts(gw, 1) == ["echo: frobnicate"]
+    assert rasa.texts() == ["frobnicate"]
 
 
 async def test_the_commands_menu_is_set_in_both_languages(gw: RunningGateway) -> None:
@@ -290,7 +292,7 @@ async def test_an_outage_keeps_messages_and_replays_them_in_order_once(
         await gw.control.send_text(RESIDENT, words)
     texts = await bot_texts(gw, 3)
     assert texts[0] == text("assistant_unavailable", "zh", emergency="110")
-    assert texts[1:] == [text("queued_behind", "zh")] * 2
+    assert texts[1:] == [text("queued_behind", "zh", emergency="110")] * 2
     pending = gw.store.pending_inbound()
     assert [r.text for r in pending] == ["第一句", "第二句", "第三句"]
     assert pending[0].metadata["telegram_chat_id"] == RESIDENT

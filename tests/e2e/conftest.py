@@ -95,6 +95,12 @@ class Chat:
         self.log.append(f"> {text}")
         self.control.send_text(self.user_id, text, self.language_code)
 
+    def send_media(self, kind: str, caption: str | None = None) -> None:
+        """A photo, voice message or document (with its caption), as the resident's app sends it."""
+        self.set_mark()
+        self.log.append(f"[{kind}] {caption or ''}")
+        self.control.media(self.user_id, kind, caption=caption)
+
     def expect(self, *needles: str, timeout: float = WAIT) -> str:
         """All ``needles`` in the bot's messages since the mark (together); returns their text."""
         deadline = time.monotonic() + timeout

@@ -14,6 +14,7 @@ import json
 import time
 import urllib.request
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -283,12 +284,17 @@ def test_an_officer_button_pressed_by_someone_else_is_refused(e2e: E2E) -> None:
     assert len(e2e.store.events(case.number)) == events_before
 
 
-def rasa_tracker_texts(e2e: E2E, sender: str) -> list[str]:
+def rasa_user_events(e2e: E2E, sender: str) -> list[dict[str, Any]]:
+    """What Rasa's tracker holds of the resident's turns: text as Rasa read it, and its parse."""
     url = f"{e2e.hemu.rasa_url}/conversations/{sender}/tracker"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
     with opener.open(url, timeout=30) as response:
         tracker = json.loads(response.read())
-    return [event.get("text") for event in tracker["events"] if event.get("event") == "user"]
+    return [event for event in tracker["events"] if event.get("event") == "user"]
+
+
+def rasa_tracker_texts(e2e: E2E, sender: str) -> list[str]:
+    return [event.get("text") for event in rasa_user_events(e2e, sender)]
 
 
 def test_rasa_restarting_mid_conversation_loses_nothing_and_answers_once(e2e: E2E) -> None:
@@ -354,3 +360,120 @@ def test_notifications_written_while_the_gateway_is_down_are_delivered_once(e2e:
         assert len(cards) == 1, [m.get("text") for m in cards]
     assert first.count(cases[0].number) == 1
     assert second.count(cases[1].number) == 0  # nothing happened on it that the resident is told about
+
+
+# ---------------------------------------------------------------- no way around the screening (SPEC §6)
+
+DANGER_ZH = "他刚才拿着菜刀说要砍死我"
+
+
+def urgent_cases(e2e: E2E, resident: Chat) -> list[CaseRecord]:
+    cases = e2e.store.cases_for_resident(str(resident.user_id))
+    return [case for case in cases if case.priority is Priority.URGENT]
+
+
+def assert_one_urgent_case(e2e: E2E, resident: Chat, reply: str) -> CaseRecord:
+    """Exactly one case for the resident, urgent, named in the reply with the emergency number."""
+    case = only_case(e2e, resident)
+    assert case.priority is Priority.URGENT and case.risk_flags
+    assert case.number in reply and "110" in reply
+    return case
+
+
+def test_danger_in_a_photo_caption_gets_110_and_one_urgent_case(e2e: E2E) -> None:
+    resident = e2e.resident("zh-hans")
+    resident.send_media("photo", caption=DANGER_ZH)
+    reply = resident.expect("110", "紧急案件编号")
+    assert_one_urgent_case(e2e, resident, reply)
+
+
+def test_danger_after_a_slash_gets_110_and_one_urgent_case(e2e: E2E) -> None:
+    resident = e2e.resident("zh-hans")
+    resident.send(f"/{DANGER_ZH}")
+    reply = resident.expect("110", "紧急案件编号")
+    assert "调解" not in reply
+    assert_one_urgent_case(e2e, resident, reply)
+
+
+def test_typed_payloads_are_read_as_words_never_run_as_intents(e2e: E2E) -> None:
+    resident = e2e.resident("en")
+    sender = str(resident.user_id)
+    for typed, words in (('/report_noise{"a":1}', 'report_noise{"a":1}'), ('/inform{"harm":"none"}', None)):
+        resident.send(typed)
+        eventually(resident.new, what=f"an answer to {typed!r}")
+        last = eventually(lambda: rasa_user_events(e2e, sender), what="the turn in Rasa")[-1]
+        # Rasa executes only text that starts with "/": what it got are the resident's words.
+        assert not last["text"].strip().startswith("/"), last["text"]
+        if words is not None:
+            assert last["text"] == words
+        assert not any(entity.get("entity") == "harm" for entity in last["parse_data"].get("entities", []))
+    assert urgent_cases(e2e, resident) == []
+
+
+def test_danger_while_rasa_is_down_is_answered_at_once_and_paged_once(e2e: E2E) -> None:
+    resident = e2e.resident("zh-hans")
+    resident.send("你好")
+    resident.expect("和睦")
+    e2e.hemu.stop("rasa")
+    try:
+        resident.send(DANGER_ZH)
+        # From the gateway alone: the safety reply, the urgent case, and "your message is saved".
+        reply = resident.expect("110", "紧急案件编号", "已经保存")
+        case = assert_one_urgent_case(e2e, resident, reply)
+        resident.set_mark()
+    finally:
+        if not e2e.hemu.services["rasa"].alive:
+            e2e.hemu.start("rasa")
+    eventually(
+        lambda: not e2e.store.has_pending_inbound(str(resident.user_id)),
+        timeout=60,
+        what="the kept message replayed",
+    )
+    # Rasa's own safety flow on the replay adds to the case the gateway opened: no second urgent case.
+    resident.expect("恢复", "110", case.number)  # its answer comes after its urgent-case action ran
+    assert [c.number for c in e2e.store.cases_for_resident(str(resident.user_id))] == [case.number]
+    assert rasa_tracker_texts(e2e, str(resident.user_id)).count(DANGER_ZH) == 1
+
+
+# ---------------------------------------------------------------- two tiers (SPEC §6)
+
+# A threat nobody is quoted saying: the rules' uncertain tier ("threatened_harm_unsaid"), and the
+# classifier stays below the clear threshold (tests/components/test_risk.py pins both).
+UNCERTAIN_ZH = "我老婆要杀了我"
+UNCERTAIN_EN = "my brother is going to kill me"
+
+
+def ask_the_danger_question(e2e: E2E, resident: Chat, text: str, question: str) -> str:
+    resident.send(text)
+    reply = resident.expect("110", question)
+    assert urgent_cases(e2e, resident) == [] and e2e.store.cases_for_resident(str(resident.user_id)) == []
+    return reply
+
+
+def test_uncertain_danger_yes_now_pages_an_urgent_case(e2e: E2E) -> None:
+    resident = e2e.resident("zh-hans")
+    ask_the_danger_question(e2e, resident, UNCERTAIN_ZH, "现在有人正处在危险中吗")
+    resident.press_payload('/inform{"danger_answer":"now"}')
+    reply = resident.expect("紧急案件编号")
+    assert_one_urgent_case(e2e, resident, reply)
+
+
+def test_uncertain_danger_that_happened_opens_a_high_case_with_evidence_advice(e2e: E2E) -> None:
+    resident = e2e.resident("en")
+    ask_the_danger_question(e2e, resident, UNCERTAIN_EN, "Is anyone in danger right now?")
+    resident.press_payload('/inform{"danger_answer":"past"}')
+    reply = resident.expect("medical records", "protection order")
+    case = only_case(e2e, resident)
+    assert case.priority is Priority.HIGH and case.number in resident.expect(case.number)
+    assert "110" in reply
+
+
+def test_uncertain_danger_answered_no_carries_on_and_pages_nobody(e2e: E2E) -> None:
+    resident = e2e.resident("zh-hans")
+    resident.send("楼上天天半夜装修，吵得睡不着")
+    resident.expect("发生在哪里")
+    ask_the_danger_question(e2e, resident, UNCERTAIN_ZH, "现在有人正处在危险中吗")
+    resident.press_payload('/inform{"danger_answer":"none"}')
+    # The report goes on where it was: the form asks its question again, and no case exists.
+    resident.expect("接着说", "发生在哪里")
+    assert e2e.store.cases_for_resident(str(resident.user_id)) == []

@@ -44,6 +44,29 @@ def test_every_danger_message_goes_onto_the_one_urgent_case(case_desk: Desk) -> 
     assert first.case.promise_due_at - first.case.opened_at == timedelta(minutes=15)
 
 
+def test_danger_caught_outside_the_conversation_pages_an_officer_on_one_urgent_case(case_desk: Desk) -> None:
+    first = case_desk.open_urgent_case("42", "zh", "  他拿着菜刀在门口  ", {"weapon", "threat"})
+    assert first.opened
+    case = first.case
+    assert (case.priority, case.category, case.summary) == (Priority.URGENT, "danger", "他拿着菜刀在门口")
+    assert case.risk_flags == ("threat", "weapon") and case.area_id is None
+    assert case.promise_due_at - case.opened_at == timedelta(minutes=15)
+    cards = [n for n in case_desk.store.notifications(case.number) if n.kind == "case_assigned"]
+    assert [n.recipient for n in cards] == [f"officer:{case.officer_id}"]
+    # A second one, however it arrived, goes onto that case: one page, never two urgent cases.
+    again = case_desk.open_urgent_case("42", "zh", "他还在砸门", ["violence"])
+    assert not again.opened and again.case.number == case.number
+    assert len(case_desk.store.cases_for_resident("42")) == 1
+
+
+def test_an_urgent_case_needs_a_danger_and_words(case_desk: Desk) -> None:
+    with pytest.raises(ValueError, match="danger"):
+        case_desk.open_urgent_case("42", "en", "he is shouting", [])
+    with pytest.raises(ValueError, match="words"):
+        case_desk.open_urgent_case("42", "en", "  ", ["threat"])
+    assert case_desk.store.cases() == []
+
+
 def test_a_new_kind_of_dispute_is_a_new_case(case_desk: Desk) -> None:
     case_desk.open_case(report())
     other = case_desk.open_case(report(category="report_pet_dispute"))

@@ -1,0 +1,165 @@
+"""The gateway's own answer to a danger message that no Rasa turn will answer now (SPEC §6).
+
+A rating comment, an edited message, the words after a command and a message kept while Rasa is down are
+screened by :mod:`bot.screening`. When the rules find danger, the resident gets from here, at once, what
+Rasa's safety flow would have given: the station's emergency numbers with how to get safe, and an urgent
+case paged to an officer on duty (:meth:`hemu.desk.Desk.open_urgent_case`), named with a time. The safety
+reply goes out before the case store is touched, so nothing behind the desk can delay or stop it; if the
+desk cannot be reached the resident is told so and given the numbers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import User
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import notifier, screening, texts
+from bot.app import Gateway
+from bot.replies import escape
+from bot.sending import send
+from hemu.config import StationProfile
+from hemu.desk import Outcome
+from hemu.guidance import load_content
+from hemu.language import choose_language
+from hemu.when import describe_due
+
+log = logging.getLogger(__name__)
+
+TEXT_KEYS: tuple[str, ...] = (
+    "danger_safety",
+    "danger_helplines",
+    "danger_case_opened",
+    "danger_case_extended",
+    "danger_case_failed",
+)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A danger message the gateway answered: the kinds found, and the urgent case paged (None when the
+    desk could not be reached; the resident was told to call the emergency number)."""
+
+    risks: frozenset[str]
+    case_number: str | None
+
+
+def emergency_number(gateway: Gateway) -> str:
+    """The station's first emergency number (police), which every "we can't answer now" text carries."""
+    return gateway.settings.station.emergency_numbers[0].number
+
+
+def language_for(
+    gateway: Gateway,
+    words: str,
+    user: User | None,
+    user_data: dict[str, Any] | None,
+    previous: str | None = None,
+) -> str:
+    """The resident's language for an answer about what they just wrote: their /language choice, else the
+    script they wrote in, else ``previous`` (a case's), else their Telegram app's, else the station's."""
+    return choose_language(
+        words,
+        explicit=(user_data or {}).get("language"),
+        client=user.language_code if user else None,
+        previous=previous,
+        default=gateway.settings.station.station.default_language,
+    )
+
+
+def safety_reply(station: StationProfile, risks: Iterable[str], language: str) -> str:
+    """Emergency numbers, how to get safe for each kind of danger, and the matching help-lines (HTML).
+
+    The advice is ``content/safety.yml``, the same words Rasa's ``action_safety`` uses; the numbers and
+    their labels are the station profile's.
+    """
+    kinds = sorted(set(risks))
+    numbers = "\n".join(f"{line.label.get(language)} {line.number}" for line in station.emergency_numbers)
+    advice = load_content().safety_text(kinds, language)
+    parts = [texts.text("danger_safety", language, numbers=numbers, advice=advice)]
+    helplines = station.helplines_for(kinds)
+    if helplines:
+        listed = "\n".join(f"{line.label.get(language)} {line.number}" for line in helplines)
+        parts.append(texts.text("danger_helplines", language, helplines=listed))
+    return escape("\n\n".join(part.strip() for part in parts))
+
+
+async def answer_if_dangerous(
+    application: Application,
+    gateway: Gateway,
+    resident_id: str,
+    chat_id: int,
+    words: str,
+    language: str,
+) -> Answered | None:
+    """Screens ``words``; when they are dangerous, sends the safety reply and pages an officer through an
+    urgent case. None when the rules find nothing (the caller carries on as usual)."""
+    risks = screening.dangers(words)
+    if not risks:
+        return None
+    # Ids and kinds only: logs never hold what residents wrote (SPEC §9).
+    log.warning("danger (%s) from %s answered by the gateway", ", ".join(sorted(risks)), resident_id)
+    await _tell(application, chat_id, safety_reply(gateway.settings.station, risks, language))
+    number = await _page(
+        application, gateway, resident_id, chat_id, screening.as_words(words), risks, language
+    )
+    return Answered(risks=risks, case_number=number)
+
+
+async def _page(
+    application: Application,
+    gateway: Gateway,
+    resident_id: str,
+    chat_id: int,
+    words: str,
+    risks: frozenset[str],
+    language: str,
+) -> str | None:
+    station = gateway.settings.station
+    try:
+        outcome = await asyncio.to_thread(gateway.desk.open_urgent_case, resident_id, language, words, risks)
+    except Exception:  # noqa: BLE001 - whatever broke behind the desk, the resident must hear what to do
+        log.exception("could not open an urgent case for %s", resident_id)
+        failed = texts.text(
+            "danger_case_failed",
+            language,
+            emergency=emergency_number(gateway),
+            station_name=station.station.name.get(language),
+            station_phone=station.station.phone,
+        )
+        await _tell(application, chat_id, escape(failed))
+        return None
+    notifier.wake(gateway)  # the officer's card goes out now, not at the next poll
+    key = "danger_case_opened" if outcome.opened else "danger_case_extended"
+    await _tell(
+        application, chat_id, escape(texts.text(key, language, **_case_values(gateway, outcome, language)))
+    )
+    return outcome.case.number
+
+
+async def _tell(application: Application, chat_id: int, text: str) -> None:
+    """Sends one part of the answer. A failure is logged, not raised: the page, and the caller keeping
+    the message, must not depend on Telegram taking a reply (:func:`bot.sending.send` already retried)."""
+    try:
+        await send(application, chat_id, text)
+    except TelegramError:
+        log.exception("could not send a danger answer to chat %s", chat_id)
+
+
+def _case_values(gateway: Gateway, outcome: Outcome, language: str) -> dict[str, str]:
+    """Case number, who will contact the resident and by when (plain text; escaped with the message)."""
+    station = gateway.settings.station.station
+    return {
+        "number": outcome.case.number,
+        "officer_name": outcome.officer.name.get(language),
+        "officer_title": outcome.officer.title.get(language),
+        "station_name": station.name.get(language),
+        "promise": describe_due(outcome.case.promise_due_at, gateway.desk.now(), station.tz, language),
+        "emergency": emergency_number(gateway),
+    }
