@@ -111,29 +111,11 @@ def main() -> int:
                 f"accuracy {accuracy:.3f} "
                 f"({len(pairs)} messages)"
             )
-            danger = yaml.safe_load((HOLDOUT / f"risk_{language}.yml").read_text(encoding="utf-8"))[
-                "examples"
-            ]
-            found = caught = harmless = alarms = exact = 0
-            for example in danger:
-                result, ms = parse(base, example["text"])
-                latencies.append(ms)
-                labels_found = {e["value"] for e in result["entities"] if e["entity"] == "risk"}
-                if example["labels"]:
-                    found += 1
-                    caught += bool(labels_found)
-                    exact += bool(labels_found & set(example["labels"]))
-                    if args.show_errors and not labels_found:
-                        print(f"    MISSED {example['labels']}: {example['text']}")
-                else:
-                    harmless += 1
-                    alarms += bool(labels_found)
-                    if args.show_errors and labels_found:
-                        print(f"    FALSE ALARM {sorted(labels_found)}: {example['text']}")
-            print(
-                f"[{language}] held-out danger: recall {caught / found:.3f} ({caught}/{found}; right kind "
-                f"{exact}/{found}), false alarms {alarms / harmless:.3f} ({alarms}/{harmless})"
-            )
+            # Danger in two tiers: urgent pages and danger questions on harmless lines, counted apart.
+            for line in nlu_scores.holdout_danger_report(
+                language, lambda text: timed(base, text, latencies), show=args.show_errors
+            ):
+                print(line)
         for language in ("zh", "en"):
             for line in nlu_scores.outside_report(language, lambda text: timed(base, text, latencies)):
                 print(line)
