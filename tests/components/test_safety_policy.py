@@ -121,37 +121,24 @@ def test_an_answer_with_no_question_waiting_is_left_to_the_others(policy: Safety
     assert predicted(policy, state) is None
 
 
-def test_a_classifier_only_hit_on_a_short_form_answer_is_uncertain(policy: SafetyPolicy) -> None:
-    short = UserUttered(
-        "他经常这样",
-        {"name": "inform", "confidence": 0.9},
-        [
-            {
-                "entity": "risk",
-                "value": "violence",
-                "start": 0,
-                "end": 5,
-                "tier": "clear",
-                "source": "classifier",
-            }
-        ],
-    )
+@pytest.mark.parametrize(
+    ("text", "tier", "source", "expected"),
+    [
+        # A confident classifier on a few words only asks; a middling one is noise; a rule still pages.
+        ("他经常这样", "clear", "classifier", "action_danger_question"),
+        ("about three weeks", "uncertain", "classifier", None),
+        ("他打我", "clear", "rule:harm_to_person", "action_safety"),
+    ],
+)
+def test_a_short_answer_to_a_form_question(
+    policy: SafetyPolicy, text: str, tier: str, source: str, expected: str | None
+) -> None:
+    entity = {"entity": "risk", "value": "violence", "start": 0, "end": 3, "tier": tier, "source": source}
+    short = UserUttered(text, {"name": "inform", "confidence": 0.9}, [entity])
     state = tracker(
         ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), short
     )
-    assert predicted(policy, state) == "action_danger_question"
-
-
-def test_a_rule_hit_on_a_short_form_answer_stays_clear(policy: SafetyPolicy) -> None:
-    short = UserUttered(
-        "他打我",
-        {"name": "inform", "confidence": 0.9},
-        [{"entity": "risk", "value": "violence", "start": 0, "end": 3, "tier": "clear", "source": "rule:x"}],
-    )
-    state = tracker(
-        ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), short
-    )
-    assert predicted(policy, state) == "action_safety"
+    assert predicted(policy, state) == expected
 
 
 def test_a_second_uncertain_message_while_the_question_waits_counts_as_yes(policy: SafetyPolicy) -> None:
@@ -173,24 +160,3 @@ def test_after_the_answer_the_form_resumes_or_hemu_listens(policy: SafetyPolicy)
     )
     in_form.update(ActionExecuted("action_danger_answer"))
     assert predicted(policy, in_form) is None
-
-
-def test_a_middling_classifier_score_on_a_short_form_answer_is_ignored(policy: SafetyPolicy) -> None:
-    short = UserUttered(
-        "about three weeks",
-        {"name": "inform", "confidence": 0.9},
-        [
-            {
-                "entity": "risk",
-                "value": "self_harm",
-                "start": 0,
-                "end": 5,
-                "tier": "uncertain",
-                "source": "classifier",
-            }
-        ],
-    )
-    state = tracker(
-        ActionExecuted("report_form"), ActiveLoop("report_form"), ActionExecuted("action_listen"), short
-    )
-    assert predicted(policy, state) is None
