@@ -10,11 +10,16 @@ import logging
 import os
 import sys
 
-from telegram import Update
+# The gateway's danger rules use spaCy, whose thinc probes for TensorFlow at import: about 3 s and 450 MB
+# the gateway never uses (it trains and runs no model). Declared absent for this process only; the Rasa
+# processes, and tests that import both, are untouched.
+sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 
-from bot.app import build_application, check_configuration, webhook_options
-from bot.config import load_gateway_config
-from hemu.config import ConfigError
+from telegram import Update  # noqa: E402
+
+from bot.app import build_application, check_configuration, webhook_options  # noqa: E402
+from bot.config import load_gateway_config  # noqa: E402
+from hemu.config import ConfigError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
