@@ -18,6 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ("config.yml", "domain.yml", "data", "risk", "components", "scripts/build_spacy.py")
+# Read at run time by the risk component and the gateway, never trained on: editing the danger rules
+# needs a restart, not a new model.
+RUN_TIME_ONLY = ("risk/rules.yml", "risk/rules.py")
 KEEP_MODELS = 3
 
 
@@ -26,7 +29,13 @@ def input_files(root: Path = ROOT) -> list[Path]:
     for name in INPUTS:
         path = root / name
         if path.is_dir():
-            files += [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+            files += [
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and "__pycache__" not in p.parts
+                and p.relative_to(root).as_posix() not in RUN_TIME_ONLY
+            ]
         elif path.is_file():
             files.append(path)
     return sorted(files)

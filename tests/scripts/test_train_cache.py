@@ -34,11 +34,23 @@ def test_editing_training_data_changes_the_model(tmp_path: Path) -> None:
     assert model_hash(copy) != before
 
 
-def test_editing_the_danger_lexicon_changes_the_model(tmp_path: Path) -> None:
+def test_editing_the_danger_training_lines_changes_the_model(tmp_path: Path) -> None:
     copy = copy_inputs(tmp_path)
     before = model_hash(copy)
-    (copy / "risk" / "lexicon.yml").write_text("negation: {}\n", encoding="utf-8")
+    lines = copy / "risk" / "train_en.yml"
+    lines.write_text(
+        lines.read_text(encoding="utf-8") + "- text: he swung a rake at me\n  labels: [weapon]\n"
+    )
     assert model_hash(copy) != before
+
+
+def test_editing_the_danger_rules_needs_no_new_model(tmp_path: Path) -> None:
+    """The rules are read at run time (components/risk.py, the gateway): a restart picks them up."""
+    copy = copy_inputs(tmp_path)
+    before = model_hash(copy)
+    rules = copy / "risk" / "rules.yml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert model_hash(copy) == before
 
 
 def test_content_and_config_do_not_retrain(tmp_path: Path) -> None:
