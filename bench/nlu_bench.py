@@ -24,16 +24,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu.guidance import REPORT_INTENTS  # noqa: E402
 from hemu.processes import REPO_ROOT, rss_mb, start_stack  # noqa: E402
 from scripts import nlu_scores  # noqa: E402
 from scripts.train import model_path  # noqa: E402
-
-HOLDOUT = REPO_ROOT / "tests" / "nlu_holdout"
 
 
 def parse(base: str, text: str) -> tuple[dict, float]:
@@ -49,16 +45,6 @@ def timed(base: str, text: str, latencies: list[float]) -> dict:
     result, ms = parse(base, text)
     latencies.append(ms)
     return result
-
-
-def intent_examples(language: str) -> list[tuple[str, str]]:
-    content = yaml.safe_load((HOLDOUT / f"{language}.yml").read_text(encoding="utf-8"))
-    return [
-        (line[2:].strip(), block["intent"])
-        for block in content["nlu"]
-        for line in block["examples"].splitlines()
-        if line.startswith("- ")
-    ]
 
 
 def bench_train() -> float:
@@ -97,7 +83,7 @@ def main() -> int:
         latencies: list[float] = []
         for language in ("zh", "en"):
             pairs = []
-            for text, gold in intent_examples(language):
+            for text, gold in ((ex.text, ex.intent) for ex in nlu_scores.holdout_intent_set(language)):
                 result, ms = parse(base, text)
                 latencies.append(ms)
                 pairs.append((gold, result["intent"]["name"]))

@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["RISK_ENTITY", "RISK_LABELS", "Finding", "RiskEntityExtractor", "load_examples"]
 
 _PIPELINE_DIR = "textcat"
+# The family name of a finding only the classifier made (rules name their own family).
+CLASSIFIER = "classifier"
 _TIER_ORDER = {"clear": 0, "uncertain": 1}
 
 
@@ -275,7 +277,7 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             current = best.get(label)
             if tier is None or (current is not None and _TIER_ORDER[current.tier] <= _TIER_ORDER[tier]):
                 continue
-            best[label] = Finding(label, f"classifier:{score:.4f}", start, start + len(stripped), tier)
+            best[label] = Finding(label, CLASSIFIER, start, start + len(stripped), tier, round(score, 4))
         return sorted(best.values(), key=lambda f: (f.start, f.label))
 
     def labels(self, text: str) -> set[str]:
@@ -287,17 +289,16 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             return []
         entities = []
         for finding in self.findings(text):
-            classifier = finding.family.startswith("classifier:")
             entities.append(
                 {
                     "entity": RISK_ENTITY,
                     "value": finding.label,
                     "start": finding.start,
                     "end": finding.end,
-                    "confidence_entity": float(finding.family.split(":")[1]) if classifier else 1.0,
+                    "confidence_entity": finding.score,
                     "text": text[finding.start : finding.end],
                     "tier": finding.tier,
-                    "source": "classifier" if classifier else f"rule:{finding.family}",
+                    "source": CLASSIFIER if finding.family == CLASSIFIER else f"rule:{finding.family}",
                 }
             )
         return entities

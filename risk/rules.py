@@ -59,6 +59,7 @@ class Finding:
     start: int
     end: int
     tier: str = "clear"  # "clear" or "uncertain" (see config/policy.yml, danger)
+    score: float = 1.0  # a rule is sure of what it matched; the classifier's probability otherwise
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,9 @@ class _Construction:
 
 @dataclass
 class _Marks:
-    """Word-class occurrences in one message: by start token, and the set of classes present."""
+    """Word-class occurrences in one message: by start token and by class."""
 
     starts: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
-    present: set[str] = field(default_factory=set)
     spans: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -224,7 +224,6 @@ class RuleScreen:
         for match_id, start, end in self._matcher(doc):
             name = strings[match_id]
             marks.starts[start].append((name, end))
-            marks.present.add(name)
             marks.spans[name].append((start, end))
         return marks
 

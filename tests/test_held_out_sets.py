@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from components.risk import load_examples
+from scripts.nlu_scores import LANGUAGES, outside_set
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,21 +70,14 @@ def evaluation_texts() -> list[str]:
 
 def outside_texts() -> list[str]:
     """The outside evaluation set (tests/nlu_outside): frozen, never trained on."""
-    texts: list[str] = []
-    for path in sorted((REPO / "tests" / "nlu_outside").glob("*.yml")):
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-        texts += [str(message["text"]) for message in content["messages"]]
-    return texts
+    return [example.text for language in LANGUAGES for example in outside_set(language)]
 
 
 def test_the_outside_set_is_big_enough_and_never_trained_on() -> None:
-    for language in ("zh", "en"):
-        content = yaml.safe_load(
-            (REPO / "tests" / "nlu_outside" / f"{language}.yml").read_text(encoding="utf-8")
-        )
-        danger = [m for m in content["messages"] if m["risk"]]
-        ordinary = [m for m in content["messages"] if not m["risk"]]
-        assert len(danger) >= 40 and len(ordinary) >= 150, language
+    for language in LANGUAGES:
+        examples = outside_set(language)
+        danger = [example for example in examples if example.risk]
+        assert len(danger) >= 40 and len(examples) - len(danger) >= 150, language
     # Short everyday replies ("好的", "yes") are the same everywhere: the near-copy check below skips
     # them for the same reason; everything longer must be absent from training.
     leaked = {normalise(text) for text in outside_texts() if len(normalise(text)) > SHORT} & training_texts()
