@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval test unit lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ check-config: setup ## check station configuration, content files and the gatewa
 
 eval: train ## held-out intents (confusions, results/), danger tiers on held-out and outside sets, outside-set reports
 	$(PY) scripts/eval_nlu.py
+
+eval-dev: train ## the development set (tests/nlu_dev) with every error: tune rules here, never on the evaluation sets
+	$(PY) scripts/eval_nlu.py --dev
 
 unit: setup ## fast tests only (no training, no trained model, no servers)
 	$(PY) -m pytest -m "not rasa and not slow" tests

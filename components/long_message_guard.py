@@ -94,14 +94,27 @@ class LongMessageGuard(GraphComponent):
         if not reports:
             return
         best = reports[0]
-        # The report takes the chit-chat intent's confidence: DIET was sure this was *something*,
-        # and the fallback threshold should judge the message, not the demotion.
-        promoted = {
-            INTENT_NAME_KEY: best[INTENT_NAME_KEY],
-            PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY),
+        # The two swap confidences: DIET was sure this was *something*, and the fallback threshold
+        # should judge the message, not the demotion. Swapping, not copying: a demoted intent left at
+        # the same confidence made the two tie, and FallbackClassifier's ambiguity check then turned
+        # every promoted report into nlu_fallback.
+        top = intent.get(PREDICTED_CONFIDENCE_KEY)
+        swapped = {
+            str(intent.get(INTENT_NAME_KEY)): best.get(PREDICTED_CONFIDENCE_KEY),
+            str(best[INTENT_NAME_KEY]): top,
         }
-        reordered = [{**best, PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY)}] + [
-            r for r in ranking if r is not best
-        ]
+        promoted = {INTENT_NAME_KEY: best[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: top}
+        reordered = sorted(
+            (
+                {
+                    **r,
+                    PREDICTED_CONFIDENCE_KEY: swapped.get(
+                        str(r.get(INTENT_NAME_KEY)), r.get(PREDICTED_CONFIDENCE_KEY)
+                    ),
+                }
+                for r in ranking
+            ),
+            key=lambda r: -float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
+        )
         message.set(INTENT, promoted, add_to_output=True)
         message.set(INTENT_RANKING_KEY, reordered, add_to_output=True)

@@ -96,12 +96,18 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--show-outside", action="store_true", help="print the outside set's errors too")
+    parser.add_argument("--dev", action="store_true", help="only the development set, with every error")
     parser.add_argument("--skip-rasa-test", action="store_true", help="only the danger and outside scores")
     args = parser.parse_args()
     model = model_path()
     if not model.is_file():
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 1
+    if args.dev:
+        parse = in_process_parser(model)
+        for language in LANGUAGES:
+            print("\n".join(nlu_scores.dev_report(language, parse)))
+        return 0
     if not args.skip_rasa_test:
         for language in LANGUAGES:
             summarise(language, run_rasa_test(language, model))

@@ -27,6 +27,7 @@ from hemu.guidance import REPORT_INTENTS
 ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT = ROOT / "tests" / "nlu_holdout"
 OUTSIDE = ROOT / "tests" / "nlu_outside"
+DEV = ROOT / "tests" / "nlu_dev"
 LANGUAGES = ("zh", "en")
 Parse = Callable[[str], dict[str, Any]]
 
@@ -48,6 +49,7 @@ class DangerScore:
     questions: int = 0
     missed: list[str] = field(default_factory=list)
     false_pages: list[str] = field(default_factory=list)
+    false_questions: list[str] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -77,7 +79,16 @@ def is_long(text: str) -> bool:
 
 
 def outside_set(language: str) -> list[Labelled]:
-    content = yaml.safe_load((OUTSIDE / f"{language}.yml").read_text(encoding="utf-8"))
+    return labelled_set(OUTSIDE, language)
+
+
+def dev_set(language: str) -> list[Labelled]:
+    """The development set: written like the outside set, but the one to tune thresholds and rules on."""
+    return labelled_set(DEV, language)
+
+
+def labelled_set(folder: Path, language: str) -> list[Labelled]:
+    content = yaml.safe_load((folder / f"{language}.yml").read_text(encoding="utf-8"))
     return [
         Labelled(str(m["text"]), frozenset(m.get("risk") or []), str(m["intent"]))
         for m in content["messages"]
@@ -124,6 +135,8 @@ def score_danger(parsed: Iterable[tuple[Labelled, dict[str, Any]]]) -> DangerSco
             score.questions += tier == "uncertain"
             if tier == "clear":
                 score.false_pages.append(example.text)
+            elif tier == "uncertain":
+                score.false_questions.append(example.text)
     return score
 
 
@@ -139,7 +152,17 @@ def macro_f1(pairs: list[tuple[str, str]], labels: Iterable[str]) -> float:
 
 def outside_report(language: str, parse: Parse, show: bool = False) -> list[str]:
     """Printable lines for one language of the outside set (texts only with ``show``)."""
-    examples = outside_set(language)
+    return labelled_report(f"[{language}] outside set", outside_set(language), parse, show)
+
+
+def dev_report(language: str, parse: Parse) -> list[str]:
+    """The development set's scores with every error's text: this is the set to look at."""
+    return labelled_report(f"[{language}] dev set", dev_set(language), parse, show=True, questions=True)
+
+
+def labelled_report(
+    name: str, examples: list[Labelled], parse: Parse, show: bool = False, questions: bool = False
+) -> list[str]:
     parsed = [(example, parse(example.text)) for example in examples]
     danger = score_danger(parsed)
     ordinary = [(ex.intent or "other", res) for ex, res in parsed if not ex.risk]
@@ -153,8 +176,8 @@ def outside_report(language: str, parse: Parse, show: bool = False) -> list[str]
     ]
     misread = [ex for ex, res in long_reports if (res.get("intent") or {}).get("name") not in REPORT_INTENTS]
     lines = [
-        danger.line(f"[{language}] outside set"),
-        f"[{language}] outside set: report macro-F1 {macro_f1(pairs, REPORT_INTENTS):.3f} "
+        danger.line(name),
+        f"{name}: report macro-F1 {macro_f1(pairs, REPORT_INTENTS):.3f} "
         f"({len(pairs)} harmless messages); long reports read as a non-report "
         f"{len(misread) / max(1, len(long_reports)):.3f} ({len(misread)}/{len(long_reports)})",
     ]
@@ -162,6 +185,8 @@ def outside_report(language: str, parse: Parse, show: bool = False) -> list[str]
         lines += [f"    MISSED: {text}" for text in danger.missed]
         lines += [f"    URGENT PAGE ON HARMLESS: {text}" for text in danger.false_pages]
         lines += [f"    LONG REPORT MISREAD: {ex.text}" for ex in misread]
+    if questions:
+        lines += [f"    QUESTION ON HARMLESS: {text}" for text in danger.false_questions]
     return lines
 
 

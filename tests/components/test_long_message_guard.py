@@ -32,6 +32,14 @@ def test_a_long_greeting_becomes_the_best_ranked_report() -> None:
         assert guarded.get("intent_ranking")[0]["name"] == "report_noise"
 
 
+def test_the_demoted_intent_takes_the_reports_confidence_so_the_two_do_not_tie() -> None:
+    """A tie made FallbackClassifier's ambiguity check answer nlu_fallback to every promoted report."""
+    guarded = message(LONG_EN, "deny", [("deny", 0.86), ("report_spouse_conflict", 0.1), ("thanks", 0.04)])
+    LongMessageGuard({}).process([guarded])
+    ranking = [(r["name"], r["confidence"]) for r in guarded.get("intent_ranking")]
+    assert ranking == [("report_spouse_conflict", 0.86), ("deny", 0.1), ("thanks", 0.04)]
+
+
 def test_short_messages_and_other_intents_are_left_alone() -> None:
     short = message("你好", "greet", [("greet", 0.9), ("report_noise", 0.05)])
     status = message(LONG_EN, "ask_status", [("ask_status", 0.9), ("report_noise", 0.05)])
