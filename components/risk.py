@@ -56,15 +56,18 @@ _TIER_ORDER = {"clear": 0, "uncertain": 1}
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# Pronouns, particles and intensifiers: what is left of "我实在受不了了" once the idiom is blanked.
+_FUNCTION_HAN = frozenset("我你他她它们的地得了着过是在就都也还又很太真实啊吧呢吗呀哦嘛")
 
 
 def _enough_left(masked: str) -> bool:
     """Whether a message with its negated or harmless parts blanked still says something of its own.
 
     The classifier's scores on a fragment ("he", "他") mean nothing: it has learnt that short lines are
-    often terse danger ("he hit me"), so what is left of "he never hit me" would page.
+    often terse danger ("he hit me"), so what is left of "he never hit me" or of "我实在受不了了"
+    would page. Only content characters count: pronouns and particles are not something of its own.
     """
-    han = len(_HAN.findall(masked))
+    han = sum(1 for character in _HAN.findall(masked) if character not in _FUNCTION_HAN)
     words = len(re.findall(r"[A-Za-z]+", masked))
     return han >= 4 or words >= 3 or (han >= 2 and words >= 1)
 

@@ -118,6 +118,10 @@ def test_explicit_danger_is_always_found(trained: RiskEntityExtractor, text: str
         "we fought about the bins, just shouting",
         "he never hit me",
         "she threatened to sue me over the fence",
+        "婆婆天天挑我毛病，今天又当着孩子的面骂我，我实在受不了了",
+        "我实在受不了了",
+        "楼上天天半夜跺脚，我快崩溃了",
+        "I can't take it anymore, the dog barks all night",
     ],
 )
 def test_everyday_words_never_page(trained: RiskEntityExtractor, text: str) -> None:
