@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval eval-dev test unit lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ unit: setup ## fast tests only (no training, no trained model, no servers)
 # pytest's exit code 5 (nothing collected) fails this target on purpose: an empty run proves nothing.
 test: train ## the whole test suite: data validation, unit, NLU component, conversation stories, end to end
 	$(PY) -m pytest tests
+
+EXPLORE ?= 5000
+explore: train ## the dialogue explorer, long: EXPLORE=5000 random conversations against the real servers
+	HEMU_EXPLORE_CONVERSATIONS=$(EXPLORE) $(PY) -m pytest -s -p no:cacheprovider tests/e2e/test_dialogue_explorer.py
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

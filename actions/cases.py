@@ -70,6 +70,7 @@ def report_from(tracker: Tracker, category: str, summary: str, risks: list[str])
         risk_flags=tuple(risks),
         contact_consent=consent,
         contact=_answer(tracker, "contact") if consent else None,
+        new_matter=bool(tracker.get_slot("new_matter")),
     )
 
 
@@ -82,7 +83,7 @@ def _promise(due: datetime, now: datetime, lang: str) -> str:
     return describe_due(due, now, station().station.tz, lang)
 
 
-def _officer_values(outcome: Outcome, tracker: Tracker, now: datetime) -> dict[str, str]:
+def officer_values(outcome: Outcome, tracker: Tracker, now: datetime) -> dict[str, str]:
     lang = language(tracker)
     return {
         "number": outcome.case.number,
@@ -93,7 +94,7 @@ def _officer_values(outcome: Outcome, tracker: Tracker, now: datetime) -> dict[s
     }
 
 
-def _station_values(tracker: Tracker) -> dict[str, str]:
+def station_values(tracker: Tracker) -> dict[str, str]:
     lang = language(tracker)
     profile = station().station
     return {"station_name": profile.name.get(lang), "station_phone": profile.phone}
@@ -127,19 +128,19 @@ class ActionRequestOfficer(Action):
                     dispatcher,
                     tracker,
                     "case_already_open",
-                    **_officer_values(reminder, tracker, the_desk.now()),
+                    **officer_values(reminder, tracker, the_desk.now()),
                 )
                 return [SlotSet("wants_officer", False)]
             outcome = the_desk.open_case(report_from(tracker, category, summary, risks))
             now = the_desk.now()
         except Exception:  # the resident must get an honest answer whatever broke behind the desk
             log.exception("could not open a case for %s", resident_id(tracker))
-            say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
+            say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
             return [SlotSet("wants_officer", False)]
         by_phone = tracker.get_slot("contact_consent") is True and _answer(tracker, "contact") is not None
         contact_way = text(tracker, "contact_via_phone" if by_phone else "contact_via_chat")
         key = "case_opened" if outcome.opened else "case_extended"
-        say(dispatcher, tracker, key, contact_way=contact_way, **_officer_values(outcome, tracker, now))
+        say(dispatcher, tracker, key, contact_way=contact_way, **officer_values(outcome, tracker, now))
         return [SlotSet("wants_officer", False), SlotSet("case_number", outcome.case.number)]
 
     @staticmethod
@@ -185,10 +186,10 @@ def open_danger_case(
         now = the_desk.now()
     except Exception:  # safety advice is given; the resident must not wait for a page that failed
         log.exception("could not open a %s case for %s", priority.value, resident_id(tracker))
-        say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
+        say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
         return []
     key = opened_key if outcome.opened else extended_key
-    say(dispatcher, tracker, key, **_officer_values(outcome, tracker, now))
+    say(dispatcher, tracker, key, **officer_values(outcome, tracker, now))
     return [SlotSet("case_number", outcome.case.number)]
 
 
@@ -208,7 +209,7 @@ class ActionShowStatus(Action):
             now = the_desk.now()
         except Exception:  # a status question must never end in silence
             log.exception("could not read cases for %s", resident_id(tracker))
-            say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
+            say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
             return []
         if not cases:
             say(dispatcher, tracker, "status_none")
@@ -248,9 +249,14 @@ def offer_cases_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) ->
         return False
     if not cases:
         return False
+    # A danger case is not withdrawn by a tap: its button says "I'm safe now" (see cancel_case).
     buttons = [
         {
-            "title": text(tracker, "cancel_case_button", number=case.number),
+            "title": text(
+                tracker,
+                "cancel_case_button_safe" if case.is_danger else "cancel_case_button",
+                number=case.number,
+            ),
             "payload": f'/cancel{{"case_number":"{case.number}"}}',
         }
         for case in cases[:STATUS_LIMIT]
@@ -260,11 +266,22 @@ def offer_cases_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) ->
 
 
 def cancel_case(dispatcher: CollectingDispatcher, tracker: Tracker, number: str) -> list[EventType]:
-    """Withdraws one of the resident's cases and tells the officer (through the outbox)."""
+    """Withdraws one of the resident's cases and tells the officer (through the outbox).
+
+    A danger case stays open: the resident's "cancel" tells the officer they are safe now, and the
+    officer decides (issue 10: an urgent violence case was withdrawn by one tap)."""
     lang = language(tracker)
     try:
         the_desk = desk()
-        case = the_desk.cancel(resident_id(tracker), number)
+        try:
+            case = the_desk.cancel(resident_id(tracker), number)
+        except CaseRefused as refusal:
+            if refusal.reason != "danger":
+                raise
+            kept = the_desk.say_safe(resident_id(tracker), number)
+            officer = the_desk.officer(kept.officer_id)
+            say(dispatcher, tracker, "safe_now_noted", number=kept.number, **_officer_names(officer, lang))
+            return []
     except CaseRefused as refusal:
         if refusal.reason == "not_found":
             say(dispatcher, tracker, "case_not_found", number=number)
@@ -279,8 +296,26 @@ def cancel_case(dispatcher: CollectingDispatcher, tracker: Tracker, number: str)
         return []
     except Exception:
         log.exception("could not cancel %s", number)
-        say(dispatcher, tracker, "case_desk_unavailable", **_station_values(tracker))
+        say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
         return []
     officer = the_desk.officer(case.officer_id)
     say(dispatcher, tracker, "case_cancelled", number=case.number, **_officer_names(officer, lang))
     return [SlotSet("case_number", None)]
+
+
+class ActionCancelCase(Action):
+    """Cancels the case a button or a typed number names ("撤销 HM-2026-000001"); any report being
+    filled in carries on. Without a number it offers the open cases."""
+
+    def name(self) -> str:
+        return "action_cancel_case"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        number = case_number_in(tracker)
+        if number:
+            return cancel_case(dispatcher, tracker, number)
+        if not offer_cases_to_cancel(dispatcher, tracker):
+            say(dispatcher, tracker, "nothing_to_cancel")
+        return []

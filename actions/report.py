@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cases import cancel_case, case_number_in, offer_cases_to_cancel
 from actions.common import content, language, say, station
+from actions.repeat import REPEAT_SLOT, open_case_like
 from hemu.guidance import REPORT_INTENTS
 from hemu.intake import (
     CORRECTABLE_FIELDS,
@@ -19,12 +20,32 @@ from hemu.intake import (
     find_duration,
     is_dont_know,
     normalise_harm,
+    read_consent,
     required_fields,
 )
 
 FORM = "report_form"
 # Slots that belong to one report; a new report or a cancellation clears them.
-REPORT_SLOTS = (*FORM_FIELDS, "area_id", "category", "report_text", "wants_officer", "case_number")
+REPORT_SLOTS = (
+    *FORM_FIELDS,
+    "area_id",
+    "category",
+    "report_text",
+    "wants_officer",
+    "case_number",
+    "repeat_case",
+    "new_matter",
+)
+
+
+def _stale_button(value: Any, tracker: Tracker) -> bool:
+    """Whether a free-text answer is really the payload of a button from an earlier question.
+
+    The gateway never forwards a resident's own "/…", so a message starting with "/" is a button;
+    if the slot took it as text, it was not this question's button ("/inform{"harm":"none"}" pressed
+    while Hemu asks for a phone number)."""
+    said = (tracker.latest_message.get("text") or "").strip()
+    return said.startswith("/") and str(value).strip() == said
 
 
 def _said_dont_know(tracker: Tracker) -> bool:
@@ -56,6 +77,10 @@ class ActionStartReport(Action):
             duration = find_duration(text)
             if duration:
                 events.append(SlotSet("duration", duration))
+        repeat = open_case_like(tracker, intent)
+        if repeat is not None:
+            # Asked first (actions/repeat.py): the same matter as the open case, or a new one?
+            return [*events, SlotSet(REPEAT_SLOT, repeat.number)]
         say(
             dispatcher,
             tracker,
@@ -85,6 +110,17 @@ class ValidateReportForm(FormValidationAction):
         if _said_dont_know(tracker):
             return UNKNOWN
         return str(value).strip()
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """A button from an earlier question is answered ("that question has passed") and its payload
+        never becomes an answer; the form then asks its current question again."""
+        requested = tracker.get_slot("requested_slot")
+        if requested and _stale_button(tracker.get_slot(requested), tracker):
+            say(dispatcher, tracker, "question_passed")
+            return [SlotSet(requested, None)]
+        return await super().get_validation_events(dispatcher, tracker, domain)
 
     def validate_area(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -116,9 +152,19 @@ class ValidateReportForm(FormValidationAction):
     def validate_contact_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if value is False:
+        said = tracker.latest_message.get("text") or ""
+        typed = read_consent("" if said.startswith("/") else said)
+        if isinstance(value, bool):
+            # A button or a clear yes/no intent; a number typed with the yes is kept as the contact.
+            agreed, contact = value, typed.contact if value else None
+        else:
+            agreed, contact = typed
+        if agreed is None:
+            say(dispatcher, tracker, "consent_unclear")
+            return {"contact_consent": None}
+        if not agreed:
             return {"contact_consent": False, "contact": None}
-        return {"contact_consent": bool(value)}
+        return {"contact_consent": True, **({"contact": contact} if contact else {})}
 
     def validate_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -443,6 +443,8 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         text = texts.text("officer_details_added", language, number=number, text=quoted)
     elif event == "cancelled_by_resident":
         text = texts.text("officer_cancelled", language, number=number)
+    elif event == "resident_says_safe":
+        text = texts.text("officer_resident_safe", language, number=number)
     elif event == "rated":
         comment = payload.get("comment")
         said = (

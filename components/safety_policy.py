@@ -3,8 +3,11 @@
 Rules cannot say "a ``risk`` entity with any intent, in any state, inside or outside a form", and a
 form's happy path outranks every rule. This policy can: when the latest message carries a
 ``risk`` entity it predicts the safety flow, marked as a no-user prediction with a priority above
-RulePolicy's, so it wins over a running form too. It needs no training and keeps no state of its own
-(what it needs is in the tracker), so it behaves the same after a restart and in every test.
+RulePolicy's, so it wins over a running form too. A new message is recognised by the order of the
+tracker's events, not by "the last action was action_listen": a turn cut short (a crash, Rasa's
+circuit breaker) ends without one, and a weapon threat after it must still be heard. It needs no
+training and keeps no state of its own (what it needs is in the tracker), so it behaves the same
+after a restart and in every test.
 
 Two tiers (thresholds in config/policy.yml, ``danger``):
   * clear → ``action_safety`` → ``action_open_urgent_case`` → listen;
@@ -28,6 +31,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from components.turn_guard import user_spoke_last
 from hemu.danger import ANSWER_ENTITY, PENDING, PENDING_SLOT
 from hemu.policy import DangerPolicy, load_policy
 from risk.labels import RISK_ENTITY
@@ -99,7 +103,7 @@ class SafetyPolicy(Policy):
     def next_action(self, tracker: DialogueStateTracker) -> str | None:
         """The action the safety flow demands now, or None when it has nothing to say."""
         latest = tracker.latest_action_name
-        if latest == ACTION_LISTEN_NAME:
+        if user_spoke_last(tracker):
             tier = signal_tier(tracker, self._danger)
             if tier == "clear":
                 return ACTION_SAFETY

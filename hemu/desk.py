@@ -69,6 +69,8 @@ class Report:
     risk_flags: tuple[str, ...] = ()
     contact_consent: bool = False
     contact: str | None = None
+    # The resident said this is not the matter of their open case in the same category: a new case.
+    new_matter: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class Desk:
             return Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason)
 
         fields = asdict(report)
+        del fields["new_matter"]
         if not report.contact_consent:
             fields["contact"] = None  # never stored without the resident's consent
         case = self.store.open_case(
@@ -256,7 +259,13 @@ class Desk:
             ]
             if urgent:
                 return urgent[0]  # newest first
+        if report.new_matter:
+            return None
         return self.store.active_case_in_category(report.resident_id, report.category)
+
+    def open_case_about(self, resident_id: str, category: str) -> CaseRecord | None:
+        """The resident's open case of this kind, so a new report can ask "is this the same matter?"."""
+        return self.store.active_case_in_category(resident_id, category)
 
     @staticmethod
     def _details_text(report: Report) -> str:
@@ -330,12 +339,16 @@ class Desk:
         return sorted(self.store.cases_for_resident(resident_id), key=lambda case: not case.is_active)
 
     def cancel(self, resident_id: str, number: str) -> CaseRecord:
-        """The resident withdraws their case; the officer is told through the outbox."""
+        """The resident withdraws their case; the officer is told through the outbox.
+
+        A danger case is refused (``CaseRefused("danger")``): see :meth:`say_safe`."""
         case = self.store.get(number)
         if case is None or case.resident_id != resident_id:
             raise CaseRefused("not_found", number)
         if not case.is_active:
             raise CaseRefused("not_active", number, case.state)
+        if case.is_danger:
+            raise CaseRefused("danger", number, case.state)
         try:
             return self.store.transition(
                 number,
@@ -351,6 +364,17 @@ class Desk:
                     )
                 ],
             )
+        except (InvalidTransition, CaseNotFound) as error:
+            raise CaseRefused("not_active", number, case.state) from error
+
+    def say_safe(self, resident_id: str, number: str) -> CaseRecord:
+        """What "cancel" means for a danger case: the resident says they are safe now, the officer is
+        told and still decides (the case is not withdrawn)."""
+        case = self.store.get(number)
+        if case is None or case.resident_id != resident_id:
+            raise CaseRefused("not_found", number)
+        try:
+            return self.store.resident_says_safe(number, self.now(), actor=f"resident:{resident_id}")
         except (InvalidTransition, CaseNotFound) as error:
             raise CaseRefused("not_active", number, case.state) from error
 

@@ -8,7 +8,7 @@ is a real answer, not a reason to ask again.
 from __future__ import annotations
 
 import re
-from typing import Iterable, List
+from typing import Iterable, List, NamedTuple
 
 from hemu.config import Area
 
@@ -47,6 +47,47 @@ _HARM_NONE = re.compile(
 _HARM_AFRAID = re.compile(
     r"怕|害怕|吓|担心|不敢|afraid|scared|frightened|worried|nervous|fear", re.IGNORECASE
 )
+
+
+# A phone number as people type it: 135 0000 1111, 138-0000-2222, +86 13800002222, 020 8123 4567.
+_PHONE = re.compile(r"\+?\d[\d\s\-()]{5,}\d")
+_CONSENT_YES = re.compile(
+    r"^\W*(?:可以|好的|好啊|好吧|是的|对的|没问题|同意|当然|欢迎|(?:是|对|好|行|嗯+)(?=\W|$)|"
+    r"(?:ok(?:ay)?|yes|yeah|yep|yup|sure|of course|please(?: do)?|fine|that'?s fine|go ahead|"
+    r"certainly)\b)",
+    re.IGNORECASE,
+)
+_CONSENT_NO = re.compile(
+    r"^\W*(?:不用|不要|不行|不可以|不同意|不方便|不了|不必|没必要|不需要|别|算了|"
+    r"(?:no|nope|nah|don'?t|do not|rather not|not necessary|no need|no thanks?)\b)",
+    re.IGNORECASE,
+)
+
+
+class Consent(NamedTuple):
+    """A typed answer to "may the officer contact you directly?": yes/no, and any number given."""
+
+    agreed: bool | None
+    contact: str | None
+
+
+def read_consent(text: str) -> Consent:
+    """Reads 「可以，打我电话 135 0000 1111」, "yes, call me on 138 0000 2222", "不用", "no thanks".
+
+    A phone number means yes, whatever else is said ("别打电话 发短信 138…" still gives a way to reach
+    them); the contact keeps the resident's words after the yes. Anything else is ``agreed=None``:
+    the question is asked again with its buttons.
+    """
+    text = (text or "").strip()
+    if _PHONE.search(text):
+        yes = _CONSENT_YES.match(text)
+        rest = text[yes.end() :] if yes else text
+        return Consent(True, rest.strip(" ,，.。:：;；!！") or text)
+    if _CONSENT_NO.match(text):
+        return Consent(False, None)
+    if _CONSENT_YES.match(text):
+        return Consent(True, None)
+    return Consent(None, None)
 
 
 def is_dont_know(text: str) -> bool:

@@ -9,7 +9,9 @@ What is counted, per language (the numbers issue 9 asks for):
   * urgent pages on harmless messages: harmless messages with a clear-tier ``risk`` entity;
   * danger questions on harmless messages: harmless messages whose strongest entity is uncertain;
   * report macro-F1 over the nine report intents, on the outside set's harmless messages;
-  * long reports read as a non-report intent (a report of 60+ characters / 12+ words).
+  * long reports read as a non-report intent (a report of 60+ characters / 12+ words), and apart
+    from those, long reports Hemu was unsure of (``nlu_fallback``: the resident is asked which
+    kind of dispute it is, with buttons, rather than answered as small talk or a form answer).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from typing import Any
 import yaml
 
 from hemu.guidance import REPORT_INTENTS
+
+# What FallbackClassifier answers when DIET is unsure; Hemu then asks which kind of dispute it is.
+FALLBACK = "nlu_fallback"
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT = ROOT / "tests" / "nlu_holdout"
@@ -174,17 +179,22 @@ def labelled_report(
     long_reports = [
         (ex, res) for ex, res in parsed if not ex.risk and ex.intent in REPORT_INTENTS and is_long(ex.text)
     ]
-    misread = [ex for ex, res in long_reports if (res.get("intent") or {}).get("name") not in REPORT_INTENTS]
+    read_as = [(ex, (res.get("intent") or {}).get("name") or "") for ex, res in long_reports]
+    misread = [(ex, intent) for ex, intent in read_as if intent not in REPORT_INTENTS and intent != FALLBACK]
+    unsure = [(ex, intent) for ex, intent in read_as if intent == FALLBACK]
+    total = max(1, len(long_reports))
     lines = [
         danger.line(name),
         f"{name}: report macro-F1 {macro_f1(pairs, REPORT_INTENTS):.3f} "
         f"({len(pairs)} harmless messages); long reports read as a non-report "
-        f"{len(misread) / max(1, len(long_reports)):.3f} ({len(misread)}/{len(long_reports)})",
+        f"{len(misread) / total:.3f} ({len(misread)}/{len(long_reports)}), "
+        f"asked which kind {len(unsure) / total:.3f} ({len(unsure)}/{len(long_reports)})",
     ]
     if show:
         lines += [f"    MISSED: {text}" for text in danger.missed]
         lines += [f"    URGENT PAGE ON HARMLESS: {text}" for text in danger.false_pages]
-        lines += [f"    LONG REPORT MISREAD: {ex.text}" for ex in misread]
+        lines += [f"    LONG REPORT MISREAD as {intent}: {ex.text}" for ex, intent in misread]
+        lines += [f"    LONG REPORT UNSURE: {ex.text}" for ex, _ in unsure]
     if questions:
         lines += [f"    QUESTION ON HARMLESS: {text}" for text in danger.false_questions]
     return lines

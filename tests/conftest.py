@@ -21,6 +21,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
+@pytest.fixture(autouse=True)
+def no_shared_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An action that reaches for the case store without the ``case_desk`` fixture gets an empty
+    store of its own, never ``var/hemu.sqlite3`` (which a developer's `make run` fills)."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unshared.sqlite3'}")
+
+
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()

@@ -131,6 +131,11 @@ class CaseRecord:
         return self.state in ACTIVE_STATES
 
     @property
+    def is_danger(self) -> bool:
+        """Opened on a danger signal: only the officer may close it (a resident's tap says "safe now")."""
+        return bool(self.risk_flags) or self.priority is Priority.URGENT
+
+    @property
     def awaits_response(self) -> bool:
         """The promise is still running: the promise watcher reminds and renews only these cases."""
         return self.state in AWAITING_RESPONSE

@@ -519,6 +519,31 @@ class Store:
 
         return self._change_case(number, now, expected_version, plan, notify)
 
+    def resident_says_safe(self, number: str, now: datetime, actor: str) -> CaseRecord:
+        """The resident of a danger case says they are safe now: an event, and the officer is told.
+
+        The case stays as it is: a tap on a phone (perhaps not the resident's own hand) must not withdraw
+        an urgent case; the officer checks and decides."""
+        now = require_aware(now, "now")
+        _text(actor, "actor")
+
+        def plan(row: Row) -> _Change:
+            if not is_active(CaseState(row.state)):
+                raise InvalidTransition(
+                    f"case {row.number} is {row.state}; it is no longer open",
+                    number=row.number,
+                    current=CaseState(row.state),
+                )
+            event = {"actor": actor, "kind": "resident_says_safe", "detail": {}}
+            update_ = Notification(
+                f"officer:{row.officer_id}",
+                "case_update",
+                {"number": row.number, "event": "resident_says_safe"},
+            )
+            return _Change({}, [event], [update_])
+
+        return self._change_case(number, now, None, plan, ())
+
     def reopen(
         self,
         number: str,

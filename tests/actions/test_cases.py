@@ -192,3 +192,29 @@ async def test_store_failure_is_told_honestly_and_keeps_the_report(
     events = await action().run(dispatcher, tracker, domain)
     assert "技术问题" in texts() and "0571-8765 4110" in texts()
     assert "category" not in slot_events(events)
+
+
+async def test_cancelling_an_urgent_case_tells_the_officer_the_resident_is_safe(
+    case_desk, dispatcher, domain, texts
+):
+    """Issue 10: an urgent violence case was withdrawn by one tap and the officer only told "cancelled"."""
+    await ActionOpenUrgentCase().run(
+        dispatcher, make_tracker("他拿着菜刀站在门口", "inform", entities=[risk("weapon")]), domain
+    )
+    [case] = case_desk.store.cases()
+    dispatcher.messages.clear()
+    slots = {"case_number": case.number}
+    await ActionCancelReport().run(dispatcher, make_tracker("算了", "cancel", slots=slots), domain)
+    assert dispatcher.messages[0]["buttons"] == [
+        {"title": f"我现在安全了（{case.number}）", "payload": f'/cancel{{"case_number":"{case.number}"}}'}
+    ]
+    pressed = make_tracker(
+        f'/cancel{{"case_number":"{case.number}"}}',
+        "cancel",
+        slots=slots,
+        entities=[{"entity": "case_number", "value": case.number}],
+    )
+    dispatcher.messages.clear()
+    await ActionCancelReport().run(dispatcher, pressed, domain)
+    assert "您现在安全了" in texts() and "仍会保留" in texts() and "110" in texts()
+    assert case_desk.store.get(case.number).is_active

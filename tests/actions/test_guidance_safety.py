@@ -62,6 +62,27 @@ async def test_clarify_offers_the_likely_categories_as_buttons(dispatcher, domai
     ]
 
 
+async def test_clarify_twice_in_a_row_says_something_else(dispatcher, domain, texts) -> None:
+    """The same "not sure" twice in a row reads as a broken bot: the second offers every category
+    and an officer."""
+    tracker = make_tracker("嗯嗯嗯", "nlu_fallback", ranking=[("nlu_fallback", 0.3), ("report_noise", 0.2)])
+    tracker.events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "啊啊啊"},
+        {"event": "action", "name": "action_clarify"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "嗯嗯嗯"},
+    ]
+    await ActionClarify().run(dispatcher, tracker, domain)
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert "/request_officer" in payloads and len(payloads) == 10
+    assert "还是没太明白" in texts()
+    tracker.events[2] = {"event": "action", "name": "utter_greet"}
+    dispatcher.messages.clear()
+    await ActionClarify().run(dispatcher, tracker, domain)
+    assert "我不太确定" in texts()
+
+
 async def test_every_form_question_has_an_ask_action_in_the_domain(dispatcher, domain) -> None:
     for action in ASK_ACTIONS.values():
         assert action().name() in domain["actions"]

@@ -135,3 +135,44 @@ async def test_cancel_with_nothing_in_progress_says_so(dispatcher, domain, texts
     )
     assert events == []
     assert "nothing in progress" in texts()
+
+
+async def test_a_typed_yes_with_a_number_is_consent_and_the_contact(dispatcher, domain) -> None:
+    """The lock's first reproduction: typing instead of pressing the button."""
+    form = ValidateReportForm()
+    for text, intent in (
+        ("可以，打我电话 135 0000 1111", "inform"),
+        ("yes, call me on 138 0000 2222", "affirm"),
+    ):
+        tracker = make_tracker(text, intent, active_loop="report_form", requested_slot="contact_consent")
+        value = True if intent == "affirm" else text
+        result = form.validate_contact_consent(value, dispatcher, tracker, domain)
+        assert result["contact_consent"] is True
+        assert result["contact"].endswith(("135 0000 1111", "138 0000 2222"))
+
+
+async def test_a_typed_no_and_an_unclear_answer(dispatcher, domain, texts) -> None:
+    form = ValidateReportForm()
+    refused = make_tracker("不用了", "inform", active_loop="report_form", requested_slot="contact_consent")
+    assert form.validate_contact_consent("不用了", dispatcher, refused, domain) == {
+        "contact_consent": False,
+        "contact": None,
+    }
+    unclear = make_tracker("随便吧", "inform", active_loop="report_form", requested_slot="contact_consent")
+    assert form.validate_contact_consent("随便吧", dispatcher, unclear, domain) == {"contact_consent": None}
+    assert "可以联系我" in texts()
+
+
+async def test_a_button_from_an_earlier_question_is_answered_not_stored(dispatcher, domain, texts) -> None:
+    """The lock's second reproduction: the harm question's button pressed at a later question."""
+    payload = '/inform{"harm":"none"}'
+    tracker = make_tracker(
+        payload,
+        "inform",
+        slots={"contact": payload},
+        active_loop="report_form",
+        requested_slot="contact",
+    )
+    events = await ValidateReportForm().get_validation_events(dispatcher, tracker, domain)
+    assert slot_events(events) == {"contact": None}
+    assert "之前一个问题" in texts()

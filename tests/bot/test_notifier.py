@@ -239,6 +239,13 @@ def test_officer_updates_escape_what_residents_wrote(
         ),
     )
     assert "a&lt;b" in details.text
+    safe = notifier.render(
+        gateway,
+        _record(
+            desk, "officer:wang_li", "case_update", {"number": case.number, "event": "resident_says_safe"}
+        ),
+    )
+    assert case.number in safe.text and "核实" in safe.text
 
 
 def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:

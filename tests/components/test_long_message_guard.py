@@ -32,12 +32,12 @@ def test_a_long_greeting_becomes_the_best_ranked_report() -> None:
         assert guarded.get("intent_ranking")[0]["name"] == "report_noise"
 
 
-def test_the_demoted_intent_takes_the_reports_confidence_so_the_two_do_not_tie() -> None:
+def test_the_demoted_intent_cannot_tie_with_the_report() -> None:
     """A tie made FallbackClassifier's ambiguity check answer nlu_fallback to every promoted report."""
     guarded = message(LONG_EN, "deny", [("deny", 0.86), ("report_spouse_conflict", 0.1), ("thanks", 0.04)])
     LongMessageGuard({}).process([guarded])
     ranking = [(r["name"], r["confidence"]) for r in guarded.get("intent_ranking")]
-    assert ranking == [("report_spouse_conflict", 0.86), ("deny", 0.1), ("thanks", 0.04)]
+    assert ranking == [("report_spouse_conflict", 0.86), ("deny", 0.0), ("thanks", 0.0)]
 
 
 def test_short_messages_and_other_intents_are_left_alone() -> None:
@@ -56,4 +56,37 @@ def test_payloads_are_never_rewritten() -> None:
 
 def test_length_counts_chinese_characters_or_words() -> None:
     assert is_long("字" * 25, 25, 14) and not is_long("字" * 24, 25, 14)
-    assert is_long("word " * 14, 25, 14) and not is_long("word " * 13, 25, 14)
+    assert is_long("word " * 12, 25, 12) and not is_long("word " * 11, 25, 12)
+
+
+def test_a_long_message_whose_belief_is_spread_over_reports_is_the_best_report() -> None:
+    """No single intent won, but most of DIET's belief says "a report": the best report leads."""
+    spread = [
+        ("inform", 0.3),
+        ("report_property_damage", 0.25),
+        ("report_noise", 0.2),
+        ("report_shared_space", 0.15),
+        ("bot_challenge", 0.1),
+    ]
+    guarded = message(LONG_EN, "inform", spread)
+    LongMessageGuard({}).process([guarded])
+    assert guarded.get("intent") == {"name": "report_property_damage", "confidence": 0.6}
+    ranking = [(r["name"], r["confidence"]) for r in guarded.get("intent_ranking")]
+    assert ranking[:3] == [("report_property_damage", 0.6), ("inform", 0.3), ("report_noise", 0.2)]
+
+
+def test_little_report_belief_leaves_the_top_intent_alone() -> None:
+    status = message(LONG_EN, "ask_status", [("ask_status", 0.5), ("report_noise", 0.3), ("inform", 0.2)])
+    LongMessageGuard({}).process([status])
+    assert status.get("intent")["name"] == "ask_status"
+
+
+def test_a_short_intent_close_behind_a_report_cannot_make_it_ambiguous() -> None:
+    """「…你们说这事咋整 谢谢了」: thanks 0.49 behind the report's 0.51 made FallbackClassifier unsure."""
+    guarded = message(LONG_ZH, "report_inlaw_conflict", [("report_inlaw_conflict", 0.51), ("thanks", 0.49)])
+    LongMessageGuard({}).process([guarded])
+    assert guarded.get("intent")["name"] == "report_inlaw_conflict"
+    assert [(r["name"], r["confidence"]) for r in guarded.get("intent_ranking")] == [
+        ("report_inlaw_conflict", 0.51),
+        ("thanks", 0.0),
+    ]

@@ -193,3 +193,103 @@ def test_english_officer_first_then_report_then_cancel(stack: Stack, store: Stor
     assert store.get(case.number).state == "cancelled"
     events = [event.kind for event in store.events(case.number)]
     assert events[0] == "opened" and "state_changed" in events
+
+
+# -- the lock (issue 10): typed answers to button questions, stale buttons ------------------------
+
+
+def reach_contact_question(resident: Resident, language: str) -> None:
+    if language == "zh":
+        resident.say("楼上那家天天半夜拖椅子，吵得睡不着")
+        resident.say("柳岸花园7栋")
+        resident.say("楼上602的住户")
+        resident.say("三个月")
+        assert "直接联系您" in resident.say('/inform{"harm":"none"}')
+    else:
+        resident.say("the people upstairs drag furniture around at 2am every night")
+        resident.say("Donghu Court 5-702")
+        resident.say("the family in flat 602")
+        resident.say("about three weeks")
+        assert "contact you directly" in resident.say('/inform{"harm":"none"}')
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "number", "summary"),
+    [
+        ("zh", "可以，打我电话 135 0000 1111", "135 0000 1111", "这样对吗"),
+        ("en", "yes, call me on 138 0000 2222", "138 0000 2222", "Is this correct"),
+    ],
+)
+def test_a_typed_answer_to_the_contact_question_is_understood(
+    stack: Stack, language: str, typed: str, number: str, summary: str
+) -> None:
+    resident = Resident(stack, language=None if language == "zh" else "en")
+    reach_contact_question(resident, language)
+    reply = resident.say(typed)
+    assert number in reply and summary in reply, reply
+    assert "不太确定" not in reply and "not sure" not in reply
+
+
+def test_a_stale_button_is_answered_once_then_danger_still_works(stack: Stack, store: Store) -> None:
+    resident = Resident(stack)
+    reach_contact_question(resident, "zh")
+    passed = resident.say('/inform{"harm":"afraid"}')
+    assert "已经过去" in passed and "直接联系您" in passed and passed.count("不太确定") == 0
+    again = resident.say("随便吧")
+    assert "可以联系我" in again and again.count("没看明白") == 1
+    reply = resident.say("他拿着菜刀说要砍死我")
+    assert "110" in reply and "紧急案件编号" in reply
+    assert any(case.priority == "urgent" for case in store.cases_for_resident(resident.sender))
+
+
+# -- repeat reports and cancelling after danger (issue 10) -----------------------------------------
+
+
+def open_case_through_the_form(resident: Resident, language: str) -> None:
+    reach_contact_question(resident, language)
+    resident.say("/deny")
+    resident.say("/affirm")
+    resident.say("/affirm")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_repeat_report_is_recognised_at_once(stack: Stack, store: Store, language: str) -> None:
+    resident = Resident(stack, language=None if language == "zh" else "en")
+    open_case_through_the_form(resident, language)
+    [case] = store.cases_for_resident(resident.sender)
+    again = (
+        "楼上那家又开始半夜拖椅子了，咚咚咚的"
+        if language == "zh"
+        else "the people upstairs are dragging furniture around at night again"
+    )
+    question = resident.say(again)
+    assert case.number in question and ("同一件事" in question or "same matter" in question)
+    added = resident.say("/affirm")
+    assert case.number in added and len(store.cases_for_resident(resident.sender)) == 1
+    assert any(event.kind == "details_added" for event in store.events(case.number))
+    # Another time, a new matter of the same kind: the questions, then a second case.
+    resident.say(again)
+    follow = resident.say("/deny")
+    assert "发生在哪里" in follow or "Where is this happening" in follow
+
+
+@pytest.mark.parametrize(
+    ("language", "danger", "cancel", "safe"),
+    [
+        ("zh", "他拿着菜刀说要砍死我", "算了", "您现在安全了"),
+        ("en", "he grabbed a knife and said he would kill me", "cancel", "you are safe now"),
+    ],
+)
+def test_an_urgent_case_is_not_withdrawn_by_one_tap(
+    stack: Stack, store: Store, language: str, danger: str, cancel: str, safe: str
+) -> None:
+    resident = Resident(stack, language=None if language == "zh" else "en")
+    resident.say(danger)
+    [case] = store.cases_for_resident(resident.sender)
+    assert case.priority == "urgent"
+    resident.say(cancel)
+    [button] = [b for b in resident.last_buttons if case.number in b["payload"]]
+    reply = resident.say(button["payload"])
+    assert safe in reply and "110" in reply
+    assert store.get(case.number).is_active
+    assert any(event.kind == "resident_says_safe" for event in store.events(case.number))

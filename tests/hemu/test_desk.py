@@ -9,7 +9,7 @@ import pytest
 
 from hemu.cases import CaseState, Priority
 from hemu.desk import CaseRefused, Desk
-from tests.hemu.desk_support import report
+from tests.hemu.desk_support import report, told
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -93,6 +93,23 @@ def test_only_the_resident_may_cancel_and_only_an_active_case(case_desk: Desk) -
     with pytest.raises(CaseRefused) as again:
         case_desk.cancel("42", case.number)
     assert (again.value.reason, again.value.state) == ("not_active", CaseState.CANCELLED)
+
+
+def test_a_danger_case_is_not_withdrawn_the_officer_hears_the_resident_is_safe(case_desk: Desk) -> None:
+    case = case_desk.open_urgent_case("42", "zh", "他拿着菜刀站在门口", ["weapon"]).case
+    with pytest.raises(CaseRefused) as refused:
+        case_desk.cancel("42", case.number)
+    assert refused.value.reason == "danger"
+    kept = case_desk.say_safe("42", case.number)
+    assert kept.state == case.state and kept.is_active
+    assert [e.kind for e in case_desk.store.events(case.number)][-1] == "resident_says_safe"
+    assert told(case_desk, case.number)[-1] == (
+        f"officer:{case.officer_id}",
+        "case_update",
+        {"number": case.number, "event": "resident_says_safe"},
+    )
+    with pytest.raises(CaseRefused):
+        case_desk.say_safe("someone-else", case.number)
 
 
 def test_a_clock_without_timezone_is_refused(case_desk: Desk, clock) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hemu.config import load_station
-from hemu.intake import find_area, find_duration, is_dont_know, normalise_harm, required_fields
+from hemu.intake import find_area, find_duration, is_dont_know, normalise_harm, read_consent, required_fields
 
 
 @pytest.mark.parametrize("text", ["不知道", "不清楚。", "I don't know", "no idea", "dunno"])
@@ -61,3 +61,23 @@ def test_contact_is_only_asked_unless_consent_was_refused() -> None:
     assert "contact" not in required_fields(False)
     assert required_fields(True)[-1] == "contact"
     assert required_fields(None) == ["area", "parties", "duration", "harm", "contact_consent", "contact"]
+
+
+@pytest.mark.parametrize(
+    ("text", "agreed", "contact"),
+    [
+        ("可以，打我电话 135 0000 1111", True, "打我电话 135 0000 1111"),
+        ("yes, call me on 138 0000 2222", True, "call me on 138 0000 2222"),
+        ("别打电话 发短信 138-0000-2222", True, "别打电话 发短信 138-0000-2222"),
+        ("13800002222", True, "13800002222"),
+        ("嗯", True, None),
+        ("sure", True, None),
+        ("不用了", False, None),
+        ("no thanks", False, None),
+        ("是谁", None, None),
+        ("随便吧", None, None),
+        ("yesterday", None, None),
+    ],
+)
+def test_a_typed_answer_to_the_contact_question(text: str, agreed: bool | None, contact: str | None) -> None:
+    assert read_consent(text) == (agreed, contact)
