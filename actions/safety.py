@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import content, language, latest_risks, say, station
 from hemu.danger import PENDING_SLOT, REMINDER_NAME
+from risk.subject import speaks_of_self
 
 
 def safety_values(tracker: Tracker) -> tuple[dict[str, str], list[str]]:
@@ -20,7 +21,9 @@ def safety_values(tracker: Tracker) -> tuple[dict[str, str], list[str]]:
     risks = latest_risks(tracker) or flags or ["violence"]
     numbers = "\n".join(f"{line.label.get(lang)} {line.number}" for line in profile.emergency_numbers)
     helplines = "\n".join(f"{line.label.get(lang)} {line.number}" for line in profile.helplines_for(risks))
-    values = {"numbers": numbers, "advice": content().safety_text(risks, lang), "helplines": helplines or "-"}
+    said = tracker.latest_message.get("text") or ""
+    advice = content().safety_text(risks, lang, about_self=not said.startswith("/") and speaks_of_self(said))
+    values = {"numbers": numbers, "advice": advice, "helplines": helplines or "-"}
     return values, flags + [risk for risk in risks if risk not in flags]
 
 

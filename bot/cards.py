@@ -53,6 +53,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "card_summary",
     "card_risk",
     "card_promise",
+    "card_contact_not_given",
     "card_officer",
     "card_officer_value",
     "card_note",
@@ -242,6 +243,8 @@ def _card(
         lines.append("⚠️ " + line(label("card_risk"), risk_names(case.risk_flags, language)))
     if case.contact_consent and case.contact:
         contact = cap(case.contact)
+    elif case.is_danger:
+        contact = label("card_contact_not_given")
     else:
         contact = content.labels.no_contact.get(language)
     lines.append(line(content.field_name("contact", language), contact))

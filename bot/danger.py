@@ -29,6 +29,7 @@ from hemu.desk import Outcome
 from hemu.guidance import load_content
 from hemu.language import choose_language
 from hemu.when import describe_due
+from risk.subject import speaks_of_self
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +74,16 @@ def language_for(
     )
 
 
-def safety_reply(station: StationProfile, risks: Iterable[str], language: str) -> str:
+def safety_reply(station: StationProfile, risks: Iterable[str], language: str, words: str = "") -> str:
     """Emergency numbers, how to get safe for each kind of danger, and the matching help-lines (HTML).
 
-    The advice is ``content/safety.yml``, the same words Rasa's ``action_safety`` uses; the numbers and
-    their labels are the station profile's.
+    The advice is ``content/safety.yml``, the same words Rasa's ``action_safety`` uses (self-harm advice
+    speaks to the resident when ``words`` are about themself); the numbers and their labels are the
+    station profile's.
     """
     kinds = sorted(set(risks))
     numbers = "\n".join(f"{line.label.get(language)} {line.number}" for line in station.emergency_numbers)
-    advice = load_content().safety_text(kinds, language)
+    advice = load_content().safety_text(kinds, language, about_self=bool(words) and speaks_of_self(words))
     parts = [texts.text("danger_safety", language, numbers=numbers, advice=advice)]
     helplines = station.helplines_for(kinds)
     if helplines:
@@ -105,7 +107,7 @@ async def answer_if_dangerous(
         return None
     # Ids and kinds only: logs never hold what residents wrote (SPEC §9).
     log.warning("danger (%s) from %s answered by the gateway", ", ".join(sorted(risks)), resident_id)
-    await _tell(application, chat_id, safety_reply(gateway.settings.station, risks, language))
+    await _tell(application, chat_id, safety_reply(gateway.settings.station, risks, language, words))
     number = await _page(
         application, gateway, resident_id, chat_id, screening.as_words(words), risks, language
     )

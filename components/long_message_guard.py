@@ -64,6 +64,8 @@ class LongMessageGuard(GraphComponent):
                 "bot_challenge",
                 "dont_know",
                 "help",
+                # A form's answer is a few words; a story is a report, whatever DIET thought.
+                "inform",
             ],
             "report_prefix": "report_",
             # Summed report-intent confidence at which a long message is a report whatever its top

@@ -18,6 +18,9 @@ from pydantic import BaseModel, Extra, constr
 from hemu import LANGUAGES
 from hemu.config import REPO_ROOT, ConfigError, Text, load_model
 
+# The parts of the guidance behind buttons, after the first message's "what to do now".
+GUIDANCE_SECTIONS = ("rules", "mediation", "evidence")
+
 REPORT_INTENTS = (
     "report_spouse_conflict",
     "report_inlaw_conflict",
@@ -63,6 +66,8 @@ class Safety(_Strict):
     weapon: Text
     threat: Text
     self_harm: Text
+    # To a resident writing about themself, not about someone else at risk.
+    self_harm_self: Text
 
 
 class Categories(_Strict):
@@ -154,31 +159,50 @@ class Content:
         return str(value)
 
     def guidance_text(self, category: str, language: str, risks: Iterable[str] = ()) -> str:
-        """The first-guidance message: calm down, the rules, mediation, evidence, disclaimer.
+        """The first-guidance message: what to do now, and the disclaimer.
 
-        After violence, a weapon or a threat, "calm it down" and mediation are wrong advice: the
-        message is then how to stay safe, what evidence to keep and the disclaimer.
+        Short enough to read on a phone: the rules, mediation and evidence are one tap away
+        (:meth:`guidance_section`). After violence, a weapon or a threat, "calm it down" and mediation
+        are wrong advice: the message is then how to stay safe, what evidence to keep and the disclaimer.
         """
-        if category not in self.guidance:
-            raise KeyError(f"no guidance for category {category!r}")
+        sections = self._sections(category, language)
         language = language if language in LANGUAGES else "zh"
-        sections: Sections = getattr(self.guidance[category], language)
         if self.mediation_unsafe(risks):
             parts = [self.safety_text(risks, language), sections.evidence]
         else:
-            parts = [sections.calm, sections.rules, sections.mediation, sections.evidence]
+            parts = [sections.calm]
         parts.append(self.common.disclaimer.get(language))
         return "\n\n".join(part.strip() for part in parts)
+
+    def guidance_section(self, category: str, language: str, section: str) -> str:
+        """One of the sections behind the first guidance's buttons: ``rules``, ``mediation``, ``evidence``."""
+        if section not in GUIDANCE_SECTIONS:
+            raise KeyError(f"no guidance section {section!r}; use {', '.join(GUIDANCE_SECTIONS)}")
+        return str(getattr(self._sections(category, language), section)).strip()
+
+    def _sections(self, category: str, language: str) -> Sections:
+        if category not in self.guidance:
+            raise KeyError(f"no guidance for category {category!r}")
+        return getattr(self.guidance[category], language if language in LANGUAGES else "zh")
 
     @staticmethod
     def mediation_unsafe(risks: Iterable[str]) -> bool:
         return bool(set(risks) & set(NO_MEDIATION_RISKS))
 
-    def safety_text(self, risks: Iterable[str], language: str) -> str:
-        """How to get safe, for each kind of danger seen, most severe first."""
+    def safety_text(self, risks: Iterable[str], language: str, about_self: bool = False) -> str:
+        """How to get safe, for each kind of danger seen, most severe first; self-harm advice speaks
+        to the resident when they wrote about themself (``about_self``), else about the person at risk."""
         seen = set(risks)
         order = ("weapon", "violence", "threat", "self_harm")
-        texts = [getattr(self.safety, kind).get(language).strip() for kind in order if kind in seen]
+        texts = []
+        for kind in order:
+            if kind in seen:
+                entry = (
+                    self.safety.self_harm_self
+                    if kind == "self_harm" and about_self
+                    else getattr(self.safety, kind)
+                )
+                texts.append(entry.get(language).strip())
         return "\n\n".join(texts)
 
 

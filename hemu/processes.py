@@ -351,9 +351,20 @@ class Stack:
     rasa_port: int
     action_port: int
 
+    hemu: Hemu | None = None
+
     @property
     def rasa_url(self) -> str:
         return f"http://{HOST}:{self.rasa_port}"
+
+    def stop(self, name: str) -> None:
+        """Stops ``rasa`` or ``actions`` (an outage in a test); :meth:`start` brings it back."""
+        assert self.hemu is not None
+        self.hemu.stop(name)
+
+    def start(self, name: str) -> None:
+        assert self.hemu is not None
+        setattr(self, name, self.hemu.start(name))
 
 
 @contextmanager
@@ -374,7 +385,11 @@ def start_stack(
         model, log_dir, env=env, rasa_port=rasa_port, action_port=action_port, timeout=timeout, telegram=False
     ) as hemu:
         yield Stack(
-            rasa=hemu["rasa"], actions=hemu["actions"], rasa_port=hemu.rasa_port, action_port=hemu.action_port
+            rasa=hemu["rasa"],
+            actions=hemu["actions"],
+            rasa_port=hemu.rasa_port,
+            action_port=hemu.action_port,
+            hemu=hemu,
         )
 
 

@@ -1,19 +1,40 @@
 from __future__ import annotations
 
 from actions.clarify import ActionClarify
-from actions.guidance import ActionGiveGuidance
+from actions.guidance import ActionGiveGuidance, ActionGuidanceSection
 from actions.prompts import ASK_ACTIONS
 from actions.safety import ActionSafety
 from tests.auxil.trackers import make_tracker, risk, slot_events
 
 
-async def test_guidance_gives_rules_mediation_and_evidence(dispatcher, domain, texts) -> None:
+async def test_guidance_gives_what_to_do_now_and_the_rest_behind_buttons(dispatcher, domain, texts) -> None:
     tracker = make_tracker("对", "affirm", slots={"category": "report_noise", "language": "en"})
     await ActionGiveGuidance().run(dispatcher, tracker, domain)
     shown = texts()
-    assert "Noise Pollution Prevention and Control Law" in shown
-    assert "mediation" in shown.lower()
-    assert "not legal advice" in shown
+    assert "banging on the ceiling" in shown and "Free mediation near you" in shown
+    assert "not legal advice" in shown and "Noise Pollution" not in shown
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads == [f'/inform{{"guidance_section":"{s}"}}' for s in ("rules", "mediation", "evidence")]
+    dispatcher.messages.clear()
+    pressed = make_tracker(
+        payloads[0],
+        "inform",
+        slots={"category": "report_noise", "language": "en"},
+        entities=[{"entity": "guidance_section", "value": "rules"}],
+    )
+    await ActionGuidanceSection().run(dispatcher, pressed, domain)
+    assert "Noise Pollution Prevention and Control Law" in texts()
+
+
+async def test_no_mediation_section_after_violence(dispatcher, domain, texts) -> None:
+    pressed = make_tracker(
+        '/inform{"guidance_section":"mediation"}',
+        "inform",
+        slots={"category": "report_spouse_conflict", "risk_flags": ["violence"]},
+        entities=[{"entity": "guidance_section", "value": "mediation"}],
+    )
+    await ActionGuidanceSection().run(dispatcher, pressed, domain)
+    assert "调解" not in texts() and texts()
 
 
 async def test_guidance_never_offers_mediation_after_violence(dispatcher, domain, texts) -> None:
@@ -47,6 +68,13 @@ async def test_safety_for_self_harm_names_the_psychological_help_line(dispatcher
     )
     await ActionSafety().run(dispatcher, tracker, domain)
     assert "12356" in texts()
+    assert "you are not alone" in texts() and "Stay with the person" not in texts()
+
+
+async def test_safety_for_someone_elses_self_harm_speaks_about_them(dispatcher, domain, texts) -> None:
+    tracker = make_tracker("我妈说再这样就喝农药", "inform", entities=[risk("self_harm")])
+    await ActionSafety().run(dispatcher, tracker, domain)
+    assert "请陪在对方身边" in texts() and "12356" in texts()
 
 
 async def test_clarify_offers_the_likely_categories_as_buttons(dispatcher, domain) -> None:

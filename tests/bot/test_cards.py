@@ -67,6 +67,15 @@ def test_contact_only_with_consent(desk: Desk, open_case: Callable[..., CaseReco
     assert "No contact wanted" in text
 
 
+def test_a_danger_case_without_contact_does_not_say_none_was_wanted(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    """Issue 10: an urgent card said "no contact wanted" though the resident was never asked."""
+    case = open_case(risk_flags=("weapon",), contact_consent=False)
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
+    assert "No contact wanted" not in text and "may not have been asked" in text
+
+
 def test_a_huge_summary_is_shortened_to_fit_telegram(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:

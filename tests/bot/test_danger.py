@@ -119,6 +119,14 @@ def test_the_safety_reply_carries_the_stations_numbers_in_the_residents_language
     assert "12356" in en and "12338" not in en
 
 
+def test_the_self_harm_reply_speaks_to_the_resident_or_about_the_person_at_risk() -> None:
+    station = load_settings().station
+    own = html.unescape(danger.safety_reply(station, {"self_harm"}, "en", "I can't go on"))
+    assert "you are not alone" in own and "Stay with the person" not in own
+    other = html.unescape(danger.safety_reply(station, {"self_harm"}, "en", "my son says he wants to die"))
+    assert "Stay with the person" in other
+
+
 # -- typed "/…" text and captions reach Rasa as words ----------------------------------------------------
 
 

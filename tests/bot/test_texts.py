@@ -58,3 +58,10 @@ def test_check_command_reports_a_broken_text_folder(
     finally:
         texts.load_texts.cache_clear()
     assert "text missing" in capsys.readouterr().err
+
+
+def test_the_language_question_is_asked_in_both_languages() -> None:
+    """Someone asking for the other language may not read the current one (issue 10)."""
+    for language in ("zh", "en"):
+        asked = texts.render("language_choose", language).text
+        assert "语言" in asked and "language" in asked

@@ -2,7 +2,9 @@
 
 `make test` runs a short, derandomised exploration (the same conversations every run, so CI is
 stable); `make explore` runs thousands of fresh ones (HEMU_EXPLORE_CONVERSATIONS, default 5000) and
-prints how many conversations and turns it played.
+prints how many conversations and turns it played. HEMU_MODEL explores another model: against the
+one before the turn guard it shrinks, within seconds, to a stale "cancel case" button pressed inside
+the report form → nine identical clarifications and Rasa's circuit breaker.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ TELEGRAM_LIMIT = 4096
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_guidance_fits_one_telegram_message(category: str, language: str) -> None:
     text = load_content(CONTENT).guidance_text(category, language)
-    assert 200 < len(text) < TELEGRAM_LIMIT - 300
+    assert 100 < len(text) < TELEGRAM_LIMIT - 300
 
 
 @pytest.mark.parametrize("category", REPORT_INTENTS)
@@ -29,9 +29,25 @@ def test_guidance_after_violence_contains_no_mediation(category: str) -> None:
 
 
 def test_guidance_cites_laws_and_says_it_is_not_legal_advice() -> None:
-    text = load_content(CONTENT).guidance_text("report_boundary_dispute", "en")
-    assert "Civil Code" in text or "Land Administration Law" in text
-    assert "not legal advice" in text
+    content = load_content(CONTENT)
+    rules = content.guidance_section("report_boundary_dispute", "en", "rules")
+    assert "Civil Code" in rules or "Land Administration Law" in rules
+    assert "not legal advice" in content.guidance_text("report_boundary_dispute", "en")
+
+
+@pytest.mark.parametrize("category", REPORT_INTENTS)
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_first_guidance_is_what_to_do_now_and_the_rest_is_a_tap_away(
+    category: str, language: str
+) -> None:
+    """One 25-line block was too much on a phone (issue 10): the first message is the calm advice."""
+    content = load_content(CONTENT)
+    first = content.guidance_text(category, language)
+    assert first.startswith(getattr(content.guidance[category], language).calm.strip())
+    assert len(first.splitlines()) <= 10
+    for section in ("rules", "mediation", "evidence"):
+        text = content.guidance_section(category, language, section)
+        assert text and text not in first
 
 
 def test_safety_text_puts_the_weapon_advice_first() -> None:
