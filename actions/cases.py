@@ -313,9 +313,14 @@ class ActionCancelCase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        number = case_number_in(tracker)
-        if number:
-            return cancel_case(dispatcher, tracker, number)
-        if not offer_cases_to_cancel(dispatcher, tracker):
-            say(dispatcher, tracker, "nothing_to_cancel")
-        return []
+        return cancel_named_or_offer(dispatcher, tracker)
+
+
+def cancel_named_or_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The case the message names is cancelled; with none named, the open cases are offered."""
+    number = case_number_in(tracker)
+    if number:
+        return cancel_case(dispatcher, tracker, number)
+    if not offer_cases_to_cancel(dispatcher, tracker):
+        say(dispatcher, tracker, "nothing_to_cancel")
+    return []

@@ -8,7 +8,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.cases import cancel_case, case_number_in, offer_cases_to_cancel
+from actions.cases import cancel_named_or_offer, case_number_in
 from actions.common import content, language, say, station
 from actions.repeat import REPEAT_SLOT, open_case_like
 from hemu.guidance import REPORT_INTENTS
@@ -255,18 +255,13 @@ class ActionCancelReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        number = case_number_in(tracker)
-        if number:
-            return cancel_case(dispatcher, tracker, number)
         # A report that already became a case is no longer "in progress": cancelling means the case.
         in_progress = tracker.active_loop.get("name") == FORM or (
             tracker.get_slot("category") and not tracker.get_slot("case_number")
         )
-        if not in_progress:
-            # Nothing being reported: "cancel" then means one of their open cases, if they have any.
-            if not offer_cases_to_cancel(dispatcher, tracker):
-                say(dispatcher, tracker, "nothing_to_cancel")
-            return []
+        if case_number_in(tracker) or not in_progress:
+            # A case named, or nothing being reported: "cancel" means one of their open cases.
+            return cancel_named_or_offer(dispatcher, tracker)
         say(dispatcher, tracker, "report_cancelled")
         return (
             [ActiveLoop(None), SlotSet("requested_slot", None)]

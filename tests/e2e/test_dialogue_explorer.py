@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -32,7 +31,7 @@ LONG_RUN = "HEMU_EXPLORE_CONVERSATIONS" in os.environ
 
 @pytest.fixture(scope="module")
 def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
-    model = Path(os.environ["HEMU_MODEL"]) if "HEMU_MODEL" in os.environ else model_path()
+    model = model_path()  # HEMU_MODEL names another one
     if not model.is_file():
         pytest.fail(f"no trained model at {model}: run `make train`")
     database = f"sqlite:///{tmp_path_factory.mktemp('store') / 'hemu.sqlite3'}"
