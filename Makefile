@@ -40,7 +40,7 @@ check-config: setup ## check station configuration, content files and the gatewa
 eval: train ## held-out intents (confusions, results/), danger tiers on held-out and outside sets, outside-set reports
 	$(PY) scripts/eval_nlu.py
 
-eval-dev: train ## the development set (tests/nlu_dev) with every error: tune rules here, never on the evaluation sets
+eval-dev: train ## the two development sets (tests/nlu_dev) with every error and a threshold curve: tune rules here, never on the evaluation sets
 	$(PY) scripts/eval_nlu.py --dev
 
 unit: setup ## fast tests only (no training, no trained model, no servers)
@@ -64,7 +64,7 @@ run: train check-config ## run Rasa, actions, the gateway (and offline the sandb
 bench: train bench-cases bench-gateway ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
 	$(PY) bench/nlu_bench.py
 
-bench-thresholds: setup ## danger thresholds on a fifth of the training lines held back (how policy.yml's were chosen)
+bench-thresholds: setup ## danger thresholds on a fifth of the training lines held back (a second view; policy.yml chooses on the development sets)
 	$(PY) bench/risk_thresholds.py
 
 bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS

@@ -1,4 +1,8 @@
-"""`make bench-thresholds`: how the danger thresholds in config/policy.yml were chosen, on training data only.
+"""`make bench-thresholds`: the danger thresholds seen on training data only (a second view).
+
+config/policy.yml's uncertain threshold is chosen on the development sets (`make eval-dev` prints the
+curve); this shows the same trade-off on lines the classifier was not trained on but that were
+written with the training data.
 
 The evaluation sets (held-out, outside) must not choose thresholds: they would stop being evidence.
 So this holds back a fifth of the *training* lines (risk/train_*.yml and the NLU examples, stratified
@@ -64,7 +68,11 @@ def main() -> int:
             ),
             encoding="utf-8",
         )
-        config = {"examples": [str(train_file)], "nlu_examples_as_negatives": False}
+        # The component's settings from config.yml, so the classifier is the one `rasa train` builds.
+        pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+        settings = next(c for c in pipeline if c["name"] == "components.risk.RiskEntityExtractor")
+        config = {k: v for k, v in settings.items() if k != "name"}
+        config.update({"examples": [str(train_file)], "nlu_examples_as_negatives": False})
         for key, value in (
             ("architecture", args.architecture),
             ("epochs", args.epochs),

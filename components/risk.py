@@ -50,6 +50,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["RISK_ENTITY", "RISK_LABELS", "Finding", "RiskEntityExtractor", "load_examples"]
 
 _PIPELINE_DIR = "textcat"
+
+
+def _member_dir(number: int) -> str:
+    """Where classifier ``number`` is saved; the first keeps the name a single classifier always had."""
+    return _PIPELINE_DIR if number == 0 else f"{_PIPELINE_DIR}_{number}"
+
+
 # The family name of a finding only the classifier made (rules name their own family).
 CLASSIFIER = "classifier"
 _TIER_ORDER = {"clear": 0, "uncertain": 1}
@@ -104,6 +111,10 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             # Positive examples are repeated this often per epoch: they are outnumbered.
             "positive_weight": 3,
             "random_seed": 0,
+            # How many classifiers to train (seeds random_seed, random_seed + 1, …); their probabilities
+            # are averaged. One classifier's scores move by several points from one training to the
+            # next (the order of its minibatches); the average of a few moves less.
+            "members": 1,
             # "bow": n-gram bag of characters/words (fast, robust on small data);
             # "ensemble": bag of n-grams plus a CNN over token embeddings.
             "architecture": "ensemble",
@@ -122,11 +133,13 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self._nlp = nlp or blank_char_pipeline()
+        self._members: list[spacy.Language] = [nlp] if nlp is not None else []
         self._rules = rules or default_screen()
         # Thresholds live in config/policy.yml with the rest of the station's choices.
         self._danger = danger or load_policy().danger
-        self._trained = "textcat_multilabel" in self._nlp.pipe_names
+        self._trained = bool(self._members) and all(
+            "textcat_multilabel" in member.pipe_names for member in self._members
+        )
 
     @classmethod
     def create(
@@ -193,10 +206,17 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         }
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Trains the classifier (the rules need no training: they are read from ``risk/rules.yml``)."""
-        spacy.util.fix_random_seed(self._config["random_seed"])
-        rng = random.Random(self._config["random_seed"])
+        """Trains the classifier(s) (the rules need no training: they are read from ``risk/rules.yml``)."""
         examples = self._training_examples(training_data)
+        seed = int(self._config["random_seed"])
+        self._members = [self._train_one(examples, seed + i) for i in range(int(self._config["members"]))]
+        self._trained = True
+        self.persist()
+        return self._resource
+
+    def _train_one(self, examples: list[tuple[str, list[str]]], seed: int) -> spacy.Language:
+        spacy.util.fix_random_seed(seed)
+        rng = random.Random(seed)
         positive_weight = int(self._config["positive_weight"])
 
         nlp = blank_char_pipeline()
@@ -221,16 +241,14 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             losses: dict[str, float] = {}
             for batch in spacy.util.minibatch(weighted, size=spacy.util.compounding(8, 64, 1.2)):
                 nlp.update(batch, sgd=optimizer, drop=self._config["dropout"], losses=losses)
-            logger.debug("risk classifier epoch %d loss %.4f", epoch, losses.get("textcat_multilabel", 0))
-
-        self._nlp = nlp
-        self._trained = True
-        self.persist()
-        return self._resource
+            loss = losses.get("textcat_multilabel", 0)
+            logger.debug("risk classifier %d epoch %d loss %.4f", seed, epoch, loss)
+        return nlp
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            self._nlp.to_disk(directory / _PIPELINE_DIR)
+            for number, member in enumerate(self._members):
+                member.to_disk(directory / _member_dir(number))
 
     @classmethod
     def load(
@@ -243,13 +261,17 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
     ) -> RiskEntityExtractor:
         try:
             with model_storage.read_from(resource) as directory:
-                nlp = spacy.load(directory / _PIPELINE_DIR)
+                members = [spacy.load(directory / _member_dir(0))]
+                while (directory / _member_dir(len(members))).is_dir():
+                    members.append(spacy.load(directory / _member_dir(len(members))))
         except (ValueError, OSError) as error:
             # Without its artefact the component still screens with the rules, which is far
             # better than screening nothing.
             logger.warning("Risk classifier not loaded (%s); screening with the rules only.", error)
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, nlp=nlp)
+        component = cls(config, model_storage, resource, nlp=members[0])
+        component._members = members
+        return component
 
     # -- inference --------------------------------------------------------------------------
 
@@ -257,7 +279,12 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         """The classifier's probability per label (empty when no classifier is trained)."""
         if not self._trained:
             return {}
-        return {label: float(score) for label, score in self._nlp(normalise(text)).cats.items()}
+        normal = normalise(text)
+        totals: dict[str, float] = {}
+        for member in self._members:
+            for label, score in member(normal).cats.items():
+                totals[label] = totals.get(label, 0.0) + float(score)
+        return {label: total / len(self._members) for label, total in totals.items()}
 
     def findings(self, text: str) -> list[Finding]:
         """Per label, the strongest signal: rule findings first, then classifier-only labels.
@@ -277,6 +304,8 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         scores = self.scores(masked) if not screening.silenced or _enough_left(masked) else {}
         for label, score in scores.items():
             tier = self._danger.tier_for_score(score)
+            if tier == "clear" and screening.silenced and not self._danger.classifier_pages_after_look_alike:
+                tier = "uncertain"
             current = best.get(label)
             if tier is None or (current is not None and _TIER_ORDER[current.tier] <= _TIER_ORDER[tier]):
                 continue

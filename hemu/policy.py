@@ -66,6 +66,9 @@ class DangerPolicy(_Strict):
     short_answer_chars: int = Field(30, ge=0, le=500)
     # No answer to the danger question within this many minutes counts as "yes, now".
     answer_minutes: int = Field(10, gt=0, le=24 * 60)
+    # Whether a classifier-only signal may page when the rules blanked a look-alike or a negation in
+    # the same message (the classifier then reads a mutilated sentence); False: it asks instead.
+    classifier_pages_after_look_alike: bool = False
 
     @root_validator(skip_on_failure=True)
     def _ordered(cls, values: Dict[str, object]) -> Dict[str, object]:

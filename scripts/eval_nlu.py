@@ -91,6 +91,39 @@ def in_process_parser(model: Path) -> Callable[[str], dict[str, Any]]:
     return parse
 
 
+def danger_scorer(model: Path) -> Callable[[str], tuple[bool, bool, float]]:
+    """``text → (rule finding?, clear rule finding?, classifier's best score on what the rules left)``.
+
+    The danger component exactly as the model holds it, so the development sets can show what each
+    uncertain threshold would catch and ask (how config/policy.yml's threshold was chosen).
+    """
+    import tempfile
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    from components.risk import RiskEntityExtractor
+    from components.risk import _enough_left as enough_left
+    from risk.rules import default_screen
+
+    folder = Path(tempfile.mkdtemp(prefix="hemu-eval-"))
+    storage, metadata = LocalModelStorage.from_model_archive(folder, model)
+    node = next(node for node in metadata.predict_schema.nodes.values() if node.uses is RiskEntityExtractor)
+    component = RiskEntityExtractor.load(
+        node.config, storage, node.resource, ExecutionContext(GraphSchema({}), "eval")
+    )
+    rules = default_screen()
+
+    def summary(text: str) -> tuple[bool, bool, float]:
+        screening = rules.screen(text)
+        masked = screening.masked(text)
+        scores = component.scores(masked) if not screening.silenced or enough_left(masked) else {}
+        clear = any(finding.tier == "clear" for finding in screening.findings)
+        return bool(screening.findings), clear, max(scores.values(), default=0.0)
+
+    return summary
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,6 +140,9 @@ def main() -> int:
         parse = in_process_parser(model)
         for language in LANGUAGES:
             print("\n".join(nlu_scores.dev_report(language, parse)))
+        scores = danger_scorer(model)
+        for language in LANGUAGES:
+            print("\n".join(nlu_scores.dev_threshold_curve(language, scores)))
         return 0
     if not args.skip_rasa_test:
         for language in LANGUAGES:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from components.risk import load_examples
-from scripts.nlu_scores import LANGUAGES, dev_set, outside_set
+from scripts.nlu_scores import DEV_SETS, LANGUAGES, dev_set, outside_set
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,9 @@ def evaluation_texts() -> list[str]:
         texts += [text for text, _ in load_examples(path)]
     texts += outside_texts()
     # The development set is tuned against (rules, thresholds), never trained on.
-    texts += [example.text for language in LANGUAGES for example in dev_set(language)]
+    texts += [
+        example.text for language in LANGUAGES for which in DEV_SETS for example in dev_set(language, which)
+    ]
     return texts
 
 

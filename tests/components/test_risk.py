@@ -141,6 +141,26 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> RiskEntityExtractor:
     return RiskEntityExtractor.load(config, storage, Resource("risk"), CONTEXT)
 
 
+def test_several_classifiers_are_saved_loaded_and_averaged(tmp_path: Path) -> None:
+    storage = LocalModelStorage.create(tmp_path)
+    config = {
+        "examples": [str(REPO / "risk/train_zh.yml")],
+        "epochs": 1,
+        "architecture": "bow",
+        "members": 2,
+    }
+    component = RiskEntityExtractor.create(config, storage, Resource("risk"), CONTEXT)
+    component.train(TrainingData([Message(data={"text": "楼上太吵", "intent": "report_noise"})]))
+    loaded = RiskEntityExtractor.load(config, storage, Resource("risk"), CONTEXT)
+    assert len(loaded._members) == 2
+    text = "他拿着菜刀说要砍死我们"
+    each = [member(text).cats for member in loaded._members]
+    assert each[0] != each[1], "two seeds, two different classifiers"
+    averaged = loaded.scores(text)
+    for label, score in averaged.items():
+        assert score == pytest.approx((each[0][label] + each[1][label]) / 2)
+
+
 def test_entities_are_appended_with_tier_and_offsets(small: RiskEntityExtractor) -> None:
     existing = {"entity": "harm", "value": "none", "start": 0, "end": 1}
     message = Message(data={"text": "  他拿着菜刀说要砍死我们", "entities": [existing]})
@@ -174,6 +194,22 @@ def test_classifier_scores_fall_into_tiers(tmp_path: Path) -> None:
     component.scores = lambda text: {"violence": 0.95, "threat": 0.5, "weapon": 0.1, "self_harm": 0.0}  # type: ignore[method-assign]
     tiers = {finding.label: finding.tier for finding in component.findings("一段普通的话")}
     assert tiers == {"violence": "clear", "threat": "uncertain"}
+
+
+def test_a_classifier_hit_on_a_message_with_a_look_alike_asks_rather_than_pages(tmp_path: Path) -> None:
+    """With "threatened to divorce" blanked the classifier reads a sentence with holes: ask, don't page."""
+    danger = DangerPolicy(clear_threshold=0.9, uncertain_threshold=0.4)
+    component = RiskEntityExtractor({}, LocalModelStorage.create(tmp_path), Resource("r"), danger=danger)
+    component.scores = lambda text: {"threat": 0.95}  # type: ignore[method-assign]
+    (finding,) = component.findings("He threatened to divorce me if I go on the trip with my friends")
+    assert (finding.label, finding.tier) == ("threat", "uncertain")
+    (plain,) = component.findings("He keeps saying things about me and my friends on the trip")
+    assert plain.tier == "clear"
+    component._danger = DangerPolicy(
+        clear_threshold=0.9, uncertain_threshold=0.4, classifier_pages_after_look_alike=True
+    )
+    (finding,) = component.findings("He threatened to divorce me if I go on the trip with my friends")
+    assert finding.tier == "clear"
 
 
 def test_a_rule_match_outranks_an_uncertain_score(tmp_path: Path) -> None:
