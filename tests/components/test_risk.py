@@ -187,35 +187,36 @@ def test_button_payload_words_raise_nothing(small: RiskEntityExtractor) -> None:
     assert not clear_labels(small, '/inform{"harm":"none"}')
 
 
+def scripted(tmp_path: Path, scores: dict[str, float], **danger: object) -> RiskEntityExtractor:
+    """A component whose classifier answers ``scores`` for any text, with thresholds 0.4 and 0.9."""
+    policy = DangerPolicy(**{"clear_threshold": 0.9, "uncertain_threshold": 0.4, **danger})
+    component = RiskEntityExtractor({}, LocalModelStorage.create(tmp_path), Resource("r"), danger=policy)
+    component.scores = lambda text: scores  # type: ignore[method-assign]
+    return component
+
+
 def test_classifier_scores_fall_into_tiers(tmp_path: Path) -> None:
     """Between the thresholds a classifier-only label is uncertain; above, clear; below, nothing."""
-    danger = DangerPolicy(clear_threshold=0.9, uncertain_threshold=0.4)
-    component = RiskEntityExtractor({}, LocalModelStorage.create(tmp_path), Resource("r"), danger=danger)
-    component.scores = lambda text: {"violence": 0.95, "threat": 0.5, "weapon": 0.1, "self_harm": 0.0}  # type: ignore[method-assign]
+    component = scripted(tmp_path, {"violence": 0.95, "threat": 0.5, "weapon": 0.1, "self_harm": 0.0})
     tiers = {finding.label: finding.tier for finding in component.findings("一段普通的话")}
     assert tiers == {"violence": "clear", "threat": "uncertain"}
 
 
 def test_a_classifier_hit_on_a_message_with_a_look_alike_asks_rather_than_pages(tmp_path: Path) -> None:
     """With "threatened to divorce" blanked the classifier reads a sentence with holes: ask, don't page."""
-    danger = DangerPolicy(clear_threshold=0.9, uncertain_threshold=0.4)
-    component = RiskEntityExtractor({}, LocalModelStorage.create(tmp_path), Resource("r"), danger=danger)
-    component.scores = lambda text: {"threat": 0.95}  # type: ignore[method-assign]
-    (finding,) = component.findings("He threatened to divorce me if I go on the trip with my friends")
+    divorce = "He threatened to divorce me if I go on the trip with my friends"
+    component = scripted(tmp_path, {"threat": 0.95})
+    (finding,) = component.findings(divorce)
     assert (finding.label, finding.tier) == ("threat", "uncertain")
     (plain,) = component.findings("He keeps saying things about me and my friends on the trip")
     assert plain.tier == "clear"
-    component._danger = DangerPolicy(
-        clear_threshold=0.9, uncertain_threshold=0.4, classifier_pages_after_look_alike=True
-    )
-    (finding,) = component.findings("He threatened to divorce me if I go on the trip with my friends")
+    paging = scripted(tmp_path / "paging", {"threat": 0.95}, classifier_pages_after_look_alike=True)
+    (finding,) = paging.findings(divorce)
     assert finding.tier == "clear"
 
 
 def test_a_rule_match_outranks_an_uncertain_score(tmp_path: Path) -> None:
-    danger = DangerPolicy(clear_threshold=0.9, uncertain_threshold=0.4)
-    component = RiskEntityExtractor({}, LocalModelStorage.create(tmp_path), Resource("r"), danger=danger)
-    component.scores = lambda text: {"violence": 0.5}  # type: ignore[method-assign]
+    component = scripted(tmp_path, {"violence": 0.5})
     (finding,) = component.findings("他又打我了")
     assert (finding.label, finding.tier) == ("violence", "clear")
     assert finding.family == "harm_to_person"
