@@ -68,15 +68,18 @@ _FUNCTION_HAN = frozenset("我你他她它们的地得了着过是在就都也�
 
 
 def _enough_left(masked: str) -> bool:
-    """Whether a message with its negated or harmless parts blanked still says something of its own.
+    """Whether a message (with its negated or harmless parts blanked) says enough for the classifier.
 
-    The classifier's scores on a fragment ("he", "他") mean nothing: it has learnt that short lines are
-    often terse danger ("he hit me"), so what is left of "he never hit me" or of "我实在受不了了"
-    would page. Only content characters count: pronouns and particles are not something of its own.
+    The classifier's scores on a fragment ("he", "他") or a three-word form answer mean nothing: it has
+    learnt that short lines are often terse danger ("he hit me"), so what is left of "he never hit me"
+    or of "我实在受不了了" would page, and "whatever" or "since last spring" asked whether anyone was in
+    danger (0.58, 0.45). Terse danger is the rules' to find; on the three development sets no danger
+    message shorter than this was found by the classifier alone. Only content characters count:
+    pronouns and particles are not something of its own.
     """
     han = sum(1 for character in _HAN.findall(masked) if character not in _FUNCTION_HAN)
     words = len(re.findall(r"[A-Za-z]+", masked))
-    return han >= 4 or words >= 3 or (han >= 2 and words >= 1)
+    return han >= 4 or words >= 4 or (han >= 2 and words >= 1)
 
 
 def load_examples(path: Path) -> list[tuple[str, list[str]]]:
@@ -301,7 +304,7 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         stripped = text.strip()
         start = text.find(stripped) if stripped else 0
         masked = screening.masked(text)
-        scores = self.scores(masked) if not screening.silenced or _enough_left(masked) else {}
+        scores = self.scores(masked) if _enough_left(masked) else {}
         for label, score in scores.items():
             tier = self._danger.tier_for_score(score)
             if tier == "clear" and screening.silenced and not self._danger.classifier_pages_after_look_alike:

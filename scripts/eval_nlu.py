@@ -117,7 +117,7 @@ def danger_scorer(model: Path) -> Callable[[str], tuple[bool, bool, float]]:
     def summary(text: str) -> tuple[bool, bool, float]:
         screening = rules.screen(text)
         masked = screening.masked(text)
-        scores = component.scores(masked) if not screening.silenced or enough_left(masked) else {}
+        scores = component.scores(masked) if enough_left(masked) else {}
         clear = any(finding.tier == "clear" for finding in screening.findings)
         return bool(screening.findings), clear, max(scores.values(), default=0.0)
 

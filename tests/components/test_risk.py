@@ -215,6 +215,17 @@ def test_a_classifier_hit_on_a_message_with_a_look_alike_asks_rather_than_pages(
     assert finding.tier == "clear"
 
 
+@pytest.mark.parametrize("text", ["whatever", "since last spring", "他又来了", "随便吧"])
+def test_the_classifier_does_not_read_a_few_words(tmp_path: Path, text: str) -> None:
+    """Three words say too little for the classifier: short lines are where it guesses danger."""
+    assert scripted(tmp_path, {"threat": 0.95}).findings(text) == []
+
+
+def test_four_words_are_read(tmp_path: Path) -> None:
+    (finding,) = scripted(tmp_path, {"threat": 0.95}).findings("he keeps coming back here")
+    assert finding.tier == "clear"
+
+
 def test_a_rule_match_outranks_an_uncertain_score(tmp_path: Path) -> None:
     component = scripted(tmp_path, {"violence": 0.5})
     (finding,) = component.findings("他又打我了")
