@@ -42,7 +42,7 @@ from spacy.training import Example
 from hemu.policy import DangerPolicy, load_policy
 from risk.labels import RISK_ENTITY, RISK_LABELS
 from risk.normalise import normalise
-from risk.rules import Finding, RuleScreen, default_screen
+from risk.rules import Finding, RuleScreen, Screening, default_screen
 from risk.tokens import blank_char_pipeline
 
 logger = logging.getLogger(__name__)
@@ -129,20 +129,18 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        nlp: spacy.Language | None = None,
+        members: list[spacy.Language] | None = None,
         rules: RuleScreen | None = None,
         danger: DangerPolicy | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self._members: list[spacy.Language] = [nlp] if nlp is not None else []
+        # The trained classifiers whose scores are averaged; none: screening with the rules only.
+        self._members: list[spacy.Language] = members or []
         self._rules = rules or default_screen()
         # Thresholds live in config/policy.yml with the rest of the station's choices.
         self._danger = danger or load_policy().danger
-        self._trained = bool(self._members) and all(
-            "textcat_multilabel" in member.pipe_names for member in self._members
-        )
 
     @classmethod
     def create(
@@ -213,7 +211,6 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
         examples = self._training_examples(training_data)
         seed = int(self._config["random_seed"])
         self._members = [self._train_one(examples, seed + i) for i in range(int(self._config["members"]))]
-        self._trained = True
         self.persist()
         return self._resource
 
@@ -272,15 +269,13 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
             # better than screening nothing.
             logger.warning("Risk classifier not loaded (%s); screening with the rules only.", error)
             return cls(config, model_storage, resource)
-        component = cls(config, model_storage, resource, nlp=members[0])
-        component._members = members
-        return component
+        return cls(config, model_storage, resource, members=members)
 
     # -- inference --------------------------------------------------------------------------
 
     def scores(self, text: str) -> dict[str, float]:
         """The classifier's probability per label (empty when no classifier is trained)."""
-        if not self._trained:
+        if not self._members:
             return {}
         normal = normalise(text)
         totals: dict[str, float] = {}
@@ -289,13 +284,19 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
                 totals[label] = totals.get(label, 0.0) + float(score)
         return {label: total / len(self._members) for label, total in totals.items()}
 
+    def read(self, text: str) -> tuple[Screening, dict[str, float]]:
+        """The rules' screening, and the classifier's scores on what the rules left (none on a few words)."""
+        screening = self._rules.screen(text)
+        masked = screening.masked(text)
+        return screening, (self.scores(masked) if _enough_left(masked) else {})
+
     def findings(self, text: str) -> list[Finding]:
         """Per label, the strongest signal: rule findings first, then classifier-only labels.
 
         The classifier reads the message without what the rules silenced: it does not understand
         negation, and a negated act or a look-alike ("他没打我", "hits the table") sways all its labels.
         """
-        screening = self._rules.screen(text)
+        screening, scores = self.read(text)
         best: dict[str, Finding] = {}
         for finding in screening.findings:
             current = best.get(finding.label)
@@ -303,8 +304,6 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
                 best[finding.label] = finding
         stripped = text.strip()
         start = text.find(stripped) if stripped else 0
-        masked = screening.masked(text)
-        scores = self.scores(masked) if _enough_left(masked) else {}
         for label, score in scores.items():
             tier = self._danger.tier_for_score(score)
             if tier == "clear" and screening.silenced and not self._danger.classifier_pages_after_look_alike:

@@ -103,8 +103,6 @@ def danger_scorer(model: Path) -> Callable[[str], tuple[bool, bool, float]]:
     from rasa.engine.storage.local_model_storage import LocalModelStorage
 
     from components.risk import RiskEntityExtractor
-    from components.risk import _enough_left as enough_left
-    from risk.rules import default_screen
 
     folder = Path(tempfile.mkdtemp(prefix="hemu-eval-"))
     storage, metadata = LocalModelStorage.from_model_archive(folder, model)
@@ -112,12 +110,9 @@ def danger_scorer(model: Path) -> Callable[[str], tuple[bool, bool, float]]:
     component = RiskEntityExtractor.load(
         node.config, storage, node.resource, ExecutionContext(GraphSchema({}), "eval")
     )
-    rules = default_screen()
 
     def summary(text: str) -> tuple[bool, bool, float]:
-        screening = rules.screen(text)
-        masked = screening.masked(text)
-        scores = component.scores(masked) if enough_left(masked) else {}
+        screening, scores = component.read(text)
         clear = any(finding.tier == "clear" for finding in screening.findings)
         return bool(screening.findings), clear, max(scores.values(), default=0.0)
 
