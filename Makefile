@@ -40,7 +40,7 @@ check-config: setup ## check station configuration, content files and the gatewa
 eval: train ## held-out intents (confusions, results/), danger tiers on held-out and outside sets, outside-set reports
 	$(PY) scripts/eval_nlu.py
 
-eval-dev: train ## the two development sets (tests/nlu_dev) with every error and a threshold curve: tune rules here, never on the evaluation sets
+eval-dev: train ## the development sets (tests/nlu_dev) with every error and a threshold curve: tune rules here, never on the evaluation sets
 	$(PY) scripts/eval_nlu.py --dev
 
 unit: setup ## fast tests only (no training, no trained model, no servers)

@@ -22,7 +22,6 @@ here is either a server-side button payload (harmless words) or resident prose.
 from __future__ import annotations
 
 import logging
-import random
 import re
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,12 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from spacy.training import Example
 
 from hemu.policy import DangerPolicy, load_policy
+from risk.classifier import Settings, train_members
 from risk.labels import RISK_ENTITY, RISK_LABELS
 from risk.normalise import normalise
 from risk.rules import Finding, RuleScreen, Screening, default_screen
-from risk.tokens import blank_char_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -208,42 +206,17 @@ class RiskEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Trains the classifier(s) (the rules need no training: they are read from ``risk/rules.yml``)."""
-        examples = self._training_examples(training_data)
         seed = int(self._config["random_seed"])
-        self._members = [self._train_one(examples, seed + i) for i in range(int(self._config["members"]))]
+        settings = Settings(
+            model=self._model_config(),
+            epochs=int(self._config["epochs"]),
+            dropout=float(self._config["dropout"]),
+            positive_weight=int(self._config["positive_weight"]),
+        )
+        seeds = [seed + i for i in range(int(self._config["members"]))]
+        self._members = train_members(self._training_examples(training_data), seeds, settings)
         self.persist()
         return self._resource
-
-    def _train_one(self, examples: list[tuple[str, list[str]]], seed: int) -> spacy.Language:
-        spacy.util.fix_random_seed(seed)
-        rng = random.Random(seed)
-        positive_weight = int(self._config["positive_weight"])
-
-        nlp = blank_char_pipeline()
-        textcat = nlp.add_pipe("textcat_multilabel", config={"model": self._model_config()})
-        for label in RISK_LABELS:
-            textcat.add_label(label)
-        spacy_examples = [
-            Example.from_dict(
-                nlp.make_doc(normalise(text)),
-                {"cats": {label: float(label in labels) for label in RISK_LABELS}},
-            )
-            for text, labels in examples
-        ]
-        weighted = [
-            example
-            for example, (_, labels) in zip(spacy_examples, examples, strict=False)
-            for _ in range(positive_weight if labels else 1)
-        ]
-        optimizer = nlp.initialize(lambda: spacy_examples)
-        for epoch in range(int(self._config["epochs"])):
-            rng.shuffle(weighted)
-            losses: dict[str, float] = {}
-            for batch in spacy.util.minibatch(weighted, size=spacy.util.compounding(8, 64, 1.2)):
-                nlp.update(batch, sgd=optimizer, drop=self._config["dropout"], losses=losses)
-            loss = losses.get("textcat_multilabel", 0)
-            logger.debug("risk classifier %d epoch %d loss %.4f", seed, epoch, loss)
-        return nlp
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:

@@ -15,9 +15,11 @@ per Latin word), read from the normalised text (:mod:`risk.normalise`):
    marks. A gap never crosses the end of a sentence.
 
 A construction is dropped when it overlaps a guard (harmless look-alikes: 打我电话, 想死你了, "hit
-me up"), when a negation stands just before it with no "but" in between (他没打我, "never hit me"),
-or when its family needs a context class the message lacks (an injury word alone is not enough;
-an injury in a message about people is).
+me up"; a guard marked ``demote`` only lowers it to the uncertain tier: "这算不算家暴"), when a
+negation stands just before it with no "but" in between (他没打我, "never hit me"), or when its
+family needs a context class the message lacks (an injury word alone is not enough; an injury in a
+message about people is). A guard can need a context class too (救命 silenced only where a parrot is
+named).
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ class _Construction:
     needs: tuple[str, ...] = ()  # context classes: at least one must occur in the message
     negatable: bool = True
     tier: str = "clear"
+    demote: bool = False  # guards only: overlapping clear findings become uncertain instead of dropped
 
 
 @dataclass
@@ -193,10 +196,13 @@ class RuleScreen:
             needs = [needs] if isinstance(needs, str) else list(needs)
             negatable = bool(entry.get("negatable", True))
             tier = str(entry.get("tier", "clear"))
+            demote = bool(entry.get("demote", False))
         elif isinstance(entry, list):
-            sequence, needs, negatable, tier = entry, [], True, "clear"
+            sequence, needs, negatable, tier, demote = entry, [], True, "clear", False
         else:
-            sequence, needs, negatable, tier = [entry], [], True, "clear"
+            sequence, needs, negatable, tier, demote = [entry], [], True, "clear", False
+        if demote and label != "guard":
+            raise ValueError(f"{self._source}: {where}: only a guard can demote")
         if tier not in TIERS:
             raise ValueError(f"{self._source}: {where}: tier must be one of {TIERS}")
         elements = tuple(self._element(raw, where) for raw in sequence)
@@ -207,7 +213,7 @@ class RuleScreen:
         for need in needs:
             if need not in self._matcher:
                 raise ValueError(f"{self._source}: {where}: unknown context class {need}")
-        return _Construction(label, family, elements, tuple(needs), negatable, tier)
+        return _Construction(label, family, elements, tuple(needs), negatable, tier, demote)
 
     @staticmethod
     def _index(constructions: Sequence[_Construction]) -> dict[str, list[_Construction]]:
@@ -311,7 +317,12 @@ class RuleScreen:
         doc = self._nlp.make_doc(normal)
         marks = self._marks(doc)
         stops = frozenset(i for i, token in enumerate(doc) if token.text in self._boundaries)
-        guarded = [(start, end) for _, start, end in self._spans(self._guards_by_first, marks, stops)]
+        guarded: list[tuple[int, int]] = []
+        demoting: list[tuple[int, int]] = []
+        for guard, start, end in self._spans(self._guards_by_first, marks, stops):
+            if guard.needs and not self._context(guard.needs, start, end, marks):
+                continue
+            (demoting if guard.demote else guarded).append((start, end))
         findings: list[Finding] = []
         seen: set[tuple[str, str, str]] = set()
 
@@ -321,10 +332,13 @@ class RuleScreen:
 
         silenced = [span(start, end) for start, end in guarded]
         for construction, start, end in self._spans(self._by_first, marks, stops):
-            key = (construction.label, construction.family, construction.tier)
-            if key in seen:
-                continue
             if any(start < g_end and g_start < end for g_start, g_end in guarded):
+                continue
+            tier = construction.tier
+            if any(start < g_end and g_start < end for g_start, g_end in demoting):
+                tier = "uncertain"
+            key = (construction.label, construction.family, tier)
+            if key in seen:
                 continue
             if construction.needs and not self._context(construction.needs, start, end, marks):
                 continue
@@ -340,7 +354,7 @@ class RuleScreen:
                     construction.family,
                     origin[first.idx],
                     origin[last.idx + len(last.text) - 1] + 1,
-                    construction.tier,
+                    tier,
                 )
             )
         return Screening(tuple(sorted(findings, key=lambda f: (f.start, f.label))), tuple(silenced))

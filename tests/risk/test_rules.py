@@ -91,8 +91,36 @@ def test_brace_expansion() -> None:
             {"classes": {"A": ["x"]}, "families": {"violence": {"f": [{"seq": ["A"], "tier": "maybe"}]}}},
             "tier",
         ),
+        (
+            {"classes": {"A": ["x"]}, "families": {"violence": {"f": [{"seq": ["A"], "demote": True}]}}},
+            "only a guard can demote",
+        ),
     ],
 )
 def test_a_broken_rules_file_is_refused_with_its_place(rules: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         RuleScreen(rules, source="rules.yml")
+
+
+SMALL_RULES: dict[str, Any] = {
+    "classes": {"HARM": ["hit", "hits"], "PERSON": ["me", "him"], "BIRD": ["parrot"]},
+    "families": {"violence": {"harm_to_person": [["HARM", "PERSON"]]}},
+}
+
+
+def test_a_guard_with_needs_holds_only_when_its_context_is_there() -> None:
+    rules = {**SMALL_RULES, "guards": [{"seq": ["hits", "me"], "needs": ["BIRD"]}]}
+    screen_ = RuleScreen(rules)
+    assert screen_.find("the parrot says hits me all day") == []
+    assert [f.label for f in screen_.find("he hits me all day")] == ["violence"]
+
+
+def test_a_demoting_guard_keeps_the_finding_but_only_asks() -> None:
+    rules = {**SMALL_RULES, "guards": [{"seq": ["is", "this", "hit"], "demote": True}]}
+    screen_ = RuleScreen(rules)
+    (asked,) = screen_.find("is this hit me thing abuse")
+    assert (asked.label, asked.tier) == ("violence", "uncertain")
+    (paged,) = screen_.find("he hit me")
+    assert paged.tier == "clear"
+    # Not silenced: the classifier still reads the words.
+    assert screen_.screen("is this hit me thing abuse").silenced == ()
