@@ -102,6 +102,10 @@ class _Construction:
     demote: bool = False  # guards only: overlapping clear findings become uncertain instead of dropped
 
 
+def _overlaps(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(start < span_end and span_start < end for span_start, span_end in spans)
+
+
 @dataclass
 class _Marks:
     """Word-class occurrences in one message: by start token and by class."""
@@ -332,11 +336,9 @@ class RuleScreen:
 
         silenced = [span(start, end) for start, end in guarded]
         for construction, start, end in self._spans(self._by_first, marks, stops):
-            if any(start < g_end and g_start < end for g_start, g_end in guarded):
+            if _overlaps(start, end, guarded):
                 continue
-            tier = construction.tier
-            if any(start < g_end and g_start < end for g_start, g_end in demoting):
-                tier = "uncertain"
+            tier = "uncertain" if _overlaps(start, end, demoting) else construction.tier
             key = (construction.label, construction.family, tier)
             if key in seen:
                 continue

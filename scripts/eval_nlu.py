@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu.guidance import REPORT_INTENTS  # noqa: E402
+from hemu.policy import load_policy  # noqa: E402
 from scripts import nlu_scores  # noqa: E402
 from scripts.train import ROOT, model_path  # noqa: E402
 
@@ -79,9 +80,14 @@ def summarise(language: str, out: Path) -> dict[str, float]:
 def in_process_parser(model: Path) -> Callable[[str], dict[str, Any]]:
     """``text → parse result`` with the model loaded here, as `/model/parse` would answer."""
     import asyncio
+    import logging
 
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    # Unconfigured, Rasa's structured log prints every parse at debug level, texts included: the
+    # outside set's texts must appear only with --show-outside.
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
 
@@ -136,8 +142,9 @@ def main() -> int:
         for language in LANGUAGES:
             print("\n".join(nlu_scores.dev_report(language, parse)))
         scores = danger_scorer(model)
+        clear = load_policy().danger.clear_threshold
         for language in LANGUAGES:
-            print("\n".join(nlu_scores.dev_threshold_curve(language, scores)))
+            print("\n".join(nlu_scores.dev_threshold_curve(language, scores, clear)))
         return 0
     if not args.skip_rasa_test:
         for language in LANGUAGES:

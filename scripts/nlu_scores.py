@@ -183,9 +183,9 @@ def dev_report(language: str, parse: Parse) -> list[str]:
 
 
 def dev_threshold_curve(
-    language: str, summary: Callable[[str], tuple[bool, bool, float]], clear: float = 0.9
+    language: str, summary: Callable[[str], tuple[bool, bool, float]], clear: float
 ) -> list[str]:
-    """Danger caught and questions asked on both development sets for a range of uncertain thresholds.
+    """Danger caught and questions asked on the development sets for a range of uncertain thresholds.
 
     ``summary`` gives, per text, (a rule finding?, a clear one?, the classifier's best score). A
     question is a harmless message with an uncertain rule finding or a classifier score between the
