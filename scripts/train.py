@@ -65,10 +65,15 @@ def prune(models: Path, keep: Path) -> None:
         path.unlink()
 
 
+def _shown(path: Path, root: Path) -> str:
+    """Relative to the project when inside it; ``HEMU_MODEL`` may name a model anywhere."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def train(root: Path = ROOT) -> Path:
     target = model_path(root)
     if target.is_file():
-        print(f"model up to date: {target.relative_to(root)}")
+        print(f"model up to date: {_shown(target, root)}")
         return target
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
     rasa = Path(sys.executable).parent / "rasa"
@@ -88,7 +93,7 @@ def train(root: Path = ROOT) -> Path:
         env=env,
         check=True,
     )
-    print(f"trained {target.relative_to(root)} in {time.monotonic() - started:.0f} s")
+    print(f"trained {_shown(target, root)} in {time.monotonic() - started:.0f} s")
     prune(root / "models", target)
     return target
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from scripts.train import INPUTS, model_hash, model_path
+from scripts.train import INPUTS, model_hash, model_path, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,3 +63,12 @@ def test_model_path_names_the_hash(monkeypatch) -> None:
     assert model_path().name == f"hemu-{model_hash()}.tar.gz"
     monkeypatch.setenv("HEMU_MODEL", "/elsewhere/m.tar.gz")
     assert model_path() == Path("/elsewhere/m.tar.gz")
+
+
+def test_a_model_named_outside_the_project_is_used_as_it_is(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``HEMU_MODEL=/tmp/x.tar.gz make eval`` must evaluate that model, not fail on printing its path."""
+    model = tmp_path / "experiment.tar.gz"
+    model.write_bytes(b"")
+    monkeypatch.setenv("HEMU_MODEL", str(model))
+    assert train() == model
+    assert str(model) in capsys.readouterr().out
