@@ -17,12 +17,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import content, language, latest_risks, metadata, say, station, text
+from hemu.bootstrap import open_desk
 from hemu.cases import Priority, find_case_number
 from hemu.desk import DANGER_CATEGORY, CaseRefused, Desk, Outcome, Report
 from hemu.intake import UNKNOWN
 from hemu.roster import Officer
-from hemu.settings import load_settings
-from hemu.store import Store
 from hemu.when import describe_due
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,7 @@ STATUS_LIMIT = 8
 @lru_cache(maxsize=1)
 def desk() -> Desk:
     """One desk per action-server process; the schema is brought up to date on first use."""
-    store = Store.from_url()
-    store.migrate()
-    return Desk(load_settings(), store)
+    return open_desk()
 
 
 def resident_id(tracker: Tracker) -> str:

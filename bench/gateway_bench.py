@@ -38,11 +38,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu import clock  # noqa: E402
-from hemu.desk import Desk, Report  # noqa: E402
-from hemu.processes import REPO_ROOT, Hemu, free_port, start_all  # noqa: E402
+from hemu.bootstrap import open_desk  # noqa: E402
+from hemu.desk import Report  # noqa: E402
 from hemu.settings import load_settings  # noqa: E402
 from hemu.store import Store  # noqa: E402
 from sandbox.client import ControlClient  # noqa: E402
+from scripts.processes import REPO_ROOT, Hemu, free_port, start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 # One resident's typed turns (no buttons, so both paths see exactly the same text): a report and the
@@ -188,7 +189,7 @@ def bench_case_cards(hemu: Hemu, control: ControlClient, store: Store, cases: in
     for offset, officer in enumerate(settings.roster.active_officers()):
         register_officer(store, control, officer.id, 9_500_000 + offset)
         chats[officer.id] = 9_500_000 + offset
-    desk = Desk(settings, store)
+    desk = open_desk(settings, store, migrate=False)
     delays: list[float] = []
     for n in range(cases):
         outcome = desk.open_case(

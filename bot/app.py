@@ -10,47 +10,25 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import texts
+from bot import console, danger, notifier, ratings, resident, screening, texts, watcher
 from bot.config import GatewayConfig
+from bot.gateway import Gateway, gateway_of
 from bot.ordering import PerChatUpdateProcessor
 from bot.ratelimit import MessageRateLimiter
-from hemu.desk import Desk
+from hemu.bootstrap import open_desk
 from hemu.settings import Settings, load_settings
 from hemu.store import Store
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Gateway:
-    """What every handler and loop shares; one per process, in ``application.bot_data["gateway"]``."""
-
-    config: GatewayConfig
-    settings: Settings
-    store: Store
-    desk: Desk
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    extras: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def officer_language(self) -> str:
-        return self.settings.station.station.default_language
-
-
-def gateway_of(context: ContextTypes.DEFAULT_TYPE) -> Gateway:
-    return context.application.bot_data["gateway"]
-
-
 def all_text_keys() -> list[str]:
-    from bot import console, danger, notifier, ratings, resident, watcher
-
     return [
         *resident.TEXT_KEYS,
         *danger.TEXT_KEYS,
@@ -65,15 +43,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log it with the update and tell the person, never fail in silence."""
     log.error("error while handling %r", update, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        from bot.danger import emergency_number
-        from bot.resident import gateway_language
-
         gateway = gateway_of(context)
-        language = gateway_language(gateway, update.effective_user, context.user_data)
+        language = resident.gateway_language(gateway, update.effective_user, context.user_data)
+        emergency = danger.emergency_number(gateway)
         try:
             await context.bot.send_message(
                 update.effective_chat.id,
-                html.escape(texts.text("internal_error", language, emergency=emergency_number(gateway))),
+                html.escape(texts.text("internal_error", language, emergency=emergency)),
                 parse_mode=ParseMode.HTML,
             )
         except Exception:  # noqa: BLE001 - the error handler must not raise
@@ -83,8 +59,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def check_configuration(settings: Settings | None = None) -> Settings:
     """Everything the gateway needs from files, checked without touching the network or the store: the
     settings, every text it uses, and the danger rules it screens with (:mod:`bot.screening`)."""
-    from bot import screening
-
     settings = settings or load_settings()
     texts.check_keys(["internal_error", *all_text_keys()])
     screening.check()
@@ -111,11 +85,10 @@ def build_application(
     config: GatewayConfig, store: Store | None = None, settings: Settings | None = None
 ) -> Application:
     """The gateway, ready for ``run_polling``/``run_webhook`` or manual ``initialize``/``start`` in tests."""
-    from bot import console, notifier, ratings, resident, watcher
-
     settings = check_configuration(settings)
-    store = store or Store.from_url()
-    gateway = Gateway(config=config, settings=settings, store=store, desk=Desk(settings, store))
+    desk = open_desk(settings, store, migrate=False)
+    store = desk.store
+    gateway = Gateway(config=config, settings=settings, store=store, desk=desk)
 
     async def post_init(application: Application) -> None:
         store.migrate()

@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import texts
 from hemu.cases import TRANSITIONS, CaseState, normalise_case_number
 from hemu.config import RISK_KINDS
+from hemu.desk import Desk
 from hemu.guidance import load_content
 from hemu.language import client_language
 from hemu.settings import Settings
@@ -128,12 +129,6 @@ def cap(text: str | None, limit: int = FIELD_CAP) -> str | None:
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=False)
-
-
-def may_act(case: CaseRecord, officer_id: str, settings: Settings) -> bool:
-    """Only the assigned officer and the station supervisor may change a case (the desk enforces it too;
-    the gateway checks first so it never shows buttons that would be refused)."""
-    return officer_id in (case.officer_id, settings.roster.supervisor)
 
 
 def telegram_language(update: Update) -> str:
@@ -285,11 +280,11 @@ def card_keyboard(case: CaseRecord, language: str) -> InlineKeyboardMarkup | Non
 
 
 def viewer_keyboard(
-    case: CaseRecord, officer_id: str, settings: Settings, language: str
+    case: CaseRecord, officer_id: str, desk: Desk, language: str
 ) -> InlineKeyboardMarkup | None:
-    """Buttons only for someone allowed to press them: an officer who handed the case over sees the card
-    without buttons."""
-    return card_keyboard(case, language) if may_act(case, officer_id, settings) else None
+    """Buttons only for someone allowed to press them (:meth:`~hemu.desk.Desk.may_act`): an officer who
+    handed the case over, or was switched off, sees the card without buttons."""
+    return card_keyboard(case, language) if desk.may_act(case, officer_id) else None
 
 
 def handover_candidates(case: CaseRecord, settings: Settings, inactive: Iterable[str] = ()) -> list[str]:

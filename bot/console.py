@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot import cards, notifier, texts
-from bot.app import Gateway, gateway_of
+from bot.gateway import Gateway, gateway_of
 from hemu.cases import CaseState, InvalidTransition, normalise_case_number
 from hemu.guidance import load_content
 from hemu.stats import UNKNOWN_AREA
@@ -126,7 +126,7 @@ def render_card(
     """Card text and the buttons this officer may press, in their language."""
     language = language_of(gateway, officer_id)
     text = cards.card_text(case, gateway.settings, gateway.desk.now(), language, header=header)
-    return text, cards.viewer_keyboard(case, officer_id, gateway.settings, language)
+    return text, cards.viewer_keyboard(case, officer_id, gateway.desk, language)
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -139,7 +139,7 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 
 async def _refresh(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer_id: str) -> None:
     """Show the case as it is now on the pressed card, if the officer may see it at all."""
-    if cards.may_act(case, officer_id, gateway.settings):
+    if gateway.desk.may_act(case, officer_id):
         await _edit(query, *render_card(gateway, case, officer_id))
 
 
@@ -184,7 +184,7 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 def _recent_refusals(gateway: Gateway, chat_id: int, now: datetime) -> list[datetime]:
     """The chat's refused codes within ``REGISTER_WINDOW``: codes are long and short-lived, but guessing
     should still cost time, not just messages."""
-    tries: dict[int, list[datetime]] = gateway.extras.setdefault("register_refusals", {})  # type: ignore[assignment]
+    tries = gateway.console.register_refusals
     recent = [at for at in tries.get(chat_id, []) if now - at < REGISTER_WINDOW]
     tries[chat_id] = recent
     return recent
@@ -284,7 +284,7 @@ async def show_case(update: Update, gateway: Gateway, officer_id: str, typed: st
     case = await asyncio.to_thread(gateway.store.get, number)
     if case is None:
         await _reply(update, cards.escape(texts.text("case_not_found", language, number=number)))
-    elif not cards.may_act(case, officer_id, gateway.settings):
+    elif not gateway.desk.may_act(case, officer_id):
         await _reply(update, cards.escape(texts.text("case_not_yours", language, number=number)))
     else:
         await _reply(update, *render_card(gateway, case, officer_id))
@@ -370,7 +370,7 @@ async def resolve_with_note(
             await _reply(update, cards.escape(texts.text("refused_not_allowed", language, number=number)))
         else:
             await _reply(update, cards.escape(texts.text("refused_stale", language, number=number)))
-            if cards.may_act(case, officer_id, gateway.settings):
+            if gateway.desk.may_act(case, officer_id):
                 await _reply(update, *render_card(gateway, case, officer_id))
         return
     notifier.wake(gateway)
@@ -412,7 +412,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if case is None:
         await _alert(query, texts.text("case_not_found", language, number=pressed.number))
         raise ApplicationHandlerStop
-    if not cards.may_act(case, officer_id, gateway.settings):
+    if not gateway.desk.may_act(case, officer_id):
         if _repeated_hand_over(case, pressed):
             await query.answer(texts.text("already_done", language))
             raise ApplicationHandlerStop

@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot import notifier, screening, texts
-from bot.app import Gateway
+from bot.gateway import Gateway
 from bot.replies import escape
 from bot.sending import send
 from hemu.config import StationProfile

@@ -31,9 +31,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application
 
 from bot import cards, texts
-from bot.app import Gateway
+from bot.gateway import Gateway
+from hemu import parties
 from hemu.cases import CaseState
 from hemu.guidance import load_content
+from hemu.parties import Party
 from hemu.store import CaseRecord, NotificationRecord, OutboxError
 from hemu.when import describe_due, describe_overdue
 
@@ -99,23 +101,15 @@ class Outgoing:
 # ---------------------------------------------------------------- the loop
 
 
-def _wake_event(gateway: Gateway) -> asyncio.Event:
-    event = gateway.extras.get("notifier_wake")
-    if not isinstance(event, asyncio.Event):
-        event = asyncio.Event()
-        gateway.extras["notifier_wake"] = event
-    return event
-
-
 def wake(gateway: Gateway) -> None:
     """Something was just queued (an officer pressed a button, the watcher found a breach): send it now
     rather than at the next poll."""
-    _wake_event(gateway).set()
+    gateway.notifier.wake.set()
 
 
 async def run(application: Application, gateway: Gateway) -> None:
     """Forever: deliver what is due; when nothing was, wait for ``notify_interval`` or a :func:`wake`."""
-    event = _wake_event(gateway)
+    event = gateway.notifier.wake
     while True:
         event.clear()
         try:
@@ -160,7 +154,7 @@ async def deliver_once(application: Application, gateway: Gateway) -> int:
 async def _pace(gateway: Gateway, chat_id: int) -> None:
     """Telegram allows about one message a second to one chat; space ours out instead of being throttled."""
     pace = gateway.config.per_chat_pace
-    last: dict[int, float] = gateway.extras.setdefault("notifier_last_sent", {})  # type: ignore[assignment]
+    last = gateway.notifier.last_sent
     if pace > 0 and chat_id in last:
         wait = last[chat_id] + pace - time.monotonic()
         if wait > 0:
@@ -278,7 +272,9 @@ async def _settle(method: Any, *args: Any) -> None:
 
 def render(gateway: Gateway, record: NotificationRecord) -> Outgoing:
     """The message for one notification, from the current case; :class:`Drop` when there is none."""
-    role, _, ident = record.recipient.partition(":")
+    party = Party.parse(record.recipient)
+    if party is None:
+        raise Drop(f"unknown recipient {record.recipient!r}")
     number = record.payload.get("number")
     if not number:
         raise Drop("notification without a case number")
@@ -288,11 +284,9 @@ def render(gateway: Gateway, record: NotificationRecord) -> Outgoing:
         raise Drop(f"not a case number: {number!r}") from None
     if case is None:
         raise Drop(f"case {number} does not exist")
-    if role == "resident":
-        return render_resident(gateway, record, case, ident)
-    if role == "officer":
-        return render_officer(gateway, record, case, ident)
-    raise Drop(f"unknown recipient {record.recipient!r}")
+    if party.role == "resident":
+        return render_resident(gateway, record, case, party.ident)
+    return render_officer(gateway, record, case, party.ident)
 
 
 def _when(value: Any, fallback: datetime) -> datetime:
@@ -348,7 +342,9 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
     if event not in RESIDENT_EVENTS:
         state = cards.escape(load_content().state_name(case.state, language))
         return Outgoing(int(ident), texts.text("update_other", language, number=number, state=state))
-    if event in ("reopened", "closed") and _moved_by(gateway, case, CaseState(event)) == f"resident:{ident}":
+    if event in ("reopened", "closed") and _moved_by(gateway, case, CaseState(event)) == parties.resident(
+        ident
+    ):
         # The resident's own rating or follow-up button closed or reopened it, and bot.ratings already
         # answered that press (with the officer and the promise): a second message would repeat it.
         raise Drop("the resident was answered when they pressed the button")
@@ -401,7 +397,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         return cards.escape(cards.officer_name(gateway.settings, str(officer_id), language))
 
     if record.kind == "case_assigned":
-        if not cards.may_act(case, ident, gateway.settings):
+        if not gateway.desk.may_act(case, ident):
             raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
         if from_officer and from_officer != ident:
@@ -409,7 +405,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         else:
             header = texts.text("header_assigned", language)
         text = cards.card_text(case, gateway.settings, now, language, header=header)
-        return Outgoing(chat_id, text, cards.viewer_keyboard(case, ident, gateway.settings, language))
+        return Outgoing(chat_id, text, cards.viewer_keyboard(case, ident, gateway.desk, language))
     if record.kind == "promise_reminder":
         if not case.is_active or case.officer_id != ident:
             raise Drop(f"case {case.number} no longer waits for {ident}")
@@ -434,7 +430,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             old=cards.escape(describe_overdue(old, now, tz, language)),
             new=cards.escape(describe_due(new, now, tz, language)),
         )
-        return Outgoing(chat_id, text, view if cards.may_act(case, ident, gateway.settings) else None)
+        return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)
     if record.kind != "case_update":
         raise Drop(f"unknown notification kind {record.kind!r}")
     event = str(payload.get("event") or "")
@@ -461,4 +457,4 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         text = texts.text("officer_follow_up_came_back", language, number=number)
     else:
         text = texts.text("officer_update_other", language, number=number, event=cards.escape(event))
-    return Outgoing(chat_id, text, view if cards.may_act(case, ident, gateway.settings) else None)
+    return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)

@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot import cards, danger, notifier, texts
-from bot.app import Gateway, gateway_of
+from bot.gateway import Gateway, gateway_of
 from hemu.desk import CaseRefused
 from hemu.store import CaseRecord
 from hemu.when import describe_due

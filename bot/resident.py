@@ -22,11 +22,8 @@ import asyncio
 import html
 import json
 import logging
-import weakref
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
@@ -51,9 +48,9 @@ from telegram.ext import (
 
 from bot import danger, screening, texts
 from bot import replies as rendering
-from bot.app import Gateway, gateway_of
 from bot.danger import emergency_number
-from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
+from bot.gateway import Gateway, ResidentState, gateway_of
+from bot.rasa_client import RasaError, RasaUnavailable
 from bot.sending import send
 from hemu import LANGUAGES
 from hemu.clock import now
@@ -63,7 +60,6 @@ from hemu.language import client_language
 log = logging.getLogger(__name__)
 
 GROUP = 0
-STATE_KEY = "resident"
 TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 s per chat action
 # Commands relayed to Rasa as intent payloads (domain.yml); /language and /forget are handled here.
 COMMAND_PAYLOADS = {
@@ -109,52 +105,6 @@ TEXT_KEYS: tuple[str, ...] = (
 
 
 # -- shared state -------------------------------------------------------------------------------------
-
-
-@dataclass
-class ResidentState:
-    """Per-gateway state: the Rasa client, long button payloads, and one lock per resident.
-
-    The lock keeps one resident's turns in order between their live messages and the replay loop (PTB's
-    per-chat ordering cannot see the loop).
-    """
-
-    client: RasaClient
-    keys: rendering.ButtonKeys = field(default_factory=rendering.ButtonKeys)
-    locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(default_factory=weakref.WeakValueDictionary)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    # Residents told "Hemu is unavailable": their replayed answers start with "Hemu is back".
-    told_unavailable: set[str] = field(default_factory=set)
-    # Keyboards already answered (chat, message): a double tap must not send the choice to Rasa twice.
-    pressed: OrderedDict[tuple[int, int], None] = field(default_factory=OrderedDict)
-    background: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def lock(self, sender: str) -> asyncio.Lock:
-        lock = self.locks.get(sender)
-        if lock is None:
-            lock = asyncio.Lock()
-            self.locks[sender] = lock
-        return lock
-
-    def first_press(self, chat_id: int, message_id: int) -> bool:
-        key = (chat_id, message_id)
-        if key in self.pressed:
-            return False
-        self.pressed[key] = None
-        while len(self.pressed) > 10_000:
-            self.pressed.popitem(last=False)
-        return True
-
-
-def state_of(gateway: Gateway) -> ResidentState:
-    state = gateway.extras.get(STATE_KEY)
-    if state is None:
-        config = gateway.config
-        state = ResidentState(
-            client=RasaClient(config.rasa_url, config.actions_url, timeout=config.rasa_timeout)
-        )
-        gateway.extras[STATE_KEY] = state
-    return state  # type: ignore[return-value]
 
 
 # -- language -----------------------------------------------------------------------------------------
@@ -209,7 +159,7 @@ async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
     The first chat action is started before Rasa is asked and never cancelled half-way, so even a fast
     turn shows it; the renewals stop with the turn.
     """
-    state = state_of(application.bot_data["gateway"])
+    state = application.bot_data["gateway"].resident_state()
 
     async def once() -> None:
         try:
@@ -274,7 +224,7 @@ async def relay(
     While the resident has messages waiting from an outage, this one waits behind them: answering it first
     would let Rasa see "yes" before the question it answers.
     """
-    state = state_of(gateway)
+    state = gateway.resident_state()
     sender = str(user.id)
     if words:
         language = danger.language_for(gateway, text, user, user_data)
@@ -322,7 +272,7 @@ async def _keep(
     an urgent page now (:mod:`bot.danger`), and the kept row is marked with that case (:data:`PAGED_MARK`)
     for :func:`replay_sender`. ``behind``: kept only because earlier messages are still waiting.
     """
-    state = state_of(gateway)
+    state = gateway.resident_state()
     if words:
         answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
         if answered is not None and answered.case_number:
@@ -351,7 +301,7 @@ async def replay_once(application: Application, gateway: Gateway) -> int:
     pending = await asyncio.to_thread(store.pending_inbound, 100)
     if not pending:
         return 0
-    state = state_of(gateway)
+    state = gateway.resident_state()
     if not await state.client.healthy():
         return 0
     senders = list(dict.fromkeys(record.sender for record in pending))
@@ -369,7 +319,7 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
     moved on (an officer resolved it meanwhile), the message is not replayed: Rasa would page again, for
     danger an officer has already dealt with.
     """
-    state = state_of(gateway)
+    state = gateway.resident_state()
     store = gateway.store
     delivered = 0
     async with state.lock(sender):
@@ -420,7 +370,7 @@ def _still_active(gateway: Gateway, number: str) -> bool:
 
 async def replay_loop(application: Application, gateway: Gateway) -> None:
     """Runs for the gateway's life; wakes every ``replay_interval`` or when a message queues up."""
-    state = state_of(gateway)
+    state = gateway.resident_state()
     interval = gateway.config.replay_interval
     while True:
         try:
@@ -565,7 +515,7 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if answer != "yes":
         await send(context.application, chat_id, say("forget_cancelled", language))
         return
-    state = state_of(gateway)
+    state = gateway.resident_state()
     sender = str(user.id)
     async with state.lock(sender):
         cases = await asyncio.to_thread(gateway.desk.forget_resident, sender)
@@ -593,7 +543,7 @@ def _first_press(gateway: Gateway, query: CallbackQuery) -> bool:
     message = query.message
     if message is None:
         return True
-    return state_of(gateway).first_press(message.chat.id, message.message_id)
+    return gateway.resident_state().first_press(message.chat.id, message.message_id)
 
 
 async def _close_keyboard(query: CallbackQuery, note: str | None) -> None:
@@ -624,7 +574,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or who is None:
         return
     gateway = gateway_of(context)
-    state = state_of(gateway)
+    state = gateway.resident_state()
     language = gateway_language(gateway, who[0], context.user_data)
     payload = state.keys.payload_for(query.data or "")
     if payload is None:
@@ -776,7 +726,7 @@ def register(application: Application) -> None:
 
 async def on_start(application: Application, gateway: Gateway) -> None:
     """Creates the Rasa client and sets the commands menu in both languages (default: station's)."""
-    state_of(gateway)
+    gateway.resident_state()
 
     def menu(language: str) -> list[BotCommand]:
         return [BotCommand(name, texts.text(f"command_{name}", language)) for name in MENU]
@@ -796,8 +746,8 @@ def background_tasks(application: Application, gateway: Gateway) -> list[asyncio
 
 
 async def on_stop(application: Application, gateway: Gateway) -> None:
-    state = gateway.extras.pop(STATE_KEY, None)
-    if isinstance(state, ResidentState):
+    state, gateway.resident = gateway.resident, None
+    if state is not None:
         for task in list(state.background):
             task.cancel()
         await state.client.aclose()

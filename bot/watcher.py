@@ -14,7 +14,7 @@ import logging
 from telegram.ext import Application
 
 from bot import notifier
-from bot.app import Gateway
+from bot.gateway import Gateway
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,14 @@ import sys
 from datetime import datetime, timedelta
 from typing import IO, Callable, Sequence
 
+from hemu.bootstrap import open_desk
 from hemu.cases import CaseState
 from hemu.config import ConfigError, config_dir
 from hemu.desk import Desk
 from hemu.guidance import content_dir, load_content
 from hemu.messages import load_messages
 from hemu.settings import Settings, load_settings
-from hemu.store import CaseRecord, InviteError, Store
+from hemu.store import CaseRecord, InviteError
 from hemu.when import load_time_words
 from hemu.workcal import WorkCalendar
 
@@ -84,12 +85,6 @@ def check(out: IO[str]) -> int:
         file=out,
     )
     return 0
-
-
-def _desk() -> Desk:
-    store = Store.from_url()
-    store.migrate()
-    return Desk(load_settings(), store)
 
 
 def officers_list(desk: Desk, out: IO[str]) -> int:
@@ -293,7 +288,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(
-    argv: Sequence[str] | None = None, out: IO[str] | None = None, desk: Callable[[], Desk] = _desk
+    argv: Sequence[str] | None = None, out: IO[str] | None = None, desk: Callable[[], Desk] = open_desk
 ) -> int:
     args = parser().parse_args(argv)
     stream = out or sys.stdout

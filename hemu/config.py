@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Extra, ValidationError, constr, validator
 
 from hemu import LANGUAGES
+from hemu.countries import is_supported_country
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RISK_KINDS = ("violence", "weapon", "threat", "self_harm")
@@ -144,8 +145,6 @@ class CalendarSettings(_Strict):
 
     @validator("country")
     def _known_country(cls, value: str) -> str:
-        from hemu.workcal import is_supported_country  # the calendar module needs this one first
-
         if not is_supported_country(value):
             raise ValueError(f"{value!r} is not a country the holidays library knows (e.g. CN)")
         return value

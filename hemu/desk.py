@@ -15,15 +15,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from hemu import clock
+from hemu import clock, parties
 from hemu.assignment import Decision, assign
 from hemu.cases import CaseState, InvalidTransition, Priority
+from hemu.notices import tell_resident
 from hemu.policy import ResponseTime
-from hemu.promise import NoDutyTime, promise_due
+from hemu.promise import PromiseClock
 from hemu.roster import Officer
 from hemu.settings import Settings
 from hemu.stats import Stats, compute_stats
@@ -141,6 +142,7 @@ class Desk:
         self.settings = settings
         self.store = store
         self.calendar = calendar or WorkCalendar(settings.station.calendar)
+        self.promises = PromiseClock(self.calendar, settings.station.station.tz)
         self.clock = clock
 
     @property
@@ -196,7 +198,7 @@ class Desk:
         existing = self._case_to_extend(report, chosen)
         if existing is not None:
             updated = self.store.add_details(
-                existing.number, self._details_text(report), now, actor=f"resident:{report.resident_id}"
+                existing.number, self._details_text(report), now, actor=parties.resident(report.resident_id)
             )
             return Outcome(case=updated, officer=self.officer(updated.officer_id), opened=False)
 
@@ -216,7 +218,7 @@ class Desk:
             NewCase(priority=chosen, **fields),
             decide,
             now,
-            actor=f"resident:{report.resident_id}",
+            actor=parties.resident(report.resident_id),
             year_tz=self.tz,
         )
         log.info(
@@ -354,11 +356,11 @@ class Desk:
                 number,
                 CaseState.CANCELLED,
                 self.now(),
-                actor=f"resident:{resident_id}",
+                actor=parties.resident(resident_id),
                 reason="cancelled by the resident",
                 notify=[
                     Notification(
-                        recipient=f"officer:{case.officer_id}",
+                        recipient=parties.officer(case.officer_id),
                         kind="case_update",
                         payload={"number": number, "event": "cancelled_by_resident"},
                     )
@@ -374,7 +376,7 @@ class Desk:
         if case is None or case.resident_id != resident_id:
             raise CaseRefused("not_found", number)
         try:
-            return self.store.resident_says_safe(number, self.now(), actor=f"resident:{resident_id}")
+            return self.store.resident_says_safe(number, self.now(), actor=parties.resident(resident_id))
         except (InvalidTransition, CaseNotFound) as error:
             raise CaseRefused("not_active", number, case.state) from error
 
@@ -414,10 +416,10 @@ class Desk:
                 case.number,
                 target,
                 self.now(),
-                actor=f"officer:{officer_id}",
+                actor=parties.officer(officer_id),
                 reason=f"{verb} pressed",
                 # The officer who acted (the supervisor may act on someone's case), not just the assignee.
-                notify=lambda record: self.tell_resident(record, target.value, officer_id=officer_id),
+                notify=lambda record: tell_resident(record, target.value, officer_id=officer_id),
                 expected_version=expected_version,
                 detail=detail,
                 **changes,
@@ -450,7 +452,7 @@ class Desk:
         ):
             return Outcome(case=case, officer=self.officer(case.officer_id), opened=False, rule="unchanged")
         self._check_officer(case, officer_id)
-        actor = f"officer:{officer_id}"
+        actor = parties.officer(officer_id)
         if to_officer is None:
             return self.hand_over(
                 case.number, actor, f"handed over by {officer_id}", expected_version=expected_version
@@ -466,12 +468,17 @@ class Desk:
         )
         return Outcome(case=updated, officer=target, opened=False, rule="chosen", reason=reason)
 
-    def _check_officer(self, case: CaseRecord, officer_id: str) -> None:
+    def may_act(self, case: CaseRecord, officer_id: str) -> bool:
+        """The one permission rule for officers' buttons and commands: the assigned officer and the
+        station supervisor, each only while active (in the roster and not switched off with the admin
+        command line). The gateway asks it before showing buttons; the desk before every change."""
         if officer_id == case.officer_id and self._is_active_officer(officer_id):
-            return
-        if self._may_supervise(officer_id):
-            return
-        raise NotAllowed(officer_id, case.number)
+            return True
+        return self._may_supervise(officer_id)
+
+    def _check_officer(self, case: CaseRecord, officer_id: str) -> None:
+        if not self.may_act(case, officer_id):
+            raise NotAllowed(officer_id, case.number)
 
     def _may_supervise(self, officer_id: str) -> bool:
         return officer_id == self.settings.roster.supervisor and self._is_active_officer(officer_id)
@@ -482,7 +489,7 @@ class Desk:
 
     def _handed_by(self, case: CaseRecord, officer_id: str) -> bool:
         handovers = [event for event in self.store.events(case.number) if event.kind == "handed_over"]
-        return bool(handovers) and handovers[-1].actor == f"officer:{officer_id}"
+        return bool(handovers) and handovers[-1].actor == parties.officer(officer_id)
 
     # ---------------------------------------------------------------- residents rate and answer
 
@@ -507,7 +514,7 @@ class Desk:
 
     def _rate(self, case: CaseRecord, rating: int, comment: str | None) -> RateResult:
         now = self.now()
-        actor = f"resident:{case.resident_id}"
+        actor = parties.resident(case.resident_id)
         rated = self._rated_update(case.officer_id, case.number, rating, comment)
         values = {"rating": rating, "rating_comment": comment}
         if rating > LOW_RATING:
@@ -517,7 +524,7 @@ class Desk:
                 now,
                 actor=actor,
                 reason=f"rated {rating}",
-                notify=lambda record: [rated, *self.tell_resident(record, "closed", rating=rating)],
+                notify=lambda record: [rated, *tell_resident(record, "closed", rating=rating)],
                 expected_version=case.version,
                 detail={"officer_id": case.officer_id},
                 **values,
@@ -554,7 +561,7 @@ class Desk:
             case.number,
             comment,
             self.now(),
-            actor=f"resident:{resident_id}",
+            actor=parties.resident(resident_id),
             notify=lambda record: [
                 self._rated_update(officer, record.number, record.rating or 0, comment)
                 for officer in officers
@@ -573,7 +580,7 @@ class Desk:
         payload: dict[str, Any] = {"number": number, "event": "rated", "rating": rating}
         if comment:
             payload["comment"] = comment
-        return Notification(f"officer:{officer_id}", "case_update", payload)
+        return Notification(parties.officer(officer_id), "case_update", payload)
 
     def follow_up_answer(self, resident_id: str, number: str, came_back: bool) -> CaseRecord:
         """The resident's answer to "has the problem come back?" a week after closing.
@@ -586,7 +593,7 @@ class Desk:
         if case.followed_up_at is None:
             raise CaseRefused("not_asked", case.number, case.state)
         now = self.now()
-        actor = f"resident:{resident_id}"
+        actor = parties.resident(resident_id)
         if came_back and case.state is CaseState.CLOSED:
             try:
                 case = self._reopen_came_back(case, now, actor)
@@ -610,7 +617,9 @@ class Desk:
             officer, reason = decision.officer, f"the problem came back; {decision.reason}"
         due = self.promise_for(officer, response, now)
         back = Notification(
-            f"officer:{officer.id}", "case_update", {"number": case.number, "event": "follow_up_came_back"}
+            parties.officer(officer.id),
+            "case_update",
+            {"number": case.number, "event": "follow_up_came_back"},
         )
         return self.store.reopen(
             case.number,
@@ -626,7 +635,8 @@ class Desk:
 
     def watch(self, now: datetime | None = None) -> WatchReport:
         """One promise-watcher sweep (see :mod:`hemu.watch`); safe to run often and from two processes."""
-        return sweep(self, require_aware(now, "now") if now is not None else self.now())
+        moment = require_aware(now, "now") if now is not None else self.now()
+        return sweep(self.store, self.settings, self.promises, moment)
 
     def stats(self, now: datetime | None = None) -> Stats:
         """Station statistics (see :mod:`hemu.stats`)."""
@@ -643,15 +653,7 @@ class Desk:
     # ---------------------------------------------------------------- helpers
 
     def promise_for(self, officer: Officer | None, response: ResponseTime, start: datetime) -> datetime:
-        """By when ``officer`` can answer, counted from ``start`` on their duty time; on the wall clock
-        when they have none to count on (a roster mistake must not leave a resident without a time)."""
-        if officer is not None:
-            try:
-                return promise_due(response, officer, start, self.calendar, self.tz)
-            except NoDutyTime:
-                log.warning("officer %s has no duty time; promise counted on the wall clock", officer.id)
-        amount = response.duration or timedelta(days=response.working_days or 1)
-        return (require_aware(start, "start") + amount).astimezone(self.tz)
+        return self.promises.due(officer, response, start)
 
     def _case(self, number: str) -> CaseRecord:
         case = self.store.get(number)
@@ -669,20 +671,8 @@ class Desk:
         return case
 
     def iso(self, moment: datetime) -> str:
-        """A time as notifications carry it: ISO 8601 in the station's time zone."""
-        return moment.astimezone(self.tz).isoformat()
-
-    @staticmethod
-    def tell_resident(case: CaseRecord, event: str, **values: Any) -> list[Notification]:
-        """The resident's ``case_update``; nothing for a resident who asked to be forgotten (the desk and
-        the promise watcher both tell residents through this)."""
-        if case.is_erased:
-            return []
-        payload = {"number": case.number, "event": event, **values}
-        return [Notification(f"resident:{case.resident_id}", "case_update", payload)]
+        return self.promises.iso(moment)
 
     def _tell_new_promise(self, case: CaseRecord, event: str) -> list[Notification]:
         """After a hand-over or a reopening: the resident hears who has their case now, and by when."""
-        return self.tell_resident(
-            case, event, officer_id=case.officer_id, due_at=self.iso(case.promise_due_at)
-        )
+        return tell_resident(case, event, officer_id=case.officer_id, due_at=self.iso(case.promise_due_at))

@@ -9,6 +9,7 @@ and daylight-saving changes all fall out of the same walk.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, tzinfo
 
 from hemu.duty import DUTY_HORIZON, ONE_DAY, Calendar, shifts_from, shifts_on
@@ -16,9 +17,35 @@ from hemu.policy import ResponseTime
 from hemu.roster import Officer
 from hemu.times import require_aware
 
+log = logging.getLogger(__name__)
+
 
 class NoDutyTime(ValueError):
     """The officer has no duty in which the promise could run: a roster mistake, not a resident's problem."""
+
+
+class PromiseClock:
+    """The station's promise arithmetic: one calendar and one time zone for every promise made, whether
+    the desk makes it (a case opened, handed over, reopened) or the watcher renews a broken one."""
+
+    def __init__(self, calendar: Calendar, tz: tzinfo) -> None:
+        self.calendar = calendar
+        self.tz = tz
+
+    def due(self, officer: Officer | None, response: ResponseTime, start: datetime) -> datetime:
+        """By when ``officer`` can answer, counted from ``start`` on their duty time; on the wall clock
+        when they have none to count on (a roster mistake must not leave a resident without a time)."""
+        if officer is not None:
+            try:
+                return promise_due(response, officer, start, self.calendar, self.tz)
+            except NoDutyTime:
+                log.warning("officer %s has no duty time; promise counted on the wall clock", officer.id)
+        amount = response.duration or timedelta(days=response.working_days or 1)
+        return (require_aware(start, "start") + amount).astimezone(self.tz)
+
+    def iso(self, moment: datetime) -> str:
+        """A time as notifications carry it: ISO 8601 in the station's time zone."""
+        return moment.astimezone(self.tz).isoformat()
 
 
 def promise_due(

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, List
+from typing import List
 
-from hemu.store import CaseRecord, Notification
-
-if TYPE_CHECKING:
-    from hemu.desk import Desk
+from hemu import parties
+from hemu.notices import tell_resident
+from hemu.promise import PromiseClock
+from hemu.settings import Settings
+from hemu.store import CaseRecord, Notification, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +50,21 @@ def reminder_moment(case: CaseRecord, share: float) -> datetime:
     return case.promise_set_at + window * share
 
 
-def sweep(desk: Desk, now: datetime) -> WatchReport:
+def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetime) -> WatchReport:
     """One pass over the open promises and the closed cases awaiting their follow-up."""
-    share = desk.settings.policy.remind_at
+    share = settings.policy.remind_at
     reminded: List[str] = []
     breached: List[str] = []
     followed_up: List[str] = []
     upcoming: List[datetime] = []
-    for case in desk.store.awaiting_response():
+    for case in store.awaiting_response():
         try:
             if now >= case.promise_due_at:
-                renewed = _renew(desk, case, now)
+                renewed = _renew(store, settings, promises, case, now)
                 if renewed is not None:
                     breached.append(case.number)
                 else:  # another watcher renewed it, or it changed meanwhile: plan from what is there now
-                    renewed = desk.store.get(case.number)
+                    renewed = store.get(case.number)
                 if renewed is not None and renewed.awaits_response:
                     upcoming += [renewed.promise_due_at, reminder_moment(renewed, share)]
                 continue
@@ -75,16 +76,16 @@ def sweep(desk: Desk, now: datetime) -> WatchReport:
                 upcoming.append(moment)
                 continue
             reminder = Notification(
-                f"officer:{case.officer_id}",
+                parties.officer(case.officer_id),
                 "promise_reminder",
-                {"number": case.number, "due_at": desk.iso(case.promise_due_at)},
+                {"number": case.number, "due_at": promises.iso(case.promise_due_at)},
             )
-            if desk.store.record_reminder(case.number, case.promise_due_at, now, [reminder]) is not None:
+            if store.record_reminder(case.number, case.promise_due_at, now, [reminder]) is not None:
                 reminded.append(case.number)
         except Exception:  # noqa: BLE001 - one broken case must not stop the watch over all the others
             log.exception("watch: case %s could not be handled", case.number)
 
-    for case in desk.store.follow_up_candidates(now - FOLLOW_UP_UNTIL):
+    for case in store.follow_up_candidates(now - FOLLOW_UP_UNTIL):
         assert case.closed_at is not None  # follow_up_candidates only returns closed cases
         moment = case.closed_at + FOLLOW_UP_AFTER
         if now < moment:
@@ -92,7 +93,7 @@ def sweep(desk: Desk, now: datetime) -> WatchReport:
             continue
         question = [] if case.is_erased else [_follow_up(case)]
         try:
-            if desk.store.record_follow_up(case.number, now, question) is not None:
+            if store.record_follow_up(case.number, now, question) is not None:
                 followed_up.append(case.number)
         except Exception:  # noqa: BLE001 - as above
             log.exception("watch: follow-up of case %s failed", case.number)
@@ -102,7 +103,7 @@ def sweep(desk: Desk, now: datetime) -> WatchReport:
         reminded=reminded,
         breached=breached,
         followed_up=followed_up,
-        next_check=min(later).astimezone(desk.tz) if later else None,
+        next_check=min(later).astimezone(promises.tz) if later else None,
     )
     if result.reminded or result.breached or result.followed_up:
         log.info(
@@ -114,18 +115,20 @@ def sweep(desk: Desk, now: datetime) -> WatchReport:
     return result
 
 
-def _renew(desk: Desk, case: CaseRecord, now: datetime) -> CaseRecord | None:
+def _renew(
+    store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
+) -> CaseRecord | None:
     """Record the broken promise with a new one: the policy's breach priority counted on the assigned
     officer's duty time from now; everyone who must act or know is told, in the same transaction."""
-    policy = desk.settings.policy
-    roster = desk.settings.roster
+    policy = settings.policy
+    roster = settings.roster
     officer = roster.officer(case.officer_id)
-    new_due = desk.promise_for(officer, policy.response_time(policy.breach_priority), now)
+    new_due = promises.due(officer, policy.response_time(policy.breach_priority), now)
     payload = {
         "number": case.number,
         "officer_id": case.officer_id,
-        "old_due": desk.iso(case.promise_due_at),
-        "new_due": desk.iso(new_due),
+        "old_due": promises.iso(case.promise_due_at),
+        "new_due": promises.iso(new_due),
     }
     told: dict[str, str] = {case.officer_id: "assigned"}
     if officer is not None and officer.backup and officer.backup not in told:
@@ -133,19 +136,19 @@ def _renew(desk: Desk, case: CaseRecord, now: datetime) -> CaseRecord | None:
     if roster.supervisor not in told:
         told[roster.supervisor] = "supervisor"
     notifications = [
-        Notification(f"officer:{officer_id}", "promise_broken", {**payload, "role": role})
+        Notification(parties.officer(officer_id), "promise_broken", {**payload, "role": role})
         for officer_id, role in told.items()
     ]
-    notifications += desk.tell_resident(
+    notifications += tell_resident(
         case, "promise_broken", officer_id=case.officer_id, new_due=payload["new_due"]
     )
-    return desk.store.record_breach(
+    return store.record_breach(
         case.number, case.promise_due_at, new_due, now, notifications, officer_id=case.officer_id
     )
 
 
 def _follow_up(case: CaseRecord) -> Notification:
-    return Notification(f"resident:{case.resident_id}", "follow_up", {"number": case.number})
+    return Notification(parties.resident(case.resident_id), "follow_up", {"number": case.number})
 
 
 __all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep"]

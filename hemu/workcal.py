@@ -11,18 +11,13 @@ so the admin can list the real make-up days in ``calendar.extra_working_days`` o
 from __future__ import annotations
 
 import logging
-import warnings
 from datetime import date, datetime, timedelta
 from typing import Dict, FrozenSet, Iterable, List, Set, Tuple
 
 import chinese_calendar
 
 from hemu.config import CalendarSettings, ConfigError
-
-with warnings.catch_warnings():
-    # holidays 0.x announces its future versioning scheme on every import; we pin it below 0.60.
-    warnings.simplefilter("ignore")
-    import holidays
+from hemu.countries import days_off, is_supported_country
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +32,6 @@ def _chinese_calendar_covers(year: int) -> bool:
     except NotImplementedError:
         return False
     return True
-
-
-def is_supported_country(country: str) -> bool:
-    return country in holidays.list_supported_countries()
 
 
 class WorkCalendar:
@@ -108,8 +99,7 @@ class WorkCalendar:
                 self._country,
                 year,
             )
-        public = holidays.country_holidays(self._country, years=year)
-        weekend = set(public.weekend)
+        public, weekend = days_off(self._country, year)
         return frozenset(day for day in days if day.weekday() in weekend or day in public)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from hemu import parties
 from hemu.cases import (
     ACTIVE_STATES,
     CaseState,
@@ -160,7 +161,7 @@ def _new_promise(row: Row, officer_id: str, due_at: datetime, now: datetime) -> 
 def _case_card(row: Row, officer_id: str) -> Notification:
     """The case card for the officer who now has the case; ``from_officer`` says whose it was."""
     return Notification(
-        f"officer:{officer_id}", "case_assigned", {"number": row.number, "from_officer": row.officer_id}
+        parties.officer(officer_id), "case_assigned", {"number": row.number, "from_officer": row.officer_id}
     )
 
 
@@ -382,7 +383,7 @@ class Store:
                 detail={"officer_id": officer_id, "due_at": due_at.isoformat()},
             )
             record = _case_record(self._case_row(conn, number))
-            assigned = Notification(f"officer:{officer_id}", "case_assigned", {"number": number})
+            assigned = Notification(parties.officer(officer_id), "case_assigned", {"number": number})
             self._add_notifications(conn, case_id, now, [assigned, *self._extra(notify, record)])
         return record
 
@@ -511,7 +512,7 @@ class Store:
                 )
             event = {"actor": actor, "kind": "details_added", "detail": {"text": text}}
             update_ = Notification(
-                f"officer:{row.officer_id}",
+                parties.officer(row.officer_id),
                 "case_update",
                 {"number": row.number, "event": "details_added", "text": text},
             )
@@ -536,7 +537,7 @@ class Store:
                 )
             event = {"actor": actor, "kind": "resident_says_safe", "detail": {}}
             update_ = Notification(
-                f"officer:{row.officer_id}",
+                parties.officer(row.officer_id),
                 "case_update",
                 {"number": row.number, "event": "resident_says_safe"},
             )
@@ -1044,8 +1045,8 @@ class Store:
         now = require_aware(now, "now")
         salt = secrets.token_hex(16)
         erased_id = ERASED_PREFIX + hashlib.sha256(f"{salt}:{resident_id}".encode()).hexdigest()[:12]
-        recipient = f"resident:{resident_id}"
-        erased_recipient = f"resident:{erased_id}"
+        recipient = parties.resident(resident_id)
+        erased_recipient = parties.resident(erased_id)
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(cases).where(cases.c.resident_id == resident_id).with_for_update()

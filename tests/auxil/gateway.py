@@ -15,8 +15,9 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import Gateway, build_application, webhook_options
+from bot.app import build_application, webhook_options
 from bot.config import load_gateway_config
+from bot.gateway import Gateway
 from hemu.settings import load_settings
 from hemu.store import Store
 from sandbox.client import AsyncControlClient

@@ -120,9 +120,22 @@ def test_buttons_only_for_the_assigned_officer_or_the_supervisor(
 ) -> None:
     case = open_case()
     assert case.officer_id == "wang_li"
-    assert cards.viewer_keyboard(case, "wang_li", desk.settings, "en") is not None
-    assert cards.viewer_keyboard(case, "zhou_jian", desk.settings, "en") is not None
-    assert cards.viewer_keyboard(case, "chen_hao", desk.settings, "en") is None
+    assert cards.viewer_keyboard(case, "wang_li", desk, "en") is not None
+    assert cards.viewer_keyboard(case, "zhou_jian", desk, "en") is not None
+    assert cards.viewer_keyboard(case, "chen_hao", desk, "en") is None
+
+
+def test_a_switched_off_officer_gets_no_buttons_even_on_a_card_that_still_names_them(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    """The gateway and the desk share one permission rule: a card queued before the officer was switched
+    off must not offer buttons the desk would refuse."""
+    case = open_case()
+    assert case.officer_id == "wang_li"
+    desk.deactivate_officer("wang_li", actor="admin")
+    assert cards.viewer_keyboard(case, "wang_li", desk, "en") is None
+    assert not desk.may_act(case, "wang_li")
+    assert cards.viewer_keyboard(case, "zhou_jian", desk, "en") is not None
 
 
 def test_hand_over_choice_lists_other_officers_and_the_roster(

@@ -12,7 +12,7 @@ import pytest
 from telegram.error import NetworkError
 
 from bot import notifier
-from bot.app import Gateway
+from bot.gateway import Gateway
 from hemu import clock as hemu_clock
 from hemu.desk import Desk
 from hemu.settings import load_settings

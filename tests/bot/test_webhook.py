@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import load_gateway_config
 from hemu.config import ConfigError
-from hemu.processes import free_port
+from scripts.processes import free_port
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
 from tests.bot.test_resident import RESIDENT, bot_texts

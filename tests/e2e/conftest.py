@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 import pytest
 
 from hemu import clock
-from hemu.processes import Hemu, start_all
 from hemu.roster import Officer
 from hemu.settings import Settings, load_settings
 from hemu.store import CaseRecord, Store
+from scripts.processes import Hemu, start_all
 from scripts.run import OFFICERS_FILE, officer_invites, write_officers_file
 from scripts.train import model_path
 

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bot.replies import ButtonKeys, render
-from hemu.processes import Stack
 from hemu.store import Store
+from scripts.processes import Stack
 
 INPUTS = yaml.safe_load((Path(__file__).with_name("explorer_inputs.yml")).read_text(encoding="utf-8"))
 LANGUAGES = ("zh", "en")

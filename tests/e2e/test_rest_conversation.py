@@ -14,10 +14,10 @@ from datetime import timedelta
 
 import pytest
 
-from hemu.processes import Stack, start_stack
 from hemu.roster import Officer
 from hemu.settings import load_settings
 from hemu.store import CaseRecord, Store
+from scripts.processes import Stack, start_stack
 from scripts.train import model_path
 
 pytestmark = pytest.mark.rasa

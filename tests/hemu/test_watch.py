@@ -123,7 +123,7 @@ def test_an_officer_without_duty_gets_a_wall_clock_promise(
     def no_duty(*_args: Any) -> datetime:
         raise NoDutyTime("no shifts")
 
-    monkeypatch.setattr("hemu.desk.promise_due", no_duty)
+    monkeypatch.setattr("hemu.promise.promise_due", no_duty)
     assert case_desk.watch().breached == [case.number]
     assert case_desk.store.get(case.number).promise_due_at == clock.moment + timedelta(hours=2)
 
@@ -231,7 +231,7 @@ def test_one_case_that_fails_does_not_stop_the_watch(
     bad = case_desk.open_case(report(resident_id="1")).case.number
     good = case_desk.open_case(report(resident_id="2")).case.number
     clock.moment = at(4, 16)
-    renew = case_desk.promise_for
+    renew = case_desk.promises.due
 
     def failing(officer: Any, response: Any, start: datetime) -> datetime:
         if failing.calls == 0:  # type: ignore[attr-defined]
@@ -240,6 +240,6 @@ def test_one_case_that_fails_does_not_stop_the_watch(
         return renew(officer, response, start)
 
     failing.calls = 0  # type: ignore[attr-defined]
-    monkeypatch.setattr(case_desk, "promise_for", failing)
+    monkeypatch.setattr(case_desk.promises, "due", failing)
     assert case_desk.watch().breached == [good]
     assert case_desk.watch().breached == [bad]  # and the next sweep tries it again

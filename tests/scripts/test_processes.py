@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from hemu import processes
-from hemu.processes import HOST, Service, ServiceFailed, _launch, start_gateway, wait_all_ready
+from scripts import processes
+from scripts.processes import HOST, Service, ServiceFailed, _launch, start_gateway, wait_all_ready
 
 
 def python(code: str) -> list[str]:

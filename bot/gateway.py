@@ -1,0 +1,104 @@
+"""What every handler and background loop of one gateway process shares, typed.
+
+Kept apart from :mod:`bot.app` (which wires the handlers and loops together) so that the handler
+modules can depend on the shared state without depending on the module that imports them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import ContextTypes
+
+from bot.config import GatewayConfig
+from bot.rasa_client import RasaClient
+from bot.replies import ButtonKeys
+from hemu.desk import Desk
+from hemu.settings import Settings
+from hemu.store import Store
+
+
+@dataclass
+class ResidentState:
+    """The resident relay's state: the Rasa client, long button payloads, and one lock per resident.
+
+    The lock keeps one resident's turns in order between their live messages and the replay loop (PTB's
+    per-chat ordering cannot see the loop).
+    """
+
+    client: RasaClient
+    keys: ButtonKeys = field(default_factory=ButtonKeys)
+    locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(default_factory=weakref.WeakValueDictionary)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Residents told "Hemu is unavailable": their replayed answers start with "Hemu is back".
+    told_unavailable: set[str] = field(default_factory=set)
+    # Keyboards already answered (chat, message): a double tap must not send the choice to Rasa twice.
+    pressed: OrderedDict[tuple[int, int], None] = field(default_factory=OrderedDict)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def lock(self, sender: str) -> asyncio.Lock:
+        lock = self.locks.get(sender)
+        if lock is None:
+            lock = asyncio.Lock()
+            self.locks[sender] = lock
+        return lock
+
+    def first_press(self, chat_id: int, message_id: int) -> bool:
+        key = (chat_id, message_id)
+        if key in self.pressed:
+            return False
+        self.pressed[key] = None
+        while len(self.pressed) > 10_000:
+            self.pressed.popitem(last=False)
+        return True
+
+
+@dataclass
+class NotifierState:
+    """The notifier's wake-up call (something was just queued) and when each chat was last sent to."""
+
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    last_sent: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class ConsoleState:
+    """Refused registration codes per chat, so that guessing costs time (:mod:`bot.console`)."""
+
+    register_refusals: dict[int, list[datetime]] = field(default_factory=dict)
+
+
+@dataclass
+class Gateway:
+    """One per process, in ``application.bot_data["gateway"]``."""
+
+    config: GatewayConfig
+    settings: Settings
+    store: Store
+    desk: Desk
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    notifier: NotifierState = field(default_factory=NotifierState)
+    console: ConsoleState = field(default_factory=ConsoleState)
+    # Created on first use and closed on shutdown: a gateway built but never started opens no client.
+    resident: ResidentState | None = None
+
+    @property
+    def officer_language(self) -> str:
+        return self.settings.station.station.default_language
+
+    def resident_state(self) -> ResidentState:
+        if self.resident is None:
+            config = self.config
+            self.resident = ResidentState(
+                client=RasaClient(config.rasa_url, config.actions_url, timeout=config.rasa_timeout)
+            )
+        return self.resident
+
+
+def gateway_of(context: ContextTypes.DEFAULT_TYPE) -> Gateway:
+    return context.application.bot_data["gateway"]
