@@ -174,10 +174,10 @@ def bench_rest_throughput(rasa_url: str, residents: int, base: int) -> None:
 
 
 def register_officer(store: Store, control: ControlClient, officer_id: str, user_id: int) -> None:
-    code = store.create_invite(officer_id, clock.now(), timedelta(days=1))
+    code = store.officers.create_invite(officer_id, clock.now(), timedelta(days=1))
     control.send_text(user_id, f"/register {code}")
     deadline = time.monotonic() + 30
-    while store.chat_for_officer(officer_id) != user_id:
+    while store.officers.chat_for_officer(officer_id) != user_id:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{officer_id} could not register")
         time.sleep(0.05)

@@ -97,7 +97,7 @@ def register(application: Application) -> None:
 
 async def on_start(application: Application, gateway: Gateway) -> None:
     """Only says how many officers can be reached: a gateway with none linked delivers no case cards."""
-    accounts = await asyncio.to_thread(gateway.store.officer_accounts)
+    accounts = await asyncio.to_thread(gateway.store.officers.accounts)
     linked = [a.officer_id for a in accounts if a.active and a.telegram_chat_id is not None]
     log.info("officers linked to Telegram: %s", ", ".join(linked) or "none (use /register with an invite)")
 
@@ -110,7 +110,7 @@ def language_of(gateway: Gateway, officer_id: str | None) -> str:
 
 
 async def _officer_of(gateway: Gateway, chat_id: int) -> str | None:
-    return await asyncio.to_thread(gateway.store.officer_for_chat, chat_id)
+    return await asyncio.to_thread(gateway.store.officers.officer_for_chat, chat_id)
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -166,7 +166,7 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await _reply(update, cards.escape(texts.text("register_too_many", language)))
         raise ApplicationHandlerStop
     try:
-        officer_id = await asyncio.to_thread(gateway.store.redeem_invite, code, chat.id, now)
+        officer_id = await asyncio.to_thread(gateway.store.officers.redeem_invite, code, chat.id, now)
     except InviteError as error:
         log.info("chat %s: invite refused: %s", chat.id, error)
         refused.append(now)
@@ -583,7 +583,7 @@ async def _choose_officer(
             await query.answer(texts.text("already_done", language))
         await _refresh(query, gateway, case, officer_id)
         return
-    accounts = await asyncio.to_thread(gateway.store.officer_accounts)
+    accounts = await asyncio.to_thread(gateway.store.officers.accounts)
     inactive = [account.officer_id for account in accounts if not account.active]
     markup = cards.handover_keyboard(case, gateway.settings, language, inactive)
     await query.answer(texts.text("handover_choose", language, number=case.number))

@@ -127,9 +127,7 @@ async def run(application: Application, gateway: Gateway) -> None:
 async def deliver_once(application: Application, gateway: Gateway) -> int:
     """Claims the due notifications and tries each once; returns how many were claimed."""
     now = gateway.desk.now()
-    claimed: list[NotificationRecord] = await asyncio.to_thread(
-        gateway.store.claim_notifications, now, LEASE, BATCH
-    )
+    claimed: list[NotificationRecord] = await asyncio.to_thread(gateway.store.outbox.claim, now, LEASE, BATCH)
     if not claimed:
         return 0
     by_recipient: dict[str, list[NotificationRecord]] = defaultdict(list)
@@ -185,7 +183,7 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
         outgoing = await asyncio.to_thread(render, gateway, record)
     except Drop as reason:
         log.info("notification %s to %s dropped: %s", record.id, record.recipient, reason)
-        await _settle(store.drop, record.id, gateway.desk.now(), str(reason))
+        await _settle(store.outbox.drop, record.id, gateway.desk.now(), str(reason))
         return
     except Exception as error:  # a rendering bug or the database: treat like a network failure
         log.exception("notification %s: could not render", record.id)
@@ -205,28 +203,32 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
         log.info("notification %s: flood control, retrying in %ss", record.id, wait)
         tag = f"[net {network_failures(record)}] RetryAfter {wait:g}s"
         now = gateway.desk.now()
-        await _settle(store.mark_failed, record.id, now, tag, now + timedelta(seconds=wait))
+        await _settle(store.outbox.mark_failed, record.id, now, tag, now + timedelta(seconds=wait))
         return
     except Forbidden as error:
-        await _settle(store.drop, record.id, gateway.desk.now(), f"blocked: {error.message}")
+        await _settle(store.outbox.drop, record.id, gateway.desk.now(), f"blocked: {error.message}")
         log.info("notification %s: %s blocked the bot; dropped", record.id, record.recipient)
         return
     except BadRequest as error:
         if "chat not found" in error.message.lower():
-            await _settle(store.drop, record.id, gateway.desk.now(), f"chat not found: {error.message}")
+            await _settle(
+                store.outbox.drop, record.id, gateway.desk.now(), f"chat not found: {error.message}"
+            )
             return
         # Telegram refused this message itself (bad HTML, too long…): sending it again cannot help.
         log.error("notification %s refused by Telegram: %s", record.id, error.message)
-        await _settle(store.mark_failed, record.id, gateway.desk.now(), f"bad request: {error.message}", None)
+        await _settle(
+            store.outbox.mark_failed, record.id, gateway.desk.now(), f"bad request: {error.message}", None
+        )
         return
     except NetworkError as error:  # TimedOut included
         await _network_failure(gateway, record, error)
         return
     except TelegramError as error:  # e.g. ChatMigrated, InvalidToken: not fixed by waiting
         log.error("notification %s: %s", record.id, error)
-        await _settle(store.mark_failed, record.id, gateway.desk.now(), f"telegram: {error}", None)
+        await _settle(store.outbox.mark_failed, record.id, gateway.desk.now(), f"telegram: {error}", None)
         return
-    await _settle(store.mark_sent, record.id, gateway.desk.now())
+    await _settle(store.outbox.mark_sent, record.id, gateway.desk.now())
 
 
 def backoff(failures: int) -> timedelta:
@@ -240,11 +242,11 @@ async def _network_failure(gateway: Gateway, record: NotificationRecord, error: 
     message = f"[net {failures}] {type(error).__name__}: {error}"[:500]
     if failures >= MAX_NETWORK_FAILURES:
         log.error("notification %s: giving up after %s failures: %s", record.id, failures, error)
-        await _settle(gateway.store.mark_failed, record.id, now, message, None)
+        await _settle(gateway.store.outbox.mark_failed, record.id, now, message, None)
         return
     delay = backoff(failures)
     log.warning("notification %s: %s; retrying in %s", record.id, error, delay)
-    await _settle(gateway.store.mark_failed, record.id, now, message, now + delay)
+    await _settle(gateway.store.outbox.mark_failed, record.id, now, message, now + delay)
 
 
 async def _settle(method: Any, *args: Any) -> None:
@@ -374,7 +376,7 @@ def _moved_by(gateway: Gateway, case: CaseRecord, state: CaseState) -> str | Non
 
 
 def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:
-    chat_id = gateway.store.chat_for_officer(ident)
+    chat_id = gateway.store.officers.chat_for_officer(ident)
     if chat_id is None:
         raise Drop(f"officer {ident} has no linked Telegram chat")
     language = cards.officer_language(gateway.settings, ident, gateway.officer_language)

@@ -232,7 +232,7 @@ async def relay(
         language = gateway_language(gateway, user, user_data)
     metadata = rasa_metadata(user, chat_id, user_data)
     async with state.lock(sender):
-        if await asyncio.to_thread(gateway.store.has_pending_inbound, sender):
+        if await asyncio.to_thread(gateway.store.inbound.has_pending, sender):
             await _keep(
                 application, gateway, chat_id, sender, text, metadata, language, words=words, behind=True
             )
@@ -277,7 +277,7 @@ async def _keep(
         answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
         if answered is not None and answered.case_number:
             metadata = {**metadata, PAGED_MARK: answered.case_number}
-    await asyncio.to_thread(gateway.store.queue_inbound, sender, chat_id, text, metadata, now())
+    await asyncio.to_thread(gateway.store.inbound.add, sender, chat_id, text, metadata, now())
     emergency = emergency_number(gateway)
     if behind:
         await send(application, chat_id, say("queued_behind", language, emergency=emergency))
@@ -298,7 +298,7 @@ async def replay_once(application: Application, gateway: Gateway) -> int:
     answered it, before the answer reaches Telegram, so a Telegram hiccup never makes Rasa see it twice.
     """
     store = gateway.store
-    pending = await asyncio.to_thread(store.pending_inbound, 100)
+    pending = await asyncio.to_thread(store.inbound.pending, 100)
     if not pending:
         return 0
     state = gateway.resident_state()
@@ -324,34 +324,34 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
     delivered = 0
     async with state.lock(sender):
         # Re-read under the lock: /forget may have dropped these messages since the loop looked.
-        records = await asyncio.to_thread(store.pending_inbound, 500, sender)
+        records = await asyncio.to_thread(store.inbound.pending, 500, sender)
         for record in records:
             metadata = dict(record.metadata or {})
             language = metadata.get("language") or gateway.settings.station.station.default_language
             paged = metadata.get(PAGED_MARK)
             if paged and not await asyncio.to_thread(_still_active, gateway, str(paged)):
                 why = f"paged as {paged} on arrival; that case has moved on"
-                await asyncio.to_thread(store.drop_inbound, record.id, now(), why)
+                await asyncio.to_thread(store.inbound.drop, record.id, now(), why)
                 continue
             try:
                 if metadata.get(RESET_MARK):
                     await state.client.reset(sender)
-                    await asyncio.to_thread(store.mark_inbound_delivered, record.id, now())
+                    await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
                     delivered += 1
                     continue
                 async with typing(application, record.chat_id):
                     answers = await state.client.turn(sender, record.text, metadata)
             except RasaUnavailable as error:
-                await asyncio.to_thread(store.mark_inbound_attempt, record.id, now(), str(error))
+                await asyncio.to_thread(store.inbound.mark_attempt, record.id, now(), str(error))
                 break
             except RasaError as error:
                 # Rasa will never take this one; say so instead of retrying it forever.
                 log.error("Rasa refused a kept message %s from %s: %s", record.id, sender, error)
-                await asyncio.to_thread(store.mark_inbound_delivered, record.id, now())
+                await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
                 emergency = emergency_number(gateway)
                 await send(application, record.chat_id, say("internal_error", language, emergency=emergency))
                 continue
-            await asyncio.to_thread(store.mark_inbound_delivered, record.id, now())
+            await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
             delivered += 1
             if sender in state.told_unavailable:
                 state.told_unavailable.discard(sender)
@@ -528,7 +528,7 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         except (RasaUnavailable, RasaError) as error:
             log.warning("could not reset the Rasa conversation of %s now: %s", sender, error)
             await asyncio.to_thread(
-                gateway.store.queue_inbound, sender, chat_id, "/restart", {RESET_MARK: True}, now()
+                gateway.store.inbound.add, sender, chat_id, "/restart", {RESET_MARK: True}, now()
             )
             key = "forget_done_later"
     await send(context.application, chat_id, say(key, language, cases=cases))

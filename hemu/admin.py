@@ -89,7 +89,7 @@ def check(out: IO[str]) -> int:
 
 def officers_list(desk: Desk, out: IO[str]) -> int:
     loads = desk.store.loads()
-    accounts = {account.officer_id: account for account in desk.store.officer_accounts()}
+    accounts = {account.officer_id: account for account in desk.store.officers.accounts()}
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerow(["id", "name", "title", "areas", "active", "telegram", "open_cases", "backup"])
     for officer in desk.settings.roster.officers:
@@ -123,13 +123,13 @@ def officers_invite(desk: Desk, officer_id: str, out: IO[str]) -> int:
     if not _in_roster(desk, officer_id):
         return 1
     officer = desk.settings.roster.get(officer_id)
-    if not officer.active or not desk.store.is_officer_active(officer_id):
+    if not officer.active or not desk.store.officers.is_active(officer_id):
         print(
             f"error: {officer_id} is deactivated; run `officers activate {officer_id}` first", file=sys.stderr
         )
         return 1
     ttl = timedelta(days=desk.settings.roster.invite_valid_days)
-    code = desk.store.create_invite(officer_id, desk.now(), ttl)
+    code = desk.store.officers.create_invite(officer_id, desk.now(), ttl)
     expires = _local(desk.now() + ttl, desk.settings)
     print(f"Invite for {officer.name.en} ({officer_id}): {code}", file=out)
     print(f"They send this to the bot: /register {code}   (valid until {expires}, once)", file=out)
@@ -155,7 +155,7 @@ def officers_deactivate(desk: Desk, officer_id: str, out: IO[str]) -> int:
 def officers_activate(desk: Desk, officer_id: str, out: IO[str]) -> int:
     if not _in_roster(desk, officer_id):
         return 1
-    desk.store.reactivate_officer(officer_id, desk.now())
+    desk.store.officers.reactivate(officer_id, desk.now())
     print(f"{officer_id} active again (send them a new invite if their chat was unlinked)", file=out)
     return 0
 

@@ -161,7 +161,7 @@ class Desk:
         """Officers switched off with the admin command line (the roster's ``active: false`` is applied by
         the assignment itself); one query, as it runs on every case opened."""
         return frozenset(
-            account.officer_id for account in self.store.officer_accounts() if not account.active
+            account.officer_id for account in self.store.officers.accounts() if not account.active
         )
 
     def _choose(
@@ -329,7 +329,7 @@ class Desk:
         """Switches an officer off and hands each of their active cases to whoever the roster picks now,
         so no resident is left waiting on someone who has left."""
         self.officer(officer_id)  # KeyError for an unknown id, before anything changes
-        self.store.deactivate_officer(officer_id, self.now())
+        self.store.officers.deactivate(officer_id, self.now())
         moved = []
         for case in self.store.cases(officer_id=officer_id, active_only=True):
             moved.append(self.hand_over(case.number, actor, f"{officer_id} deactivated"))
@@ -485,7 +485,7 @@ class Desk:
 
     def _is_active_officer(self, officer_id: str) -> bool:
         officer = self.settings.roster.officer(officer_id)
-        return officer is not None and officer.active and self.store.is_officer_active(officer_id)
+        return officer is not None and officer.active and self.store.officers.is_active(officer_id)
 
     def _handed_by(self, case: CaseRecord, officer_id: str) -> bool:
         handovers = [event for event in self.store.events(case.number) if event.kind == "handed_over"]
@@ -648,7 +648,7 @@ class Desk:
         for case in self.store.cases_for_resident(resident_id, active_only=True):
             with contextlib.suppress(CaseRefused):  # closed meanwhile: erasing is all that is left
                 self.cancel(resident_id, case.number)
-        return self.store.forget_resident(resident_id, self.now())
+        return self.store.privacy.forget_resident(resident_id, self.now())
 
     # ---------------------------------------------------------------- helpers
 

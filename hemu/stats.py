@@ -46,7 +46,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 def compute_stats(store: Store, now: datetime) -> Stats:
     """The statistics as of ``now`` (promises that fall due later are not counted yet)."""
-    figures = store.statistics(require_aware(now, "now"), satisfied_from=SATISFIED_FROM)
+    figures = store.statistics.figures(require_aware(now, "now"), satisfied_from=SATISFIED_FROM)
     waits = [first - opened for opened, first in figures.responses]
     by_category: Counter[str] = Counter()
     by_area: Counter[str] = Counter()

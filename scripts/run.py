@@ -85,7 +85,7 @@ def officer_invites(settings: Settings, store: Store) -> list[dict[str, str]]:
     invites = []
     for officer in settings.roster.active_officers():
         try:
-            code = store.create_invite(officer.id, clock.now(), ttl)
+            code = store.officers.create_invite(officer.id, clock.now(), ttl)
         except InviteError:
             continue
         invites.append(

@@ -8,6 +8,7 @@ records, never database rows; every change is one transaction together with its 
 from __future__ import annotations
 
 from hemu.cases import InvalidTransition
+from hemu.store.checks import check_rating
 from hemu.store.db import create_engine, database_url, var_dir
 from hemu.store.errors import (
     CaseNotFound,
@@ -33,7 +34,7 @@ from hemu.store.records import (
     OfficerAccount,
     OutboxStatus,
 )
-from hemu.store.repository import Notify, Store, check_rating
+from hemu.store.repository import Notify, Store
 
 __all__ = [
     "AWAITING_RESPONSE",

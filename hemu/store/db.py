@@ -139,3 +139,8 @@ def take_migration_lock(connection: Connection) -> None:
     """Serialise concurrent migrations: SQLite's IMMEDIATE transaction already does; PostgreSQL needs this."""
     if connection.dialect.name == "postgresql":
         connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def reader(engine: Engine) -> Engine:
+    """The engine for reads only: on SQLite a plain BEGIN, so readers never take the write lock."""
+    return engine.execution_options(**{READ_ONLY: True})

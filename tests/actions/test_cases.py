@@ -158,7 +158,7 @@ async def test_cancel_offers_open_cases_then_cancels_the_chosen_one(case_desk, d
     assert case_desk.store.get("HM-2026-000001").state == "cancelled"
     assert slot_events(events) == {"case_number": None}
     # The officer hears of it through the outbox.
-    pending = case_desk.store.pending_notifications(case_desk.now())
+    pending = case_desk.store.outbox.pending(case_desk.now())
     assert [(n.recipient, n.kind) for n in pending] == [
         ("officer:wang_li", "case_assigned"),
         ("officer:wang_li", "case_update"),

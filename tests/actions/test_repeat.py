@@ -51,7 +51,9 @@ async def test_the_same_matter_goes_onto_the_open_case_and_its_officer_is_told(
     assert len(case_desk.store.cases()) == 1 and "加到这个案件" in texts()
     added = [e for e in case_desk.store.events("HM-2026-000001") if e.kind == "details_added"]
     assert AGAIN in added[0].detail["text"]
-    told = [(n.recipient, n.payload.get("event")) for n in case_desk.store.notifications("HM-2026-000001")]
+    told = [
+        (n.recipient, n.payload.get("event")) for n in case_desk.store.outbox.notifications("HM-2026-000001")
+    ]
     assert ("officer:wang_li", "details_added") in told
 
 

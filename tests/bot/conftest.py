@@ -3,7 +3,7 @@
 Gateway tests run the real PTB application against the local Bot API server (tests/auxil/gateway.py) at a
 fixed moment — Wednesday 2 December 2026, 10:00 at the sample station, when Wang Li (binhe) is on duty —
 by pointing ``HEMU_CLOCK_FILE`` at a file whose shift lands the shared clock there. Officers are linked
-the way real ones are: a code from ``store.create_invite`` sent with ``/register``.
+the way real ones are: a code from ``store.officers.create_invite`` sent with ``/register``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ async def register(running: RunningGateway, officer_id: str, chat_id: int | None
     """Links an officer the real way: an invite code sent with /register; returns the bot's answer."""
     chat_id = chat_id or OFFICER_CHATS[officer_id]
     store = running.store
-    code = await asyncio.to_thread(store.create_invite, officer_id, hemu_clock.now(), timedelta(days=7))
+    code = await asyncio.to_thread(
+        store.officers.create_invite, officer_id, hemu_clock.now(), timedelta(days=7)
+    )
     before = len(await bot_messages(running, chat_id))
     await running.control.send_text(chat_id, f"/register {code}", language_code="en")
     messages = await running.control.wait_for(chat_id, before + 1)

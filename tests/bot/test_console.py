@@ -38,18 +38,20 @@ async def test_register_links_the_chat_and_explains_bad_codes(gateway: RunningGa
 
     welcome = await register(gateway, "wang_li")
     assert "欢迎，王丽" in welcome["text"]  # officers read the station's language
-    assert gateway.store.officer_for_chat(WANG) == "wang_li"
+    assert gateway.store.officers.officer_for_chat(WANG) == "wang_li"
 
-    code = gateway.store.create_invite("chen_hao", hemu_clock.now(), timedelta(days=1))
+    code = gateway.store.officers.create_invite("chen_hao", hemu_clock.now(), timedelta(days=1))
     await control.send_text(CHEN, f"/register {code}", language_code="en")
     await latest(gateway, CHEN, 1)
     await control.send_text(ZHAO, f"/register {code}", language_code="en")
     assert "already been used" in (await latest(gateway, ZHAO, 1))["text"]
 
-    old = gateway.store.create_invite("zhao_min", hemu_clock.now() - timedelta(days=2), timedelta(days=1))
+    old = gateway.store.officers.create_invite(
+        "zhao_min", hemu_clock.now() - timedelta(days=2), timedelta(days=1)
+    )
     await control.send_text(ZHAO, f"/register {old}", language_code="zh-hans")
     assert "已过期" in (await latest(gateway, ZHAO, 2))["text"]
-    assert gateway.store.officer_for_chat(ZHAO) is None
+    assert gateway.store.officers.officer_for_chat(ZHAO) is None
 
 
 async def test_guessing_invite_codes_is_stopped_for_an_hour(gateway: RunningGateway) -> None:
@@ -57,15 +59,15 @@ async def test_guessing_invite_codes_is_stopped_for_an_hour(gateway: RunningGate
     for n in range(5):
         await control.send_text(ZHAO, f"/register guess{n:06d}", language_code="en")
     assert "not known" in (await latest(gateway, ZHAO, 5))["text"]
-    code = gateway.store.create_invite("zhao_min", hemu_clock.now(), timedelta(days=1))
+    code = gateway.store.officers.create_invite("zhao_min", hemu_clock.now(), timedelta(days=1))
     await control.send_text(ZHAO, f"/register {code}", language_code="en")
     assert "Too many wrong invite codes" in (await latest(gateway, ZHAO, 6))["text"]
-    assert gateway.store.officer_for_chat(ZHAO) is None  # not even a right code counts now
+    assert gateway.store.officers.officer_for_chat(ZHAO) is None  # not even a right code counts now
 
     hemu_clock.advance(timedelta(hours=1, minutes=1))
     await control.send_text(ZHAO, f"/register {code}", language_code="en")
     await latest(gateway, ZHAO, 7)
-    assert gateway.store.officer_for_chat(ZHAO) == "zhao_min"
+    assert gateway.store.officers.officer_for_chat(ZHAO) == "zhao_min"
 
 
 async def test_officer_commands_are_refused_to_residents(gateway: RunningGateway) -> None:

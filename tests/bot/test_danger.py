@@ -189,7 +189,7 @@ async def test_danger_while_rasa_is_down_is_answered_at_once_and_paged_once(
     said = await bot_texts(gw, 3)
     case = assert_safety_and_one_page(gw, said, DANGER_ZH, "zh")
     assert said[2] == text("assistant_unavailable", "zh", emergency=EMERGENCY)
-    [kept] = gw.store.pending_inbound()
+    [kept] = gw.store.inbound.pending()
     assert kept.text == DANGER_ZH and kept.metadata[resident.PAGED_MARK] == case.number
 
     # Back up: the conversation gets the message once, in order; the case stays the only one.
@@ -249,7 +249,7 @@ async def test_when_no_officer_can_be_paged_the_resident_is_told_to_call_110(
     )
     assert said[1:] == [failed, text("assistant_unavailable", "en", emergency=EMERGENCY)]
     # Not marked as paged: Rasa gets its own chance to page when it is back.
-    [kept] = gw.store.pending_inbound()
+    [kept] = gw.store.inbound.pending()
     assert resident.PAGED_MARK not in kept.metadata
 
 
@@ -257,7 +257,7 @@ async def test_harmless_text_while_rasa_is_down_pages_nobody(gw: RunningGateway,
     await rasa.down()
     await gw.control.send_text(RESIDENT, HARMLESS_ZH)
     assert await bot_texts(gw, 1) == [text("assistant_unavailable", "zh", emergency=EMERGENCY)]
-    [kept] = gw.store.pending_inbound()
+    [kept] = gw.store.inbound.pending()
     assert resident.PAGED_MARK not in kept.metadata
     assert gw.store.cases_for_resident(str(RESIDENT)) == []
 
@@ -275,7 +275,7 @@ async def test_a_paged_message_is_not_replayed_once_an_officer_dealt_with_it(
     await rasa.up()
 
     def dropped() -> bool:
-        return [m.status for m in gw.store.inbound_messages(str(RESIDENT))] == [InboundStatus.DROPPED]
+        return [m.status for m in gw.store.inbound.messages(str(RESIDENT))] == [InboundStatus.DROPPED]
 
     await wait_until(dropped)
     await gw.control.send_text(RESIDENT, HARMLESS_ZH)

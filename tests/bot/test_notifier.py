@@ -39,7 +39,7 @@ WANG = OFFICER_CHATS["wang_li"]
 def _sent_to(gateway: RunningGateway, chat_id: int) -> list:
     return [
         n
-        for n in gateway.store.notifications()
+        for n in gateway.store.outbox.notifications()
         if n.status is OutboxStatus.SENT and n.recipient.endswith(f":{chat_id}")
     ]
 
@@ -47,7 +47,11 @@ def _sent_to(gateway: RunningGateway, chat_id: int) -> list:
 def _settled(
     gateway: RunningGateway, number: str, recipient: str, status: OutboxStatus = OutboxStatus.SENT
 ) -> list:
-    return [n for n in gateway.store.notifications(number) if n.recipient == recipient and n.status is status]
+    return [
+        n
+        for n in gateway.store.outbox.notifications(number)
+        if n.recipient == recipient and n.status is status
+    ]
 
 
 async def _send_calls(gateway: RunningGateway, chat_id: int) -> list[dict]:
@@ -90,7 +94,9 @@ async def test_a_resident_who_blocked_the_bot_is_dropped_once(gateway: RunningGa
 async def test_residents_without_telegram_and_unlinked_officers_are_dropped(gateway: RunningGateway) -> None:
     case = await open_case_now(gateway, resident_id="rest-tester")  # a REST channel sender
     assignment = await wait_until(
-        lambda: [n for n in gateway.store.notifications(case.number) if n.status is OutboxStatus.DROPPED]
+        lambda: [
+            n for n in gateway.store.outbox.notifications(case.number) if n.status is OutboxStatus.DROPPED
+        ]
     )
     assert "no linked Telegram chat" in (assignment[0].last_error or "")  # nobody registered yet
 
@@ -151,7 +157,7 @@ async def test_nothing_is_lost_or_repeated_across_a_restart(tmp_path: Path, cloc
         numbers.append(
             desk.open_case(report(resident_id="9002", area_id="xincun", summary="xincun case")).case.number
         )
-        assert all(n.status is OutboxStatus.PENDING for n in store.notifications())
+        assert all(n.status is OutboxStatus.PENDING for n in store.outbox.notifications())
         # ... and the next gateway delivers every card exactly once.
         async with running_gateway(tmp_path, api=api, store=store) as second:
             wang = await second.control.wait_for(WANG, 1 + 3)
@@ -163,7 +169,7 @@ async def test_nothing_is_lost_or_repeated_across_a_restart(tmp_path: Path, cloc
             )
             assert sorted(n for n in numbers[:3] if any(n in m["text"] for m in wang)) == sorted(numbers[:3])
             assert len(wang) == 4 and len(chen) == 2
-            await wait_until(lambda: all(n.status is OutboxStatus.SENT for n in store.notifications()))
+            await wait_until(lambda: all(n.status is OutboxStatus.SENT for n in store.outbox.notifications()))
             assert len(await bot_messages(second, RESIDENT)) == hello
     finally:
         await api.stop()
@@ -214,8 +220,8 @@ def test_officer_updates_escape_what_residents_wrote(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:
     case = open_case()
-    desk.store.redeem_invite(
-        desk.store.create_invite("wang_li", desk.now(), timedelta(days=1)), 7001, desk.now()
+    desk.store.officers.redeem_invite(
+        desk.store.officers.create_invite("wang_li", desk.now(), timedelta(days=1)), 7001, desk.now()
     )
     gateway = _offline_gateway(desk)
     rated = notifier.render(
@@ -250,8 +256,8 @@ def test_officer_updates_escape_what_residents_wrote(
 
 def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
     case = open_case()
-    desk.store.redeem_invite(
-        desk.store.create_invite("zhao_min", desk.now(), timedelta(days=1)), 7002, desk.now()
+    desk.store.officers.redeem_invite(
+        desk.store.officers.create_invite("zhao_min", desk.now(), timedelta(days=1)), 7002, desk.now()
     )
     gateway = _offline_gateway(desk)
     later = (desk.now() + timedelta(hours=2)).isoformat()

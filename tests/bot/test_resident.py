@@ -293,19 +293,19 @@ async def test_an_outage_keeps_messages_and_replays_them_in_order_once(
     texts = await bot_texts(gw, 3)
     assert texts[0] == text("assistant_unavailable", "zh", emergency="110")
     assert texts[1:] == [text("queued_behind", "zh", emergency="110")] * 2
-    pending = gw.store.pending_inbound()
+    pending = gw.store.inbound.pending()
     assert [r.text for r in pending] == ["第一句", "第二句", "第三句"]
     assert pending[0].metadata["telegram_chat_id"] == RESIDENT
 
     await settle(1.0)  # the replay loop keeps trying while Rasa is down: nothing lost, nothing sent
-    assert len(gw.store.pending_inbound()) == 3
+    assert len(gw.store.inbound.pending()) == 3
 
     await rasa.up()
     texts = await bot_texts(gw, 7, timeout=15)
     assert texts[3:] == [text("back_online", "zh"), "echo: 第一句", "echo: 第二句", "echo: 第三句"]
     await settle(1.0)
     assert rasa.texts() == ["第一句", "第二句", "第三句"]  # exactly once, in order
-    assert gw.store.pending_inbound() == []
+    assert gw.store.inbound.pending() == []
     assert len(await gw.control.messages(RESIDENT, from_bot=True)) == 7
 
     # Back to normal: answered straight away.
@@ -389,7 +389,7 @@ async def test_forget_while_rasa_is_down_resets_the_conversation_later(
     assert rasa.resets == [(str(RESIDENT), [{"event": "restart"}])]
     await settle(1.0)
     assert "我想说的事" not in rasa.texts()  # ...and erased with the rest, never replayed
-    assert gw.store.pending_inbound() == []
+    assert gw.store.inbound.pending() == []
 
 
 # -- robustness --------------------------------------------------------------------------------------

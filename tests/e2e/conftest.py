@@ -196,12 +196,12 @@ class E2E:
 def register_officer(e2e: E2E, officer: Officer, user_id: int) -> Chat:
     """The officer links a chat with a fresh invite (``/register CODE``), as on their phone."""
     chat = Chat(e2e.control, user_id, "zh-hans")
-    code = e2e.store.create_invite(
+    code = e2e.store.officers.create_invite(
         officer.id, clock.now(), timedelta(days=e2e.settings.roster.invite_valid_days)
     )
     chat.send(f"/register {code}")
     eventually(
-        lambda: e2e.store.chat_for_officer(officer.id) == chat.chat_id,
+        lambda: e2e.store.officers.chat_for_officer(officer.id) == chat.chat_id,
         what=f"{officer.id} linked to chat {chat.chat_id}",
     )
     eventually(

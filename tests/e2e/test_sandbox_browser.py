@@ -149,7 +149,9 @@ def register_on_page(page: Page, e2e: E2E, officer: Officer) -> None:
     """The officer is picked in the page's list and registers with its button (the invite code is there)."""
     user_id = page.choose_officer(officer.id)
     page.by_id("officer-register").click()
-    eventually(lambda: e2e.store.chat_for_officer(officer.id) == user_id, what=f"{officer.id} registered")
+    eventually(
+        lambda: e2e.store.officers.chat_for_officer(officer.id) == user_id, what=f"{officer.id} registered"
+    )
     page.wait_text("officer", officer.name.get(e2e.officer_language(officer.id)))
 
 

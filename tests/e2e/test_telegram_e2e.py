@@ -55,7 +55,7 @@ def sent_ok(e2e: E2E, number: str) -> bool:
     """Every notification about the case has left the outbox: sent, or dropped on purpose with a reason
     (e.g. "closed" when the resident already read the answer to their rating press) — none pending or
     failed."""
-    notes = e2e.store.notifications(number)
+    notes = e2e.store.outbox.notifications(number)
     return bool(notes) and all(
         note.status.value == "sent" or (note.status.value == "dropped" and note.last_error) for note in notes
     )
@@ -67,7 +67,7 @@ def wait_all_sent(e2e: E2E, number: str) -> None:
     except AssertionError as error:
         rows = [
             (n.recipient, n.kind, dict(n.payload), n.status.value, n.attempts, n.last_error)
-            for n in e2e.store.notifications(number)
+            for n in e2e.store.outbox.notifications(number)
         ]
         raise AssertionError(f"{error}; the outbox: {rows}") from None
 
@@ -305,12 +305,12 @@ def test_rasa_restarting_mid_conversation_loses_nothing_and_answers_once(e2e: E2
     e2e.hemu.stop("rasa")
     resident.send("滨河社区3栋2单元")
     resident.expect("已经保存")
-    assert e2e.store.has_pending_inbound(str(resident.user_id))
+    assert e2e.store.inbound.has_pending(str(resident.user_id))
 
     resident.set_mark()
     e2e.hemu.start("rasa")  # waits until Rasa answers /status
     eventually(
-        lambda: not e2e.store.has_pending_inbound(str(resident.user_id)),
+        lambda: not e2e.store.inbound.has_pending(str(resident.user_id)),
         timeout=60,
         what="the kept message replayed",
     )
@@ -346,7 +346,10 @@ def test_notifications_written_while_the_gateway_is_down_are_delivered_once(e2e:
     acted = the_desk.officer_act(cases[0].number, cases[0].officer_id, "acknowledge")
     assert acted.changed
     pending = [
-        n for case in cases for n in e2e.store.notifications(case.number) if n.status.value == "pending"
+        n
+        for case in cases
+        for n in e2e.store.outbox.notifications(case.number)
+        if n.status.value == "pending"
     ]
     assert len(pending) >= 3  # two cards, one resident update
 
@@ -425,7 +428,7 @@ def test_danger_while_rasa_is_down_is_answered_at_once_and_paged_once(e2e: E2E) 
         if not e2e.hemu.services["rasa"].alive:
             e2e.hemu.start("rasa")
     eventually(
-        lambda: not e2e.store.has_pending_inbound(str(resident.user_id)),
+        lambda: not e2e.store.inbound.has_pending(str(resident.user_id)),
         timeout=60,
         what="the kept message replayed",
     )

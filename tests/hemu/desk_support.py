@@ -22,4 +22,4 @@ def report(**values: Any) -> Report:
 
 def told(desk: Desk, number: str, since: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
     """(recipient, kind, payload) of the case's notifications, from the ``since``-th on."""
-    return [(n.recipient, n.kind, dict(n.payload)) for n in desk.store.notifications(number)[since:]]
+    return [(n.recipient, n.kind, dict(n.payload)) for n in desk.store.outbox.notifications(number)[since:]]

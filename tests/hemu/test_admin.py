@@ -52,10 +52,10 @@ def test_invite_code_links_the_officer_once(case_desk) -> None:
     assert code == 0
     invite = out.split(": ", 1)[1].split()[0]
     assert f"/register {invite}" in out
-    assert case_desk.store.redeem_invite(invite, 555, case_desk.now()) == "zhao_min"
+    assert case_desk.store.officers.redeem_invite(invite, 555, case_desk.now()) == "zhao_min"
     with pytest.raises(InviteError):
-        case_desk.store.redeem_invite(invite, 556, case_desk.now())
-    assert case_desk.store.officer_for_chat(555) == "zhao_min"
+        case_desk.store.officers.redeem_invite(invite, 556, case_desk.now())
+    assert case_desk.store.officers.officer_for_chat(555) == "zhao_min"
 
 
 def test_invite_for_an_unknown_officer_fails(case_desk, capsys) -> None:

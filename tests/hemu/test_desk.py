@@ -51,7 +51,7 @@ def test_danger_caught_outside_the_conversation_pages_an_officer_on_one_urgent_c
     assert (case.priority, case.category, case.summary) == (Priority.URGENT, "danger", "他拿着菜刀在门口")
     assert case.risk_flags == ("threat", "weapon") and case.area_id is None
     assert case.promise_due_at - case.opened_at == timedelta(minutes=15)
-    cards = [n for n in case_desk.store.notifications(case.number) if n.kind == "case_assigned"]
+    cards = [n for n in case_desk.store.outbox.notifications(case.number) if n.kind == "case_assigned"]
     assert [n.recipient for n in cards] == [f"officer:{case.officer_id}"]
     # A second one, however it arrived, goes onto that case: one page, never two urgent cases.
     again = case_desk.open_urgent_case("42", "zh", "他还在砸门", ["violence"])
@@ -79,7 +79,10 @@ def test_hand_over_picks_someone_else_with_a_fresh_promise(case_desk: Desk, cloc
     moved = case_desk.hand_over(case.number, actor="officer:wang_li", why="on leave from tomorrow")
     assert moved.case.officer_id != "wang_li" and moved.case.state == CaseState.HANDED_OVER
     assert moved.case.promise_due_at > case_desk.now()
-    told = [(n.recipient, n.kind, n.payload.get("event")) for n in case_desk.store.notifications(case.number)]
+    told = [
+        (n.recipient, n.kind, n.payload.get("event"))
+        for n in case_desk.store.outbox.notifications(case.number)
+    ]
     assert (f"officer:{moved.case.officer_id}", "case_assigned", None) in told
     assert ("resident:42", "case_update", "handed_over") in told
 

@@ -41,18 +41,18 @@ def test_only_a_case_that_was_asked_about(case_desk: Desk, clock: Clock) -> None
 
 def test_all_is_fine_is_only_noted(case_desk: Desk, clock: Clock) -> None:
     number = followed_up(case_desk, clock)
-    before = len(case_desk.store.notifications(number))
+    before = len(case_desk.store.outbox.notifications(number))
     case = case_desk.follow_up_answer("42", number, came_back=False)
     assert case.state is CaseState.CLOSED
     case_desk.follow_up_answer("42", number, came_back=False)
     answers = [e for e in case_desk.store.events(number) if e.kind == "follow_up_answered"]
     assert [(e.actor, e.detail) for e in answers] == [("resident:42", {"came_back": False})]
-    assert len(case_desk.store.notifications(number)) == before
+    assert len(case_desk.store.outbox.notifications(number)) == before
 
 
 def test_it_came_back_reopens_to_the_same_officer_with_a_new_promise(case_desk: Desk, clock: Clock) -> None:
     number = followed_up(case_desk, clock)
-    before = len(case_desk.store.notifications(number))
+    before = len(case_desk.store.outbox.notifications(number))
     case = case_desk.follow_up_answer("42", number, came_back=True)
     assert (case.state, case.officer_id, case.promise_set_at) == (CaseState.REOPENED, "wang_li", clock.moment)
     # Normal priority, 24 duty hours of Wang Li from Wednesday 10:00 again: Friday 16:00.
@@ -67,17 +67,17 @@ def test_it_came_back_reopens_to_the_same_officer_with_a_new_promise(case_desk: 
             {"number": number, "event": "reopened", "officer_id": "wang_li", "due_at": due.isoformat()},
         ),
     ]
-    counts = len(case_desk.store.notifications(number)), len(case_desk.store.events(number))
+    counts = len(case_desk.store.outbox.notifications(number)), len(case_desk.store.events(number))
     again = case_desk.follow_up_answer("42", number, came_back=True)  # a double press
     assert again.version == case.version
-    assert (len(case_desk.store.notifications(number)), len(case_desk.store.events(number))) == counts
+    assert (len(case_desk.store.outbox.notifications(number)), len(case_desk.store.events(number))) == counts
     # The reopened case is watched like any other, but is not asked about a second time.
     assert case_desk.watch().next_check is not None
 
 
 def test_it_came_back_to_an_officer_who_left(case_desk: Desk, clock: Clock) -> None:
     number = followed_up(case_desk, clock)
-    case_desk.store.deactivate_officer("wang_li", clock.moment)
+    case_desk.store.officers.deactivate("wang_li", clock.moment)
     case = case_desk.follow_up_answer("42", number, came_back=True)
     assert case.state is CaseState.REOPENED and case.officer_id != "wang_li"
-    assert case_desk.store.notifications(number)[-1].payload["officer_id"] == case.officer_id
+    assert case_desk.store.outbox.notifications(number)[-1].payload["officer_id"] == case.officer_id

@@ -22,7 +22,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def count(desk: Desk, number: str) -> tuple[int, int]:
-    return len(desk.store.events(number)), len(desk.store.notifications(number))
+    return len(desk.store.events(number)), len(desk.store.outbox.notifications(number))
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def resolved(desk: Desk, clock: Clock, case: CaseRecord) -> CaseRecord:
 
 def test_the_assigned_officer_acknowledges_and_the_resident_hears(case_desk: Desk, case, clock) -> None:
     clock.advance(minutes=20)
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     result = case_desk.officer_act(case.number, "wang_li", "acknowledge", expected_version=case.version)
     assert isinstance(result, ActResult) and result.changed
     assert result.case.state is CaseState.ACKNOWLEDGED
@@ -94,7 +94,7 @@ def test_only_the_assigned_officer_or_the_supervisor(case_desk: Desk, case) -> N
 
 
 def test_a_deactivated_officer_may_no_longer_act(case_desk: Desk, case) -> None:
-    case_desk.store.deactivate_officer("wang_li", case_desk.now())
+    case_desk.store.officers.deactivate("wang_li", case_desk.now())
     with pytest.raises(NotAllowed):
         case_desk.officer_act(case.number, "wang_li", "acknowledge")
 
@@ -129,7 +129,7 @@ def test_steps_the_state_does_not_allow_are_refused(case_desk: Desk, case) -> No
 
 def test_hand_over_to_a_chosen_officer_with_their_promise(case_desk: Desk, case, clock) -> None:
     clock.advance(hours=1)
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     moved = case_desk.hand_over_to(case.number, "wang_li", "zhao_min", expected_version=1)
     assert (moved.case.officer_id, moved.case.state, moved.officer.id) == (
         "zhao_min",
@@ -166,7 +166,7 @@ def test_hand_over_to_whoever_the_roster_picks(case_desk: Desk, case) -> None:
 
 
 def test_hand_over_to_someone_who_cannot_take_it(case_desk: Desk, case) -> None:
-    case_desk.store.deactivate_officer("zhao_min", case_desk.now())
+    case_desk.store.officers.deactivate("zhao_min", case_desk.now())
     for target in ("zhao_min", "nobody"):
         with pytest.raises(ValueError, match="not an active officer"):
             case_desk.hand_over_to(case.number, "wang_li", target)
@@ -178,7 +178,7 @@ def test_hand_over_to_someone_who_cannot_take_it(case_desk: Desk, case) -> None:
 
 def test_a_good_rating_closes_the_case(case_desk: Desk, case, clock) -> None:
     resolved(case_desk, clock, case)
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     result = case_desk.rate("42", case.number, 5)
     assert isinstance(result, RateResult) and not result.reopened
     assert (result.case.state, result.case.rating, result.case.closed_at) == (
@@ -201,7 +201,7 @@ def test_a_good_rating_closes_the_case(case_desk: Desk, case, clock) -> None:
 def test_a_low_rating_reopens_the_case_to_the_supervisor(case_desk: Desk, case, clock) -> None:
     resolved(case_desk, clock, case)
     clock.advance(hours=1)  # Wednesday 12:00
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     result = case_desk.rate("42", case.number, 1, comment="根本没解决")
     assert result.reopened
     reopened = result.case
@@ -259,7 +259,7 @@ def test_a_comment_after_the_rating_reaches_the_officers(case_desk: Desk, case, 
     assert unrated.value.reason == "not_rated"
     resolved(case_desk, clock, case)
     case_desk.rate("42", case.number, 2)
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     updated = case_desk.add_rating_comment("42", case.number, " 态度不好 ")
     assert (updated.rating_comment, updated.rating, updated.state) == ("态度不好", 2, CaseState.REOPENED)
     payload = {"number": case.number, "event": "rated", "rating": 2, "comment": "态度不好"}
@@ -309,7 +309,7 @@ def test_two_devices_pressing_at_once_tell_the_resident_once(
     for thread in threads:
         thread.join()
     assert sorted(result.changed for result in results) == [False, False, False, True]
-    updates = [n for n in case_desk.store.notifications(case.number) if n.recipient == "resident:42"]
+    updates = [n for n in case_desk.store.outbox.notifications(case.number) if n.recipient == "resident:42"]
     assert [n.payload["event"] for n in updates] == ["acknowledged"]
     for desk in desks[1:]:
         desk.store.close()

@@ -119,7 +119,7 @@ def test_promises_not_yet_due_are_not_counted(case_desk: Desk, clock: Clock) -> 
 
 def test_forgetting_keeps_the_statistics(case_desk: Desk, clock: Clock) -> None:
     opened = station_week(case_desk, clock)
-    case_desk.store.queue_inbound("happy", 1001, "还在吗", {"language": "zh"}, clock.moment)
+    case_desk.store.inbound.add("happy", 1001, "还在吗", {"language": "zh"}, clock.moment)
     before = case_desk.stats()
     assert case_desk.forget_resident("happy") == 1
     assert case_desk.stats() == before
@@ -135,12 +135,14 @@ def test_forgetting_keeps_the_statistics(case_desk: Desk, clock: Clock) -> None:
     assert (case.rating_comment, case.resolution_note, case.rating) == (ERASED_TEXT, ERASED_TEXT, 5)
     assert (case.category, case.area_id, case.first_response_at) == ("report_noise", "binhe", at(2, 10, 30))
     assert case_desk.resident_cases("happy") == []
-    everything = repr(case_desk.store.events(case.number)) + repr(case_desk.store.notifications(case.number))
+    everything = repr(case_desk.store.events(case.number)) + repr(
+        case_desk.store.outbox.notifications(case.number)
+    )
     for personal in ("谢谢王警官", "好了", "resident:happy", "happy 楼上"):
         assert personal not in everything
-    (message,) = case_desk.store.inbound_messages(case.resident_id)
+    (message,) = case_desk.store.inbound.messages(case.resident_id)
     assert (message.status.value, message.text) == ("dropped", ERASED_TEXT)
-    assert not case_desk.store.has_pending_inbound("happy")
+    assert not case_desk.store.inbound.has_pending("happy")
     assert case_desk.forget_resident("happy") == 0
 
 
@@ -152,7 +154,8 @@ def test_forgetting_withdraws_open_cases_and_drops_what_was_not_sent(case_desk: 
     case = case_desk.store.get(number)
     assert case.state.value == "cancelled"
     sent = [
-        (n.recipient, n.kind, n.payload.get("event"), n.status) for n in case_desk.store.notifications(number)
+        (n.recipient, n.kind, n.payload.get("event"), n.status)
+        for n in case_desk.store.outbox.notifications(number)
     ]
     assert ("officer:wang_li", "case_update", "cancelled_by_resident", OutboxStatus.PENDING) in sent
     resident = [row for row in sent if row[0].startswith("resident:")]

@@ -42,7 +42,7 @@ def test_reminder_once_then_breach_once_with_a_new_promise(case_desk: Desk, cloc
     assert quiet == WatchReport(next_check=at(4, 2, 30))
 
     clock.moment = at(4, 2, 30)
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     first = case_desk.watch()
     assert (first.reminded, first.breached, first.next_check) == ([case.number], [], at(4, 16))
     due = at(4, 16).isoformat()
@@ -53,7 +53,7 @@ def test_reminder_once_then_breach_once_with_a_new_promise(case_desk: Desk, cloc
     assert case_desk.store.get(case.number).reminded_at == clock.moment
 
     clock.moment = at(4, 16)
-    before = len(case_desk.store.notifications(case.number))
+    before = len(case_desk.store.outbox.notifications(case.number))
     broken = case_desk.watch()
     assert broken.breached == [case.number] and broken.reminded == []
     renewed = case_desk.store.get(case.number)
@@ -111,7 +111,7 @@ def test_a_late_watcher_breaches_without_a_stale_reminder(case_desk: Desk, clock
     clock.moment = at(4, 17)  # the gateway was down past both the reminder and the due time
     result = case_desk.watch()
     assert (result.reminded, result.breached) == ([], [case.number])
-    assert [n.kind for n in case_desk.store.notifications(case.number)].count("promise_reminder") == 0
+    assert [n.kind for n in case_desk.store.outbox.notifications(case.number)].count("promise_reminder") == 0
 
 
 def test_an_officer_without_duty_gets_a_wall_clock_promise(
@@ -149,7 +149,7 @@ def test_two_watchers_on_one_database_breach_once(case_desk: Desk, clock: Clock,
     assert breached == sorted(numbers)
     for number in numbers:
         assert case_desk.store.get(number).breaches == 1
-        sent = [n for n in case_desk.store.notifications(number) if n.kind == "promise_broken"]
+        sent = [n for n in case_desk.store.outbox.notifications(number) if n.kind == "promise_broken"]
         assert len(sent) == 3
     # And every watcher, winner or not, knows when to look next (the renewed promises' reminders).
     assert {report.next_check for report in reports} == {at(6, 16, 45)}
@@ -201,7 +201,7 @@ def test_one_follow_up_a_week_after_closing(case_desk: Desk, clock: Clock) -> No
     clock.moment = closed_at + FOLLOW_UP_AFTER - timedelta(seconds=1)
     assert case_desk.watch().followed_up == []
     clock.advance(seconds=1)
-    before = len(case_desk.store.notifications(number))
+    before = len(case_desk.store.outbox.notifications(number))
     assert case_desk.watch().followed_up == [number]
     assert kinds(case_desk, number, before) == [("resident:42", "follow_up", {"number": number})]
     assert case_desk.watch() == WatchReport()
@@ -214,7 +214,7 @@ def test_no_follow_up_for_cancelled_or_long_forgotten_cases(case_desk: Desk, clo
     old = closed_case(case_desk, clock, resident="8")
     clock.moment = case_desk.store.get(old).closed_at + FOLLOW_UP_UNTIL + timedelta(minutes=1)
     assert case_desk.watch() == WatchReport()
-    assert [n.kind for n in case_desk.store.notifications(old)].count("follow_up") == 0
+    assert [n.kind for n in case_desk.store.outbox.notifications(old)].count("follow_up") == 0
 
 
 def test_a_forgotten_resident_is_not_asked(case_desk: Desk, clock: Clock) -> None:
@@ -222,7 +222,9 @@ def test_a_forgotten_resident_is_not_asked(case_desk: Desk, clock: Clock) -> Non
     case_desk.forget_resident("42")
     clock.advance(days=8)
     assert case_desk.watch().followed_up == [number]  # marked done…
-    assert [n.kind for n in case_desk.store.notifications(number)].count("follow_up") == 0  # …nobody asked
+    assert [n.kind for n in case_desk.store.outbox.notifications(number)].count(
+        "follow_up"
+    ) == 0  # …nobody asked
 
 
 def test_one_case_that_fails_does_not_stop_the_watch(

@@ -32,13 +32,13 @@ def test_every_active_officer_gets_a_working_invite_for_the_sandbox(tmp_path: Pa
     assert [invite["officer_id"] for invite in invites] == [o.id for o in settings.roster.active_officers()]
     wang = next(invite for invite in invites if invite["officer_id"] == "wang_li")
     assert wang["name"] == "王丽 Wang Li"
-    assert store.redeem_invite(wang["code"], 900001, clock.now()) == "wang_li"
+    assert store.officers.redeem_invite(wang["code"], 900001, clock.now()) == "wang_li"
 
 
 def test_a_deactivated_officer_gets_no_invite(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'hemu.sqlite3'}")
     store.migrate()
-    store.deactivate_officer("chen_hao", clock.now())
+    store.officers.deactivate("chen_hao", clock.now())
     assert "chen_hao" not in {invite["officer_id"] for invite in run.officer_invites(load_settings(), store)}
 
 

@@ -100,7 +100,7 @@ def test_open_case_queues_the_officers_card_and_the_callers_notifications(store:
 
     record = store.open_case(new_case(), assign_to("wang_li"), NOW, "resident:42", notify=tell_resident)
     assert seen == [record]
-    queued = store.notifications(record.number)
+    queued = store.outbox.notifications(record.number)
     assert [(n.recipient, n.kind, n.payload) for n in queued] == [
         ("officer:wang_li", "case_assigned", {"number": record.number}),
         ("resident:42", "case_opened", {"number": record.number, "officer": "wang_li"}),
@@ -111,7 +111,7 @@ def test_open_case_queues_the_officers_card_and_the_callers_notifications(store:
     fixed = store.open_case(
         new_case(), assign_to("zhang_wei"), NOW, "resident:42", notify=[Notification("admin", "fyi")]
     )
-    assert [n.recipient for n in store.notifications(fixed.number)] == ["officer:zhang_wei", "admin"]
+    assert [n.recipient for n in store.outbox.notifications(fixed.number)] == ["officer:zhang_wei", "admin"]
 
 
 def test_assign_sees_current_loads_and_balances(store: Store) -> None:
@@ -273,7 +273,7 @@ def test_transition_notifications_see_the_new_state(store: Store) -> None:
         ],
     )
     assert record.state is CaseState.ACKNOWLEDGED
-    last = store.notifications(number)[-1]
+    last = store.outbox.notifications(number)[-1]
     assert (last.recipient, last.payload) == ("resident:42", {"number": number, "state": "acknowledged"})
 
 
@@ -351,7 +351,7 @@ def test_hand_over(store: Store) -> None:
         "due_at": new_due.isoformat(),
         "assignment_reason": "backup on duty",
     }
-    queued = [(n.recipient, n.kind, n.payload) for n in store.notifications(number)][-2:]
+    queued = [(n.recipient, n.kind, n.payload) for n in store.outbox.notifications(number)][-2:]
     assert queued == [
         ("officer:zhang_wei", "case_assigned", {"number": number, "from_officer": "wang_li"}),
         ("resident:42", "case_update", {"number": number}),
@@ -381,7 +381,7 @@ def test_add_details(store: Store) -> None:
         "resident:42",
         {"text": "他今天又开始了，早上七点"},
     )
-    card = store.notifications(record.number)[-1]
+    card = store.outbox.notifications(record.number)[-1]
     assert (card.recipient, card.kind, card.payload) == (
         "officer:wang_li",
         "case_update",
@@ -446,7 +446,7 @@ def test_naive_times_are_refused_and_nothing_is_written(store: Store) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         store.add_details(number, "more", naive, "resident:42")
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.pending_notifications(naive)
+        store.outbox.pending(naive)
     assert (store.get(number), row_counts(store)) == before
 
 
@@ -462,5 +462,5 @@ def test_times_come_back_in_utc(store: Store) -> None:
     precise = NOW + timedelta(microseconds=123456)
     assert store.transition(record.number, "acknowledged", precise, "officer:x").first_response_at == precise
     # Comparisons in SQL work across offsets: due "now" in Shanghai time is due now in UTC.
-    assert [n.id for n in store.pending_notifications(local_now)] == [n.id for n in store.notifications()]
-    assert store.pending_notifications(local_now - timedelta(microseconds=1)) == []
+    assert [n.id for n in store.outbox.pending(local_now)] == [n.id for n in store.outbox.notifications()]
+    assert store.outbox.pending(local_now - timedelta(microseconds=1)) == []

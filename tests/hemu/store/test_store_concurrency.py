@@ -74,7 +74,7 @@ def test_concurrent_changes_to_one_case_are_all_kept(store: Store, make_store: C
     assert record.version == 1 + WRITERS
     kinds = Counter(e.kind for e in store.events(number))
     assert kinds == {"opened": 1, "assigned": 1, "details_added": WRITERS // 2, "handed_over": WRITERS // 2}
-    assert len(store.notifications(number)) == 1 + WRITERS
+    assert len(store.outbox.notifications(number)) == 1 + WRITERS
     # The last hand-over in the log is the officer the case ended with.
     last = [e for e in store.events(number) if e.kind == "handed_over"][-1]
     assert record.officer_id == last.detail["to_officer"]

@@ -92,7 +92,7 @@ def test_sqlite_writers_begin_immediate_and_readers_do_not(tmp_path: Path) -> No
         number = open_case(store).number
         assert begins == ["BEGIN IMMEDIATE"]
         store.get(number)
-        store.pending_notifications(NOW)
+        store.outbox.pending(NOW)
         assert begins == ["BEGIN IMMEDIATE", "BEGIN", "BEGIN"]
 
 

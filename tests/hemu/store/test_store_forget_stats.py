@@ -23,10 +23,10 @@ def test_forget_erases_personal_data_everywhere(store: Store) -> None:
         rating_comment="王警官很好",
     )
     theirs = open_case(store, resident_id="7")
-    store.queue_inbound("42", 42, "还有一件事", {"language": "zh"}, NOW)
-    store.queue_inbound("7", 7, "hello", {}, NOW)
+    store.inbound.add("42", 42, "还有一件事", {"language": "zh"}, NOW)
+    store.inbound.add("7", 7, "hello", {}, NOW)
 
-    assert store.forget_resident("42", NOW + timedelta(minutes=1)) == 1
+    assert store.privacy.forget_resident("42", NOW + timedelta(minutes=1)) == 1
     case = store.get(mine.number)
     assert case.resident_id.startswith(ERASED_PREFIX)
     assert (case.summary, case.area_text, case.parties, case.duration, case.contact) == (
@@ -44,18 +44,20 @@ def test_forget_erases_personal_data_everywhere(store: Store) -> None:
         "liuan",
     )
     assert case.version == mine.version + 4  # details, resolved, closed, forgotten
-    log = repr(store.events(mine.number)) + repr(store.notifications(mine.number))
+    log = repr(store.events(mine.number)) + repr(store.outbox.notifications(mine.number))
     for personal in ("他又来敲门了", "和张先生谈过", "王警官很好", "resident:42"):
         assert personal not in log
-    resident_notes = [n for n in store.notifications(mine.number) if n.recipient.startswith("resident:")]
+    resident_notes = [
+        n for n in store.outbox.notifications(mine.number) if n.recipient.startswith("resident:")
+    ]
     assert [n.status for n in resident_notes] == [OutboxStatus.DROPPED]
     assert store.cases_for_resident("42") == [] and store.cases_for_resident(case.resident_id) == [case]
-    assert not store.has_pending_inbound("42") and store.has_pending_inbound("7")
-    (erased,) = store.inbound_messages(case.resident_id)
+    assert not store.inbound.has_pending("42") and store.inbound.has_pending("7")
+    (erased,) = store.inbound.messages(case.resident_id)
     assert (erased.status, erased.text, erased.metadata) == (InboundStatus.DROPPED, ERASED_TEXT, {})
     assert store.get(theirs.number).summary == theirs.summary
     # Forgetting twice: nothing left to forget; a new hash each time so ids cannot be linked back.
-    assert store.forget_resident("42", NOW) == 0
+    assert store.privacy.forget_resident("42", NOW) == 0
 
 
 def test_statistics_figures(store: Store) -> None:
@@ -66,7 +68,7 @@ def test_statistics_figures(store: Store) -> None:
     )
     store.transition(kept.number, "closed", NOW + timedelta(hours=3), "resident:1", rating=5)
     waiting = open_case(store, resident_id="3", category="report_pet_dispute")
-    early = store.statistics(NOW + timedelta(hours=3))  # the waiting case's promise is not due yet
+    early = store.statistics.figures(NOW + timedelta(hours=3))  # the waiting case's promise is not due yet
     assert (early.promises_due, early.promises_kept) == (1, 1)
     late = open_case(store, resident_id="2", area_id=None)
     store.transition(late.number, "contacted", DUE + timedelta(hours=1), "officer:wang_li")
@@ -77,7 +79,7 @@ def test_statistics_figures(store: Store) -> None:
     withdrawn = open_case(store, resident_id="4")
     store.transition(withdrawn.number, "cancelled", NOW, "resident:4")
 
-    figures = store.statistics(DUE + timedelta(hours=5))
+    figures = store.statistics.figures(DUE + timedelta(hours=5))
     assert (figures.rated, figures.satisfied) == (2, 1)
     assert (figures.promises_due, figures.promises_kept) == (3, 1)  # kept, late, and the waiting one
     assert sorted(first - opened for opened, first in figures.responses) == [

@@ -19,13 +19,13 @@ ZHANG_CHAT = 555
 
 
 def test_an_invite_links_the_officers_chat(store: Store) -> None:
-    code = store.create_invite("wang_li", NOW, DAY)
+    code = store.officers.create_invite("wang_li", NOW, DAY)
     assert re.fullmatch(r"[a-z2-9]{10}", code) and not set(code) & set("01ilo")
-    assert store.officer_for_chat(WANG_CHAT) is None
-    assert store.redeem_invite(code, WANG_CHAT, NOW + timedelta(hours=1)) == "wang_li"
-    assert store.officer_for_chat(WANG_CHAT) == "wang_li"
-    assert store.chat_for_officer("wang_li") == WANG_CHAT
-    (account,) = store.officer_accounts()
+    assert store.officers.officer_for_chat(WANG_CHAT) is None
+    assert store.officers.redeem_invite(code, WANG_CHAT, NOW + timedelta(hours=1)) == "wang_li"
+    assert store.officers.officer_for_chat(WANG_CHAT) == "wang_li"
+    assert store.officers.chat_for_officer("wang_li") == WANG_CHAT
+    (account,) = store.officers.accounts()
     assert (account.officer_id, account.telegram_chat_id, account.active, account.linked_at) == (
         "wang_li",
         WANG_CHAT,
@@ -35,7 +35,7 @@ def test_an_invite_links_the_officers_chat(store: Store) -> None:
 
 
 def test_only_a_hash_of_the_code_is_stored(store: Store) -> None:
-    code = store.create_invite("wang_li", NOW, DAY)
+    code = store.officers.create_invite("wang_li", NOW, DAY)
     with store.engine.connect() as conn:
         stored = conn.execute(select(invites)).one()
     assert code not in repr(tuple(stored))
@@ -49,68 +49,76 @@ def test_only_a_hash_of_the_code_is_stored(store: Store) -> None:
 
 
 def test_codes_are_read_forgivingly(store: Store) -> None:
-    code = store.create_invite("wang_li", NOW, DAY)
+    code = store.officers.create_invite("wang_li", NOW, DAY)
     typed = f"  {code[:5].upper()} {code[5:]}\n"
-    assert store.redeem_invite(typed, WANG_CHAT, NOW) == "wang_li"
+    assert store.officers.redeem_invite(typed, WANG_CHAT, NOW) == "wang_li"
 
 
 def test_refused_codes(store: Store) -> None:
     with pytest.raises(InviteError, match="this invite code is not known"):
-        store.redeem_invite("abcdefghjk", WANG_CHAT, NOW)
+        store.officers.redeem_invite("abcdefghjk", WANG_CHAT, NOW)
 
-    used = store.create_invite("wang_li", NOW, DAY)
-    store.redeem_invite(used, WANG_CHAT, NOW)
+    used = store.officers.create_invite("wang_li", NOW, DAY)
+    store.officers.redeem_invite(used, WANG_CHAT, NOW)
     with pytest.raises(InviteError, match="already been used"):
-        store.redeem_invite(used, ZHANG_CHAT, NOW)
+        store.officers.redeem_invite(used, ZHANG_CHAT, NOW)
 
-    expired = store.create_invite("zhang_wei", NOW, DAY)
+    expired = store.officers.create_invite("zhang_wei", NOW, DAY)
     with pytest.raises(
         InviteError, match="expired at 2026-03-03 09:30 UTC; ask the station admin for a new code"
     ):
-        store.redeem_invite(expired, ZHANG_CHAT, NOW + DAY)
-    assert store.officer_for_chat(ZHANG_CHAT) is None
+        store.officers.redeem_invite(expired, ZHANG_CHAT, NOW + DAY)
+    assert store.officers.officer_for_chat(ZHANG_CHAT) is None
 
     with pytest.raises(ValueError, match="must live"):
-        store.create_invite("zhang_wei", NOW, timedelta(0))
+        store.officers.create_invite("zhang_wei", NOW, timedelta(0))
 
 
 def test_deactivated_officers(store: Store) -> None:
-    assert store.is_officer_active("zhang_wei")  # no account yet: the roster decides
-    code = store.create_invite("zhang_wei", NOW, DAY)
-    store.deactivate_officer("zhang_wei", NOW)
-    assert not store.is_officer_active("zhang_wei")
+    assert store.officers.is_active("zhang_wei")  # no account yet: the roster decides
+    code = store.officers.create_invite("zhang_wei", NOW, DAY)
+    store.officers.deactivate("zhang_wei", NOW)
+    assert not store.officers.is_active("zhang_wei")
     with pytest.raises(InviteError, match="officer zhang_wei's account is deactivated"):
-        store.redeem_invite(code, ZHANG_CHAT, NOW)
+        store.officers.redeem_invite(code, ZHANG_CHAT, NOW)
     with pytest.raises(InviteError, match="deactivated"):
-        store.create_invite("zhang_wei", NOW, DAY)
+        store.officers.create_invite("zhang_wei", NOW, DAY)
 
-    store.reactivate_officer("zhang_wei", NOW)
-    assert store.redeem_invite(code, ZHANG_CHAT, NOW) == "zhang_wei"
-    store.deactivate_officer("zhang_wei", NOW + DAY)
+    store.officers.reactivate("zhang_wei", NOW)
+    assert store.officers.redeem_invite(code, ZHANG_CHAT, NOW) == "zhang_wei"
+    store.officers.deactivate("zhang_wei", NOW + DAY)
     # Locked out of the console and of case details, but the link is kept for a later reactivation.
-    assert store.officer_for_chat(ZHANG_CHAT) is None and store.chat_for_officer("zhang_wei") is None
-    (account,) = store.officer_accounts()
+    assert (
+        store.officers.officer_for_chat(ZHANG_CHAT) is None
+        and store.officers.chat_for_officer("zhang_wei") is None
+    )
+    (account,) = store.officers.accounts()
     assert (account.active, account.telegram_chat_id, account.deactivated_at) == (
         False,
         ZHANG_CHAT,
         NOW + DAY,
     )
-    store.reactivate_officer("zhang_wei")
-    assert store.officer_for_chat(ZHANG_CHAT) == "zhang_wei" and store.is_officer_active("zhang_wei")
+    store.officers.reactivate("zhang_wei")
+    assert store.officers.officer_for_chat(ZHANG_CHAT) == "zhang_wei" and store.officers.is_active(
+        "zhang_wei"
+    )
 
 
 def test_one_chat_per_officer(store: Store) -> None:
-    store.redeem_invite(store.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW)
+    store.officers.redeem_invite(store.officers.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW)
     # A new phone: the new chat replaces the old one.
-    store.redeem_invite(store.create_invite("wang_li", NOW, DAY), 777, NOW)
-    assert store.chat_for_officer("wang_li") == 777 and store.officer_for_chat(WANG_CHAT) is None
+    store.officers.redeem_invite(store.officers.create_invite("wang_li", NOW, DAY), 777, NOW)
+    assert (
+        store.officers.chat_for_officer("wang_li") == 777
+        and store.officers.officer_for_chat(WANG_CHAT) is None
+    )
     # Another active officer cannot take over Wang Li's chat...
-    code = store.create_invite("zhang_wei", NOW, DAY)
+    code = store.officers.create_invite("zhang_wei", NOW, DAY)
     with pytest.raises(InviteError, match="already linked to officer wang_li"):
-        store.redeem_invite(code, 777, NOW)
-    assert store.chat_for_officer("wang_li") == 777
+        store.officers.redeem_invite(code, 777, NOW)
+    assert store.officers.chat_for_officer("wang_li") == 777
     # ...but a chat left behind by a deactivated officer can be reused, and the code was not spent.
-    store.deactivate_officer("wang_li", NOW)
-    assert store.redeem_invite(code, 777, NOW) == "zhang_wei"
-    accounts = {a.officer_id: a.telegram_chat_id for a in store.officer_accounts()}
+    store.officers.deactivate("wang_li", NOW)
+    assert store.officers.redeem_invite(code, 777, NOW) == "zhang_wei"
+    accounts = {a.officer_id: a.telegram_chat_id for a in store.officers.accounts()}
     assert accounts == {"wang_li": None, "zhang_wei": 777}

@@ -19,59 +19,59 @@ def test_pending_oldest_first_and_only_when_due(store: Store) -> None:
         "resident:42",
         notify=[Notification("resident:42", "case_opened", {"n": 2})],
     )
-    assert [n.recipient for n in store.pending_notifications(NOW)] == ["officer:wang_li"]
-    due = store.pending_notifications(NOW + timedelta(minutes=1))
+    assert [n.recipient for n in store.outbox.pending(NOW)] == ["officer:wang_li"]
+    due = store.outbox.pending(NOW + timedelta(minutes=1))
     assert [(n.recipient, n.payload) for n in due] == [
         ("officer:wang_li", {"number": first.number}),
         ("officer:zhang_wei", {"number": second.number}),
         ("resident:42", {"n": 2}),
     ]
-    assert [n.id for n in store.pending_notifications(NOW + timedelta(days=1), limit=2)] == [
-        d.id for d in due[:2]
-    ]
+    assert [n.id for n in store.outbox.pending(NOW + timedelta(days=1), limit=2)] == [d.id for d in due[:2]]
 
 
 def test_lifecycle(store: Store) -> None:
     open_case(store)
     open_case(store)
-    card, other = store.pending_notifications(NOW)
+    card, other = store.outbox.pending(NOW)
     later = NOW + timedelta(seconds=30)
 
-    sent = store.mark_sent(card.id, later)
+    sent = store.outbox.mark_sent(card.id, later)
     assert (sent.status, sent.sent_at, sent.attempts, sent.updated_at) == (OutboxStatus.SENT, later, 1, later)
 
     retry_at = NOW + timedelta(minutes=5)
-    failed = store.mark_failed(other.id, later, "Telegram: Timed out", retry_at=retry_at)
+    failed = store.outbox.mark_failed(other.id, later, "Telegram: Timed out", retry_at=retry_at)
     assert (failed.status, failed.attempts, failed.last_error, failed.next_attempt_at) == (
         OutboxStatus.PENDING,
         1,
         "Telegram: Timed out",
         retry_at,
     )
-    assert store.pending_notifications(later) == []
-    assert [n.id for n in store.pending_notifications(retry_at)] == [other.id]
+    assert store.outbox.pending(later) == []
+    assert [n.id for n in store.outbox.pending(retry_at)] == [other.id]
 
-    gave_up = store.mark_failed(other.id, retry_at, "Forbidden: bot was blocked by the user", retry_at=None)
+    gave_up = store.outbox.mark_failed(
+        other.id, retry_at, "Forbidden: bot was blocked by the user", retry_at=None
+    )
     assert (gave_up.status, gave_up.attempts) == (OutboxStatus.FAILED, 2)
-    assert store.pending_notifications(NOW + timedelta(days=365)) == []
-    assert [n.id for n in store.notifications(status="failed")] == [other.id]
+    assert store.outbox.pending(NOW + timedelta(days=365)) == []
+    assert [n.id for n in store.outbox.notifications(status="failed")] == [other.id]
 
-    dropped = store.drop(other.id, retry_at, "officer has no linked chat")
+    dropped = store.outbox.drop(other.id, retry_at, "officer has no linked chat")
     assert (dropped.status, dropped.last_error) == (OutboxStatus.DROPPED, "officer has no linked chat")
 
 
 def test_status_changes_that_make_no_sense_are_refused(store: Store) -> None:
     open_case(store)
-    (card,) = store.pending_notifications(NOW)
-    store.mark_sent(card.id, NOW)
+    (card,) = store.outbox.pending(NOW)
+    store.outbox.mark_sent(card.id, NOW)
     with pytest.raises(OutboxError, match=f"notification {card.id} is sent; it cannot be marked sent"):
-        store.mark_sent(card.id, NOW)
+        store.outbox.mark_sent(card.id, NOW)
     with pytest.raises(OutboxError, match="is sent; it cannot be marked failed"):
-        store.mark_failed(card.id, NOW, "x", retry_at=None)
+        store.outbox.mark_failed(card.id, NOW, "x", retry_at=None)
     with pytest.raises(OutboxError, match="is sent; it cannot be dropped"):
-        store.drop(card.id, NOW, "x")
-    assert store.notifications()[0].attempts == 1
+        store.outbox.drop(card.id, NOW, "x")
+    assert store.outbox.notifications()[0].attempts == 1
     with pytest.raises(NotificationNotFound, match="there is no notification 999"):
-        store.mark_sent(999, NOW)
+        store.outbox.mark_sent(999, NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.mark_failed(card.id, NOW, "x", retry_at=NOW.replace(tzinfo=None))
+        store.outbox.mark_failed(card.id, NOW, "x", retry_at=NOW.replace(tzinfo=None))

@@ -34,7 +34,7 @@ def test_a_reminder_is_recorded_once_and_only_for_the_promise_it_was_for(store: 
     first = store.record_reminder(case.number, DUE, NOW, reminder)
     assert first is not None and first.reminded_at == NOW and first.version == case.version
     assert store.record_reminder(case.number, DUE, NOW, reminder) is None
-    assert [n.kind for n in store.notifications(case.number)].count("promise_reminder") == 1
+    assert [n.kind for n in store.outbox.notifications(case.number)].count("promise_reminder") == 1
     assert store.events(case.number)[-1].kind == "reminded"
     # A hand-over is a new promise: its reminder is due afresh.
     moved = store.hand_over(case.number, Assignment("zhao_min", LATER), NOW, "admin", "")
@@ -51,7 +51,7 @@ def test_a_breach_is_recorded_once_with_its_renewed_promise(store: Store) -> Non
     assert (renewed.breaches, renewed.promise_kept, renewed.version) == (1, False, case.version)
     assert store.record_breach(case.number, DUE, LATER + timedelta(hours=1), DUE, broken(case.number)) is None
     assert store.get(case.number).promise_due_at == LATER
-    assert [n.kind for n in store.notifications(case.number)].count("promise_broken") == 1
+    assert [n.kind for n in store.outbox.notifications(case.number)].count("promise_broken") == 1
     detail = store.events(case.number)[-1].detail
     assert (detail["old_due"], detail["new_due"], detail["breaches"]) == (
         DUE.isoformat(),
@@ -80,7 +80,7 @@ def test_racing_watchers_record_one_breach(store: Store, make_store: Callable[[]
     results = run_together([make_store() for _ in range(WRITERS)], breach)
     assert results.count(True) == 1, results
     assert store.get(case.number).breaches == 1
-    assert [n.kind for n in store.notifications(case.number)].count("promise_broken") == 1
+    assert [n.kind for n in store.outbox.notifications(case.number)].count("promise_broken") == 1
 
 
 def test_follow_up_once_for_rated_closed_cases(store: Store, make_store: Callable[[], Store]) -> None:
@@ -100,6 +100,6 @@ def test_follow_up_once_for_rated_closed_cases(store: Store, make_store: Callabl
     )
     assert results.count(True) == 1
     assert store.follow_up_candidates(NOW - timedelta(days=1)) == []
-    assert [n.kind for n in store.notifications(closed.number)].count("follow_up") == 1
+    assert [n.kind for n in store.outbox.notifications(closed.number)].count("follow_up") == 1
     assert store.record_follow_up_answer(closed.number, False, NOW, "resident:42") is not None
     assert store.record_follow_up_answer(closed.number, False, NOW, "resident:42") is None

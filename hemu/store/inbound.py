@@ -1,0 +1,104 @@
+"""Residents' messages Rasa could not take yet (an outage, a timeout): kept in order and replayed by the
+gateway, oldest first, so a resident never waits in silence and nothing they wrote is lost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, List, Mapping
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from hemu.store import checks, db
+from hemu.store.checks import jsonable, nonempty
+from hemu.store.mappers import inbound_record
+from hemu.store.records import InboundRecord, InboundStatus
+from hemu.store.tables import inbound
+from hemu.times import require_aware
+
+
+class InboundQueue:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = db.reader(engine)
+
+    def add(self, sender: str, chat_id: int, text: str, metadata: Mapping[str, Any], now: datetime) -> int:
+        """Keep a resident's message Rasa could not take; returns its id. Replayed oldest first."""
+        nonempty(sender, "sender")
+        checks.chat_id(chat_id)
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        now = require_aware(now, "now")
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(inbound).values(
+                    sender=sender,
+                    chat_id=chat_id,
+                    text=text,
+                    metadata=jsonable(dict(metadata or {}), "metadata"),
+                    created_at=now,
+                    status=InboundStatus.PENDING.value,
+                    attempts=0,
+                )
+            ).inserted_primary_key[0]
+
+    def pending(self, limit: int = 100, sender: str | None = None) -> List[InboundRecord]:
+        """Messages still to hand to Rasa (of one sender), oldest first: the order they were written."""
+        query = (
+            select(inbound)
+            .where(inbound.c.status == InboundStatus.PENDING.value)
+            .order_by(inbound.c.id)
+            .limit(limit)
+        )
+        if sender is not None:
+            query = query.where(inbound.c.sender == sender)
+        with self._reader.connect() as conn:
+            return [inbound_record(row) for row in conn.execute(query)]
+
+    def has_pending(self, sender: str) -> bool:
+        """Whether this resident has messages waiting: a new one must queue behind them, not overtake."""
+        query = select(inbound.c.id).where(
+            inbound.c.sender == sender, inbound.c.status == InboundStatus.PENDING.value
+        )
+        with self._reader.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def messages(self, sender: str | None = None) -> List[InboundRecord]:
+        """Every queued message (of one sender), oldest first, whatever its status: for admins and tests."""
+        query = select(inbound).order_by(inbound.c.id)
+        if sender is not None:
+            query = query.where(inbound.c.sender == sender)
+        with self._reader.connect() as conn:
+            return [inbound_record(row) for row in conn.execute(query)]
+
+    def mark_delivered(self, inbound_id: int, now: datetime) -> bool:
+        """Rasa took the message. False when it was not pending any more (delivered twice, or dropped
+        because the resident asked to be forgotten meanwhile): nothing to do then."""
+        now = require_aware(now, "now")
+        return self._set(
+            inbound_id,
+            status=InboundStatus.DELIVERED.value,
+            delivered_at=now,
+            attempts=inbound.c.attempts + 1,
+        )
+
+    def mark_attempt(self, inbound_id: int, now: datetime, error: str) -> bool:
+        """Count a failed delivery; the message stays pending. False when it is no longer pending."""
+        require_aware(now, "now")
+        return self._set(inbound_id, attempts=inbound.c.attempts + 1, last_error=str(error))
+
+    def drop(self, inbound_id: int, now: datetime, reason: str) -> bool:
+        """Give up on a message on purpose (too old, too many attempts); ``reason`` is kept."""
+        require_aware(now, "now")
+        return self._set(inbound_id, status=InboundStatus.DROPPED.value, last_error=str(reason))
+
+    def _set(self, inbound_id: int, **values: Any) -> bool:
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    update(inbound)
+                    .where(inbound.c.id == inbound_id, inbound.c.status == InboundStatus.PENDING.value)
+                    .values(**values)
+                ).rowcount
+                == 1
+            )

@@ -1,0 +1,190 @@
+"""The outbox: notifications written in the same transaction as the change that causes them, then
+claimed, sent and settled by the gateway's notifier (at least once, never lost on a crash)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable, List, Sequence
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from hemu.cases import normalise_case_number
+from hemu.store import db
+from hemu.store.checks import jsonable, nonempty
+from hemu.store.errors import NotificationNotFound, OutboxError
+from hemu.store.mappers import notification_record
+from hemu.store.records import Notification, NotificationRecord, OutboxStatus
+from hemu.store.tables import cases, outbox
+from hemu.times import require_aware
+
+
+def add_notifications(
+    conn: Connection, case_id: int | None, now: datetime, notifications: Iterable[Notification]
+) -> None:
+    rows = []
+    for notification in notifications:
+        if not isinstance(notification, Notification):
+            raise TypeError(f"expected a Notification, got {type(notification).__name__}")
+        rows.append(
+            {
+                "case_id": case_id,
+                "created_at": now,
+                "updated_at": now,
+                "recipient": nonempty(notification.recipient, "notification recipient"),
+                "kind": nonempty(notification.kind, "notification kind"),
+                "payload": jsonable(dict(notification.payload), "notification payload"),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+        )
+    if rows:
+        conn.execute(insert(outbox), rows)
+
+
+def count_attempt() -> Any:
+    """attempts + 1, unless claim_notifications already counted this attempt."""
+    return case((outbox.c.claimed_at.is_(None), outbox.c.attempts + 1), else_=outbox.c.attempts)
+
+
+class Outbox:
+    """Reading and settling the outbox; writing to it is part of each case change
+    (:func:`add_notifications`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = db.reader(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def pending(self, now: datetime, limit: int = 100) -> List[NotificationRecord]:
+        """Notifications due for (another) attempt, oldest first."""
+        now = require_aware(now, "now")
+        query = (
+            select(outbox)
+            .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self._reader.connect() as conn:
+            return [notification_record(row) for row in conn.execute(query)]
+
+    def notifications(
+        self, number: str | None = None, status: OutboxStatus | str | None = None
+    ) -> List[NotificationRecord]:
+        """The outbox (for one case, or in one status), oldest first: for admins and tests."""
+        query = select(outbox).order_by(outbox.c.id)
+        if status is not None:
+            query = query.where(outbox.c.status == OutboxStatus(status).value)
+        if number is not None:
+            canonical = normalise_case_number(number)
+            query = query.join(cases, cases.c.id == outbox.c.case_id).where(cases.c.number == canonical)
+        with self._reader.connect() as conn:
+            return [notification_record(row) for row in conn.execute(query)]
+
+    def claim(self, now: datetime, lease: timedelta, limit: int = 50) -> List[NotificationRecord]:
+        """Take up to ``limit`` due notifications for sending, oldest first.
+
+        Each is pushed to ``next_attempt_at = now + lease`` with its attempt counted, in the same
+        transaction that selected it, so another sender (or this one after a crash and restart) cannot
+        take it again inside the lease. The sender then reports with :meth:`mark_sent`,
+        :meth:`mark_failed` or :meth:`drop`; a sender that dies silently just lets the lease run out.
+        PostgreSQL skips rows another sender has locked; SQLite's BEGIN IMMEDIATE serialises claims.
+        """
+        now = require_aware(now, "now")
+        if lease <= timedelta(0):
+            raise ValueError(f"a claim must last for some time, got {lease}")
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        query = (
+            select(outbox.c.id)
+            .where(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        # Most polls find nothing: look first without the write lock a claim needs (SQLite takes the
+        # whole database for it), so a notifier polling several times a second never slows a writer.
+        # Unordered: whether anything is due is one probe of the (status, next_attempt_at) index.
+        with self._reader.connect() as conn:
+            if conn.execute(query.order_by(None).limit(1)).first() is None:
+                return []
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            ids = conn.execute(query).scalars().all()
+            if not ids:
+                return []
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    next_attempt_at=now + lease,
+                    attempts=outbox.c.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+            )
+            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
+        return [notification_record(row) for row in rows]
+
+    def mark_sent(self, notification_id: int, now: datetime) -> NotificationRecord:
+        now = require_aware(now, "now")
+        return self._set(
+            notification_id,
+            "marked sent",
+            (OutboxStatus.PENDING, OutboxStatus.FAILED),
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            updated_at=now,
+            attempts=count_attempt(),
+            claimed_at=None,
+        )
+
+    def mark_failed(
+        self, notification_id: int, now: datetime, error: str, retry_at: datetime | None
+    ) -> NotificationRecord:
+        """Count a failed attempt; try again at ``retry_at``, or never when it is None."""
+        now = require_aware(now, "now")
+        values: Dict[str, Any] = {
+            "attempts": count_attempt(),
+            "last_error": error,
+            "updated_at": now,
+            "claimed_at": None,
+        }
+        if retry_at is None:
+            values["status"] = OutboxStatus.FAILED.value
+        else:
+            values["next_attempt_at"] = require_aware(retry_at, "retry_at")
+        return self._set(notification_id, "marked failed", (OutboxStatus.PENDING,), **values)
+
+    def drop(self, notification_id: int, now: datetime, reason: str) -> NotificationRecord:
+        """Give up on a notification on purpose (e.g. the recipient has no chat); ``reason`` is kept."""
+        now = require_aware(now, "now")
+        return self._set(
+            notification_id,
+            "dropped",
+            (OutboxStatus.PENDING, OutboxStatus.FAILED),
+            status=OutboxStatus.DROPPED.value,
+            last_error=reason,
+            updated_at=now,
+            claimed_at=None,
+        )
+
+    def _set(
+        self, notification_id: int, verb: str, allowed: Sequence[OutboxStatus], **values: Any
+    ) -> NotificationRecord:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == notification_id, outbox.c.status.in_([s.value for s in allowed]))
+                .values(**values)
+            ).rowcount
+            row = conn.execute(select(outbox).where(outbox.c.id == notification_id)).first()
+            if row is None:
+                raise NotificationNotFound(notification_id)
+            if changed != 1:
+                raise OutboxError(f"notification {notification_id} is {row.status}; it cannot be {verb}")
+        return notification_record(row)
