@@ -1,7 +1,8 @@
 """The resident side of the gateway: a resident's Telegram chat relayed to Rasa and back.
 
-Residents write in their own words; Rasa (with the action server) decides every answer. This module only
-carries messages across, and covers what Rasa cannot: Telegram's commands menu, things that are not text
+Residents write in their own words; Rasa (with the action server) decides every answer. These handlers
+only carry messages across (:mod:`bot.relay`; kept messages are replayed by :mod:`bot.replay`), and
+cover what Rasa cannot: Telegram's commands menu, things that are not text
 (photos, voice, locations), erasing personal data, and — most of all — outages. A resident who writes about
 a neighbour's threat while Rasa restarts must not get silence: the message is kept in the case store
 (``inbound``), they are told so (with the emergency number), and it is answered, in order, once Rasa and the
@@ -22,9 +23,6 @@ import asyncio
 import html
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -35,7 +33,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -48,19 +46,24 @@ from telegram.ext import (
 
 from bot import danger, screening, texts
 from bot import replies as rendering
-from bot.danger import emergency_number
-from bot.gateway import Gateway, ResidentState, gateway_of
+from bot.gateway import Gateway, gateway_of
 from bot.rasa_client import RasaError, RasaUnavailable
+from bot.relay import (
+    RESET_MARK,
+    gateway_language,
+    relay,
+    relay_words,
+    say,
+)
+from bot.replay import replay_loop
 from bot.sending import send
 from hemu import LANGUAGES
 from hemu.clock import now
 from hemu.geo import nearest_area
-from hemu.language import client_language
 
 log = logging.getLogger(__name__)
 
 GROUP = 0
-TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 s per chat action
 # Commands relayed to Rasa as intent payloads (domain.yml); /language and /forget are handled here.
 COMMAND_PAYLOADS = {
     "start": "/greet",
@@ -70,10 +73,6 @@ COMMAND_PAYLOADS = {
     "cancel": "/cancel",
 }
 MENU = ("start", "help", "status", "language", "privacy", "forget", "cancel")
-# Stored instead of a message when /forget could not reach Rasa: the replay loop resets the conversation.
-RESET_MARK = "hemu_reset"
-# Set on a kept message the gateway found dangerous and paged on arrival: the urgent case's number.
-PAGED_MARK = "hemu_urgent_case"
 # Callback data other gateway modules own (console, ratings): not ours to answer.
 FOREIGN_CALLBACKS = ("o:", "rate:", "fu:")
 
@@ -102,288 +101,6 @@ TEXT_KEYS: tuple[str, ...] = (
     "location_unknown",
     "edited_ignored",
 )
-
-
-# -- shared state -------------------------------------------------------------------------------------
-
-
-# -- language -----------------------------------------------------------------------------------------
-
-
-def chosen_language(user_data: dict[str, Any] | None) -> str | None:
-    value = (user_data or {}).get("language")
-    return value if value in LANGUAGES else None
-
-
-def gateway_language(gateway: Gateway, user: User | None, user_data: dict[str, Any] | None) -> str:
-    """Language of the gateway's own texts: /language choice > Telegram client > station default."""
-    return (
-        chosen_language(user_data)
-        or client_language(user.language_code if user else None)
-        or gateway.settings.station.station.default_language
-    )
-
-
-def rasa_metadata(user: User, chat_id: int, user_data: dict[str, Any] | None) -> dict[str, Any]:
-    """What Rasa's ``action_track_context`` reads: the client's language and who is writing."""
-    metadata: dict[str, Any] = {}
-    language = chosen_language(user_data) or client_language(user.language_code)
-    if language:
-        metadata["language"] = language
-    metadata["telegram_user_id"] = user.id
-    metadata["telegram_chat_id"] = chat_id
-    return metadata
-
-
-def say(key: str, language: str, **values: Any) -> str:
-    return rendering.escape(texts.text(key, language, **values))
-
-
-# -- sending ------------------------------------------------------------------------------------------
-
-
-async def send_replies(
-    application: Application, state: ResidentState, chat_id: int, replies: list[dict[str, Any]], language: str
-) -> None:
-    outgoing = rendering.render(replies, state.keys)
-    if not outgoing:
-        outgoing = [rendering.Outgoing(text=say("empty_reply", language))]
-    for message in outgoing:
-        await send(application, chat_id, message.text, message.reply_markup)
-
-
-@asynccontextmanager
-async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
-    """Shows "typing…" while Rasa thinks, renewed every few seconds for slow turns.
-
-    The first chat action is started before Rasa is asked and never cancelled half-way, so even a fast
-    turn shows it; the renewals stop with the turn.
-    """
-    state = application.bot_data["gateway"].resident_state()
-
-    async def once() -> None:
-        try:
-            await application.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        except TelegramError as error:
-            log.debug("typing action for chat %s failed: %s", chat_id, error)
-
-    first = asyncio.ensure_future(once())
-    state.background.add(first)
-    first.add_done_callback(state.background.discard)
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(TYPING_EVERY)
-            await asyncio.shield(once())
-
-    renewing = asyncio.create_task(renew())
-    try:
-        yield
-    finally:
-        renewing.cancel()
-        with suppress(asyncio.CancelledError):
-            await renewing
-
-
-# -- the relay ----------------------------------------------------------------------------------------
-
-
-async def relay_words(
-    application: Application,
-    gateway: Gateway,
-    user: User,
-    chat_id: int,
-    written: str,
-    user_data: dict[str, Any] | None,
-) -> None:
-    """What a resident wrote (a message, a caption, an unknown "/command") to Rasa as their words."""
-    words = screening.as_words(written)
-    if not words.strip():  # "/" alone: nothing to read
-        language = gateway_language(gateway, user, user_data)
-        await send(application, chat_id, say("empty_reply", language))
-        return
-    await relay(application, gateway, user, chat_id, words, user_data, words=True)
-
-
-async def relay(
-    application: Application,
-    gateway: Gateway,
-    user: User,
-    chat_id: int,
-    text: str,
-    user_data: dict[str, Any] | None,
-    *,
-    words: bool = False,
-) -> None:
-    """One resident message to Rasa, and its answer back.
-
-    ``text`` is a payload of the gateway's own (a command's, a button's) or, with ``words``, what the
-    resident wrote, already through :func:`bot.screening.as_words` (use :func:`relay_words`). Rasa screens
-    the words it takes; words it cannot take now are screened here before they are kept (:func:`_keep`).
-
-    While the resident has messages waiting from an outage, this one waits behind them: answering it first
-    would let Rasa see "yes" before the question it answers.
-    """
-    state = gateway.resident_state()
-    sender = str(user.id)
-    if words:
-        language = danger.language_for(gateway, text, user, user_data)
-    else:
-        language = gateway_language(gateway, user, user_data)
-    metadata = rasa_metadata(user, chat_id, user_data)
-    async with state.lock(sender):
-        if await asyncio.to_thread(gateway.store.inbound.has_pending, sender):
-            await _keep(
-                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=True
-            )
-            return
-        try:
-            async with typing(application, chat_id):
-                answers = await state.client.turn(sender, text, metadata)
-        except RasaUnavailable as error:
-            log.warning("keeping a message from %s for later: %s", sender, error)
-            await _keep(
-                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=False
-            )
-            return
-        except RasaError:
-            # Rasa refused the turn (the error handler apologises); the words still get screened.
-            if words:
-                await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
-            raise
-        await send_replies(application, state, chat_id, answers, language)
-
-
-async def _keep(
-    application: Application,
-    gateway: Gateway,
-    chat_id: int,
-    sender: str,
-    text: str,
-    metadata: dict[str, Any],
-    language: str,
-    *,
-    words: bool,
-    behind: bool,
-) -> None:
-    """Keeps a message for the replay loop and tells the resident so, with the emergency number.
-
-    A resident's words are screened first: danger must not wait for Rasa, so it gets the safety reply and
-    an urgent page now (:mod:`bot.danger`), and the kept row is marked with that case (:data:`PAGED_MARK`)
-    for :func:`replay_sender`. ``behind``: kept only because earlier messages are still waiting.
-    """
-    state = gateway.resident_state()
-    if words:
-        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
-        if answered is not None and answered.case_number:
-            metadata = {**metadata, PAGED_MARK: answered.case_number}
-    await asyncio.to_thread(gateway.store.inbound.add, sender, chat_id, text, metadata, now())
-    emergency = emergency_number(gateway)
-    if behind:
-        await send(application, chat_id, say("queued_behind", language, emergency=emergency))
-        state.wake.set()
-        return
-    state.told_unavailable.add(sender)
-    await send(application, chat_id, say("assistant_unavailable", language, emergency=emergency))
-
-
-# -- replay -------------------------------------------------------------------------------------------
-
-
-async def replay_once(application: Application, gateway: Gateway) -> int:
-    """Delivers kept messages, oldest first per resident, once both servers are up; returns how many.
-
-    A resident's messages go strictly in order (the first failure stops that resident until next time);
-    different residents are replayed side by side. A message counts as delivered as soon as Rasa has
-    answered it, before the answer reaches Telegram, so a Telegram hiccup never makes Rasa see it twice.
-    """
-    store = gateway.store
-    pending = await asyncio.to_thread(store.inbound.pending, 100)
-    if not pending:
-        return 0
-    state = gateway.resident_state()
-    if not await state.client.healthy():
-        return 0
-    senders = list(dict.fromkeys(record.sender for record in pending))
-    done = await asyncio.gather(*(replay_sender(application, gateway, sender) for sender in senders))
-    return sum(done)
-
-
-async def replay_sender(application: Application, gateway: Gateway, sender: str) -> int:
-    """One resident's kept messages, in order, under their lock.
-
-    A message the gateway paged on arrival (:data:`PAGED_MARK`) is still handed to Rasa while its urgent
-    case is active: the conversation must know about the danger (no mediation advice after violence, the
-    risk in the report), and Rasa's own urgent-case action then finds that case open and adds to it — the
-    desk keeps one urgent case per resident, so no second case and no second card. Once that case has
-    moved on (an officer resolved it meanwhile), the message is not replayed: Rasa would page again, for
-    danger an officer has already dealt with.
-    """
-    state = gateway.resident_state()
-    store = gateway.store
-    delivered = 0
-    async with state.lock(sender):
-        # Re-read under the lock: /forget may have dropped these messages since the loop looked.
-        records = await asyncio.to_thread(store.inbound.pending, 500, sender)
-        for record in records:
-            metadata = dict(record.metadata or {})
-            language = metadata.get("language") or gateway.settings.station.station.default_language
-            paged = metadata.get(PAGED_MARK)
-            if paged and not await asyncio.to_thread(_still_active, gateway, str(paged)):
-                why = f"paged as {paged} on arrival; that case has moved on"
-                await asyncio.to_thread(store.inbound.drop, record.id, now(), why)
-                continue
-            try:
-                if metadata.get(RESET_MARK):
-                    await state.client.reset(sender)
-                    await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
-                    delivered += 1
-                    continue
-                async with typing(application, record.chat_id):
-                    answers = await state.client.turn(sender, record.text, metadata)
-            except RasaUnavailable as error:
-                await asyncio.to_thread(store.inbound.mark_attempt, record.id, now(), str(error))
-                break
-            except RasaError as error:
-                # Rasa will never take this one; say so instead of retrying it forever.
-                log.error("Rasa refused a kept message %s from %s: %s", record.id, sender, error)
-                await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
-                emergency = emergency_number(gateway)
-                await send(application, record.chat_id, say("internal_error", language, emergency=emergency))
-                continue
-            await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
-            delivered += 1
-            if sender in state.told_unavailable:
-                state.told_unavailable.discard(sender)
-                await send(application, record.chat_id, say("back_online", language))
-            try:
-                await send_replies(application, state, record.chat_id, answers, language)
-            except TelegramError:
-                log.exception("could not send the answer to kept message %s", record.id)
-    return delivered
-
-
-def _still_active(gateway: Gateway, number: str) -> bool:
-    case = gateway.store.get(number)
-    return case is not None and case.is_active
-
-
-async def replay_loop(application: Application, gateway: Gateway) -> None:
-    """Runs for the gateway's life; wakes every ``replay_interval`` or when a message queues up."""
-    state = gateway.resident_state()
-    interval = gateway.config.replay_interval
-    while True:
-        try:
-            count = await replay_once(application, gateway)
-            if count:
-                log.info("replayed %d kept resident message(s)", count)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - the loop must survive a bad round (database hiccup, …)
-            log.exception("replaying kept resident messages failed; will retry")
-        state.wake.clear()
-        with suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(state.wake.wait(), timeout=interval)
 
 
 # -- handlers -----------------------------------------------------------------------------------------

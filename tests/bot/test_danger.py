@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot import danger, resident, screening
+from bot import danger, relay, screening
 from bot.texts import text
 from hemu.cases import CaseState, Priority
 from hemu.settings import load_settings
@@ -50,7 +50,7 @@ PAGED = {"zh": "紧急案件编号", "en": "urgent case"}
 async def gw(
     tmp_path: Path, clock_file: Path, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[RunningGateway]:
-    monkeypatch.setattr(resident, "TYPING_EVERY", 0.3)
+    monkeypatch.setattr(relay, "TYPING_EVERY", 0.3)
     async with running_gateway(tmp_path, rasa_url=rasa.url) as running:
         yield running
 
@@ -190,7 +190,7 @@ async def test_danger_while_rasa_is_down_is_answered_at_once_and_paged_once(
     case = assert_safety_and_one_page(gw, said, DANGER_ZH, "zh")
     assert said[2] == text("assistant_unavailable", "zh", emergency=EMERGENCY)
     [kept] = gw.store.inbound.pending()
-    assert kept.text == DANGER_ZH and kept.metadata[resident.PAGED_MARK] == case.number
+    assert kept.text == DANGER_ZH and kept.metadata[relay.PAGED_MARK] == case.number
 
     # Back up: the conversation gets the message once, in order; the case stays the only one.
     await rasa.up()
@@ -250,7 +250,7 @@ async def test_when_no_officer_can_be_paged_the_resident_is_told_to_call_110(
     assert said[1:] == [failed, text("assistant_unavailable", "en", emergency=EMERGENCY)]
     # Not marked as paged: Rasa gets its own chance to page when it is back.
     [kept] = gw.store.inbound.pending()
-    assert resident.PAGED_MARK not in kept.metadata
+    assert relay.PAGED_MARK not in kept.metadata
 
 
 async def test_harmless_text_while_rasa_is_down_pages_nobody(gw: RunningGateway, rasa: FakeRasa) -> None:
@@ -258,7 +258,7 @@ async def test_harmless_text_while_rasa_is_down_pages_nobody(gw: RunningGateway,
     await gw.control.send_text(RESIDENT, HARMLESS_ZH)
     assert await bot_texts(gw, 1) == [text("assistant_unavailable", "zh", emergency=EMERGENCY)]
     [kept] = gw.store.inbound.pending()
-    assert resident.PAGED_MARK not in kept.metadata
+    assert relay.PAGED_MARK not in kept.metadata
     assert gw.store.cases_for_resident(str(RESIDENT)) == []
 
 

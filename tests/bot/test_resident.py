@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot import resident
+from bot import relay, resident
 from bot.texts import text
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
@@ -27,7 +27,7 @@ RESIDENT = 1001
 async def gw(
     tmp_path: Path, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[RunningGateway]:
-    monkeypatch.setattr(resident, "TYPING_EVERY", 0.3)
+    monkeypatch.setattr(relay, "TYPING_EVERY", 0.3)
     async with running_gateway(tmp_path, rasa_url=rasa.url) as running:
         yield running
 

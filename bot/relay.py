@@ -1,0 +1,217 @@
+"""A resident's words to Rasa and Rasa's answers back, or — when Rasa cannot take them now — kept in the
+case store and answered later, with the emergency number at once (SPEC §6: nothing waits in silence).
+
+Shared by the resident handlers (:mod:`bot.resident`) and the replay of kept messages
+(:mod:`bot.replay`); the language helpers are the gateway's own texts' language rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from telegram import User
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import danger, screening, texts
+from bot import replies as rendering
+from bot.danger import emergency_number
+from bot.gateway import Gateway, ResidentState
+from bot.rasa_client import RasaError, RasaUnavailable
+from bot.sending import send
+from hemu import LANGUAGES
+from hemu.clock import now
+from hemu.language import client_language
+
+log = logging.getLogger(__name__)
+
+TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 s per chat action
+# Stored instead of a message when /forget could not reach Rasa: the replay loop resets the conversation.
+RESET_MARK = "hemu_reset"
+# Set on a kept message the gateway found dangerous and paged on arrival: the urgent case's number.
+PAGED_MARK = "hemu_urgent_case"
+
+
+# -- language -----------------------------------------------------------------------------------------
+
+
+def chosen_language(user_data: dict[str, Any] | None) -> str | None:
+    value = (user_data or {}).get("language")
+    return value if value in LANGUAGES else None
+
+
+def gateway_language(gateway: Gateway, user: User | None, user_data: dict[str, Any] | None) -> str:
+    """Language of the gateway's own texts: /language choice > Telegram client > station default."""
+    return (
+        chosen_language(user_data)
+        or client_language(user.language_code if user else None)
+        or gateway.settings.station.station.default_language
+    )
+
+
+def rasa_metadata(user: User, chat_id: int, user_data: dict[str, Any] | None) -> dict[str, Any]:
+    """What Rasa's ``action_track_context`` reads: the client's language and who is writing."""
+    metadata: dict[str, Any] = {}
+    language = chosen_language(user_data) or client_language(user.language_code)
+    if language:
+        metadata["language"] = language
+    metadata["telegram_user_id"] = user.id
+    metadata["telegram_chat_id"] = chat_id
+    return metadata
+
+
+def say(key: str, language: str, **values: Any) -> str:
+    return rendering.escape(texts.text(key, language, **values))
+
+
+# -- sending ------------------------------------------------------------------------------------------
+
+
+async def send_replies(
+    application: Application, state: ResidentState, chat_id: int, replies: list[dict[str, Any]], language: str
+) -> None:
+    outgoing = rendering.render(replies, state.keys)
+    if not outgoing:
+        outgoing = [rendering.Outgoing(text=say("empty_reply", language))]
+    for message in outgoing:
+        await send(application, chat_id, message.text, message.reply_markup)
+
+
+@asynccontextmanager
+async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
+    """Shows "typing…" while Rasa thinks, renewed every few seconds for slow turns.
+
+    The first chat action is started before Rasa is asked and never cancelled half-way, so even a fast
+    turn shows it; the renewals stop with the turn.
+    """
+    state = application.bot_data["gateway"].resident_state()
+
+    async def once() -> None:
+        try:
+            await application.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:
+            log.debug("typing action for chat %s failed: %s", chat_id, error)
+
+    first = asyncio.ensure_future(once())
+    state.background.add(first)
+    first.add_done_callback(state.background.discard)
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(TYPING_EVERY)
+            await asyncio.shield(once())
+
+    renewing = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with suppress(asyncio.CancelledError):
+            await renewing
+
+
+# -- the relay ----------------------------------------------------------------------------------------
+
+
+async def relay_words(
+    application: Application,
+    gateway: Gateway,
+    user: User,
+    chat_id: int,
+    written: str,
+    user_data: dict[str, Any] | None,
+) -> None:
+    """What a resident wrote (a message, a caption, an unknown "/command") to Rasa as their words."""
+    words = screening.as_words(written)
+    if not words.strip():  # "/" alone: nothing to read
+        language = gateway_language(gateway, user, user_data)
+        await send(application, chat_id, say("empty_reply", language))
+        return
+    await relay(application, gateway, user, chat_id, words, user_data, words=True)
+
+
+async def relay(
+    application: Application,
+    gateway: Gateway,
+    user: User,
+    chat_id: int,
+    text: str,
+    user_data: dict[str, Any] | None,
+    *,
+    words: bool = False,
+) -> None:
+    """One resident message to Rasa, and its answer back.
+
+    ``text`` is a payload of the gateway's own (a command's, a button's) or, with ``words``, what the
+    resident wrote, already through :func:`bot.screening.as_words` (use :func:`relay_words`). Rasa screens
+    the words it takes; words it cannot take now are screened here before they are kept (:func:`_keep`).
+
+    While the resident has messages waiting from an outage, this one waits behind them: answering it first
+    would let Rasa see "yes" before the question it answers.
+    """
+    state = gateway.resident_state()
+    sender = str(user.id)
+    if words:
+        language = danger.language_for(gateway, text, user, user_data)
+    else:
+        language = gateway_language(gateway, user, user_data)
+    metadata = rasa_metadata(user, chat_id, user_data)
+    async with state.lock(sender):
+        if await asyncio.to_thread(gateway.store.inbound.has_pending, sender):
+            await _keep(
+                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=True
+            )
+            return
+        try:
+            async with typing(application, chat_id):
+                answers = await state.client.turn(sender, text, metadata)
+        except RasaUnavailable as error:
+            log.warning("keeping a message from %s for later: %s", sender, error)
+            await _keep(
+                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=False
+            )
+            return
+        except RasaError:
+            # Rasa refused the turn (the error handler apologises); the words still get screened.
+            if words:
+                await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+            raise
+        await send_replies(application, state, chat_id, answers, language)
+
+
+async def _keep(
+    application: Application,
+    gateway: Gateway,
+    chat_id: int,
+    sender: str,
+    text: str,
+    metadata: dict[str, Any],
+    language: str,
+    *,
+    words: bool,
+    behind: bool,
+) -> None:
+    """Keeps a message for the replay loop and tells the resident so, with the emergency number.
+
+    A resident's words are screened first: danger must not wait for Rasa, so it gets the safety reply and
+    an urgent page now (:mod:`bot.danger`), and the kept row is marked with that case (:data:`PAGED_MARK`)
+    for :func:`bot.replay.replay_sender`. ``behind``: kept only because earlier messages are still waiting.
+    """
+    state = gateway.resident_state()
+    if words:
+        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+        if answered is not None and answered.case_number:
+            metadata = {**metadata, PAGED_MARK: answered.case_number}
+    await asyncio.to_thread(gateway.store.inbound.add, sender, chat_id, text, metadata, now())
+    emergency = emergency_number(gateway)
+    if behind:
+        await send(application, chat_id, say("queued_behind", language, emergency=emergency))
+        state.wake.set()
+        return
+    state.told_unavailable.add(sender)
+    await send(application, chat_id, say("assistant_unavailable", language, emergency=emergency))
