@@ -32,11 +32,18 @@ from telegram.ext import Application
 
 from bot import cards, texts
 from bot.gateway import Gateway
-from hemu import parties
-from hemu.cases import CaseState
 from hemu.guidance import load_content
 from hemu.parties import Party
-from hemu.store import CaseRecord, NotificationRecord, OutboxError
+from hemu.store import (
+    CASE_ASSIGNED,
+    CASE_UPDATE,
+    FOLLOW_UP,
+    PROMISE_BROKEN,
+    PROMISE_REMINDER,
+    CaseRecord,
+    NotificationRecord,
+    OutboxError,
+)
 from hemu.when import describe_due, describe_overdue
 
 log = logging.getLogger(__name__)
@@ -53,14 +60,14 @@ QUOTE_CAP = 3000
 SETTLE_ATTEMPTS = 5
 _NET_TAG = re.compile(r"^\[net (\d+)\]")
 
+# Case updates a resident is sent. Closing (a rating) and reopening (a low rating, "it came back") are
+# the resident's own presses, answered by bot.ratings at once: the desk queues nothing for them.
 RESIDENT_EVENTS = (
     "acknowledged",
     "contacted",
     "resolved",
     "handed_over",
-    "reopened",
     "promise_broken",
-    "closed",
 )
 
 TEXT_KEYS: tuple[str, ...] = (
@@ -322,7 +329,7 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
     number = cards.escape(case.number)
-    if record.kind == "follow_up":
+    if record.kind == FOLLOW_UP:
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -338,18 +345,12 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
             ]
         )
         return Outgoing(int(ident), texts.text("follow_up", language, number=number), markup)
-    if record.kind != "case_update":
+    if record.kind != CASE_UPDATE:
         raise Drop(f"unknown notification kind {record.kind!r}")
     event = str(payload.get("event") or "")
     if event not in RESIDENT_EVENTS:
         state = cards.escape(load_content().state_name(case.state, language))
         return Outgoing(int(ident), texts.text("update_other", language, number=number, state=state))
-    if event in ("reopened", "closed") and _moved_by(gateway, case, CaseState(event)) == parties.resident(
-        ident
-    ):
-        # The resident's own rating or follow-up button closed or reopened it, and bot.ratings already
-        # answered that press (with the officer and the promise): a second message would repeat it.
-        raise Drop("the resident was answered when they pressed the button")
     officer_id = str(payload.get("officer_id") or case.officer_id)
     due = _when(payload.get("new_due"), case.promise_due_at)
     values = {
@@ -363,16 +364,6 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         values["supervisor_title"] = supervisor["officer_title"]
     markup = cards.rating_keyboard(case.number) if event == "resolved" else None
     return Outgoing(int(ident), texts.render(f"update_{event}", language, **values).text, markup)
-
-
-def _moved_by(gateway: Gateway, case: CaseRecord, state: CaseState) -> str | None:
-    """Who made the case's latest move into ``state``, if it is in that state now."""
-    if case.state is not state:
-        return None
-    for event in reversed(gateway.store.events(case.number)):
-        if event.to_state is state:
-            return event.actor
-    return None
 
 
 def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:
@@ -398,7 +389,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
     def name(officer_id: Any) -> str:
         return cards.escape(cards.officer_name(gateway.settings, str(officer_id), language))
 
-    if record.kind == "case_assigned":
+    if record.kind == CASE_ASSIGNED:
         if not gateway.desk.may_act(case, ident):
             raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
@@ -408,14 +399,14 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             header = texts.text("header_assigned", language)
         text = cards.card_text(case, gateway.settings, now, language, header=header)
         return Outgoing(chat_id, text, cards.viewer_keyboard(case, ident, gateway.desk, language))
-    if record.kind == "promise_reminder":
+    if record.kind == PROMISE_REMINDER:
         if not case.is_active or case.officer_id != ident:
             raise Drop(f"case {case.number} no longer waits for {ident}")
         promise = cards.escape(describe_due(case.promise_due_at, now, tz, language))
         return Outgoing(
             chat_id, texts.text("officer_reminder", language, number=number, promise=promise), view
         )
-    if record.kind == "promise_broken":
+    if record.kind == PROMISE_BROKEN:
         role = str(payload.get("role") or "assigned")
         key = (
             f"officer_broken_{role}"
@@ -433,7 +424,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             new=cards.escape(describe_due(new, now, tz, language)),
         )
         return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)
-    if record.kind != "case_update":
+    if record.kind != CASE_UPDATE:
         raise Drop(f"unknown notification kind {record.kind!r}")
     event = str(payload.get("event") or "")
     if event == "details_added":

@@ -29,6 +29,7 @@ from hemu.roster import Officer
 from hemu.settings import Settings
 from hemu.stats import Stats, compute_stats
 from hemu.store import (
+    CASE_UPDATE,
     Assignment,
     CaseNotFound,
     CaseRecord,
@@ -361,7 +362,7 @@ class Desk:
                 notify=[
                     Notification(
                         recipient=parties.officer(case.officer_id),
-                        kind="case_update",
+                        kind=CASE_UPDATE,
                         payload={"number": number, "event": "cancelled_by_resident"},
                     )
                 ],
@@ -524,7 +525,9 @@ class Desk:
                 now,
                 actor=actor,
                 reason=f"rated {rating}",
-                notify=lambda record: [rated, *tell_resident(record, "closed", rating=rating)],
+                # The resident pressed the button and the gateway answers that press at once (with
+                # the officer and promise after a low rating): no queued notice repeats it.
+                notify=[rated],
                 expected_version=case.version,
                 detail={"officer_id": case.officer_id},
                 **values,
@@ -538,7 +541,7 @@ class Desk:
             now,
             actor=actor,
             reason=f"rated {rating}",
-            notify=lambda record: [rated, *self._tell_new_promise(record, "reopened")],
+            notify=[rated],
             expected_version=case.version,
             detail={"officer_id": case.officer_id},
             **values,
@@ -580,7 +583,7 @@ class Desk:
         payload: dict[str, Any] = {"number": number, "event": "rated", "rating": rating}
         if comment:
             payload["comment"] = comment
-        return Notification(parties.officer(officer_id), "case_update", payload)
+        return Notification(parties.officer(officer_id), CASE_UPDATE, payload)
 
     def follow_up_answer(self, resident_id: str, number: str, came_back: bool) -> CaseRecord:
         """The resident's answer to "has the problem come back?" a week after closing.
@@ -618,7 +621,7 @@ class Desk:
         due = self.promise_for(officer, response, now)
         back = Notification(
             parties.officer(officer.id),
-            "case_update",
+            CASE_UPDATE,
             {"number": case.number, "event": "follow_up_came_back"},
         )
         return self.store.reopen(
@@ -627,7 +630,7 @@ class Desk:
             now,
             actor=actor,
             reason="the resident says the problem came back",
-            notify=lambda record: [back, *self._tell_new_promise(record, "reopened")],
+            notify=[back],  # the resident's press is answered at once, with the officer and promise
             expected_version=case.version,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hemu import parties
-from hemu.store import CaseRecord, Notification
+from hemu.store import CASE_UPDATE, CaseRecord, Notification
 
 
 def tell_resident(case: CaseRecord, event: str, **values: Any) -> list[Notification]:
@@ -13,4 +13,4 @@ def tell_resident(case: CaseRecord, event: str, **values: Any) -> list[Notificat
     if case.is_erased:
         return []
     payload = {"number": case.number, "event": event, **values}
-    return [Notification(parties.resident(case.resident_id), "case_update", payload)]
+    return [Notification(parties.resident(case.resident_id), CASE_UPDATE, payload)]

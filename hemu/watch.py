@@ -19,7 +19,7 @@ from hemu import parties
 from hemu.notices import tell_resident
 from hemu.promise import PromiseClock
 from hemu.settings import Settings
-from hemu.store import CaseRecord, Notification, Store
+from hemu.store import FOLLOW_UP, PROMISE_BROKEN, PROMISE_REMINDER, CaseRecord, Notification, Store
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
                 continue
             reminder = Notification(
                 parties.officer(case.officer_id),
-                "promise_reminder",
+                PROMISE_REMINDER,
                 {"number": case.number, "due_at": promises.iso(case.promise_due_at)},
             )
             if store.record_reminder(case.number, case.promise_due_at, now, [reminder]) is not None:
@@ -136,7 +136,7 @@ def _renew(
     if roster.supervisor not in told:
         told[roster.supervisor] = "supervisor"
     notifications = [
-        Notification(parties.officer(officer_id), "promise_broken", {**payload, "role": role})
+        Notification(parties.officer(officer_id), PROMISE_BROKEN, {**payload, "role": role})
         for officer_id, role in told.items()
     ]
     notifications += tell_resident(
@@ -148,7 +148,7 @@ def _renew(
 
 
 def _follow_up(case: CaseRecord) -> Notification:
-    return Notification(parties.resident(case.resident_id), "follow_up", {"number": case.number})
+    return Notification(parties.resident(case.resident_id), FOLLOW_UP, {"number": case.number})
 
 
 __all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep"]

@@ -10,11 +10,12 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from hemu.cases import normalise_case_number
+from hemu.parties import Party
 from hemu.store import db
 from hemu.store.checks import jsonable, nonempty
 from hemu.store.errors import NotificationNotFound, OutboxError
 from hemu.store.mappers import notification_record
-from hemu.store.records import Notification, NotificationRecord, OutboxStatus
+from hemu.store.records import NOTIFICATION_KINDS, Notification, NotificationRecord, OutboxStatus
 from hemu.store.tables import cases, outbox
 from hemu.times import require_aware
 
@@ -31,8 +32,8 @@ def add_notifications(
                 "case_id": case_id,
                 "created_at": now,
                 "updated_at": now,
-                "recipient": nonempty(notification.recipient, "notification recipient"),
-                "kind": nonempty(notification.kind, "notification kind"),
+                "recipient": known_recipient(notification.recipient),
+                "kind": known_kind(notification.kind),
                 "payload": jsonable(dict(notification.payload), "notification payload"),
                 "status": OutboxStatus.PENDING.value,
                 "attempts": 0,
@@ -41,6 +42,21 @@ def add_notifications(
         )
     if rows:
         conn.execute(insert(outbox), rows)
+
+
+def known_kind(kind: str) -> str:
+    """A kind the notifier can render: an unknown one would only be dropped at sending, long after the
+    change that queued it was committed."""
+    if kind not in NOTIFICATION_KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}; one of {sorted(NOTIFICATION_KINDS)}")
+    return kind
+
+
+def known_recipient(recipient: str) -> str:
+    """An officer or a resident (:mod:`hemu.parties`): nobody else can be sent to."""
+    if Party.parse(nonempty(recipient, "notification recipient")) is None:
+        raise ValueError(f"a notification goes to officer:<id> or resident:<id>, not {recipient!r}")
+    return recipient
 
 
 def count_attempt() -> Any:

@@ -49,6 +49,8 @@ from hemu.store.outbox import Outbox, add_notifications
 from hemu.store.privacy import Privacy
 from hemu.store.records import (
     AWAITING_RESPONSE,
+    CASE_ASSIGNED,
+    CASE_UPDATE,
     Assignment,
     CaseRecord,
     EventRecord,
@@ -122,7 +124,7 @@ def _new_promise(row: Row, officer_id: str, due_at: datetime, now: datetime) -> 
 def _case_card(row: Row, officer_id: str) -> Notification:
     """The case card for the officer who now has the case; ``from_officer`` says whose it was."""
     return Notification(
-        parties.officer(officer_id), "case_assigned", {"number": row.number, "from_officer": row.officer_id}
+        parties.officer(officer_id), CASE_ASSIGNED, {"number": row.number, "from_officer": row.officer_id}
     )
 
 
@@ -262,7 +264,7 @@ class Store:
                 detail={"officer_id": officer_id, "due_at": due_at.isoformat()},
             )
             record = case_record(self._case_row(conn, number))
-            assigned = Notification(parties.officer(officer_id), "case_assigned", {"number": number})
+            assigned = Notification(parties.officer(officer_id), CASE_ASSIGNED, {"number": number})
             add_notifications(conn, case_id, now, [assigned, *self._extra(notify, record)])
         return record
 
@@ -392,7 +394,7 @@ class Store:
             event = {"actor": actor, "kind": "details_added", "detail": {"text": text}}
             update_ = Notification(
                 parties.officer(row.officer_id),
-                "case_update",
+                CASE_UPDATE,
                 {"number": row.number, "event": "details_added", "text": text},
             )
             return _Change({}, [event], [update_])
@@ -417,7 +419,7 @@ class Store:
             event = {"actor": actor, "kind": "resident_says_safe", "detail": {}}
             update_ = Notification(
                 parties.officer(row.officer_id),
-                "case_update",
+                CASE_UPDATE,
                 {"number": row.number, "event": "resident_says_safe"},
             )
             return _Change({}, [event], [update_])

@@ -53,8 +53,7 @@ def desk(e2e: E2E) -> Desk:
 
 def sent_ok(e2e: E2E, number: str) -> bool:
     """Every notification about the case has left the outbox: sent, or dropped on purpose with a reason
-    (e.g. "closed" when the resident already read the answer to their rating press) — none pending or
-    failed."""
+    — none pending or failed."""
     notes = e2e.store.outbox.notifications(number)
     return bool(notes) and all(
         note.status.value == "sent" or (note.status.value == "dropped" and note.last_error) for note in notes

@@ -94,7 +94,7 @@ def test_open_case_queues_the_officers_card_and_the_callers_notifications(store:
         seen.append(record)
         return [
             Notification(
-                "resident:42", "case_opened", {"number": record.number, "officer": record.officer_id}
+                "resident:42", "case_update", {"number": record.number, "officer": record.officer_id}
             )
         ]
 
@@ -103,15 +103,22 @@ def test_open_case_queues_the_officers_card_and_the_callers_notifications(store:
     queued = store.outbox.notifications(record.number)
     assert [(n.recipient, n.kind, n.payload) for n in queued] == [
         ("officer:wang_li", "case_assigned", {"number": record.number}),
-        ("resident:42", "case_opened", {"number": record.number, "officer": "wang_li"}),
+        ("resident:42", "case_update", {"number": record.number, "officer": "wang_li"}),
     ]
     assert all(n.case_id == record.id and n.status == "pending" and n.attempts == 0 for n in queued)
     assert all(n.created_at == n.next_attempt_at == NOW for n in queued)
 
     fixed = store.open_case(
-        new_case(), assign_to("zhang_wei"), NOW, "resident:42", notify=[Notification("admin", "fyi")]
+        new_case(),
+        assign_to("zhang_wei"),
+        NOW,
+        "resident:42",
+        notify=[Notification("officer:zhou_jian", "case_update", {"event": "fyi"})],
     )
-    assert [n.recipient for n in store.outbox.notifications(fixed.number)] == ["officer:zhang_wei", "admin"]
+    assert [n.recipient for n in store.outbox.notifications(fixed.number)] == [
+        "officer:zhang_wei",
+        "officer:zhou_jian",
+    ]
 
 
 def test_assign_sees_current_loads_and_balances(store: Store) -> None:
@@ -153,7 +160,7 @@ def test_a_bad_notification_rolls_back_the_whole_case(store: Store) -> None:
             assign_to("wang_li"),
             NOW,
             "resident:42",
-            notify=[Notification("resident:42", "x", {"at": NOW})],
+            notify=[Notification("resident:42", "case_update", {"at": NOW})],
         )
     assert row_counts(store) == before
     assert store.cases() == []

@@ -17,7 +17,7 @@ def test_pending_oldest_first_and_only_when_due(store: Store) -> None:
         assign_to("zhang_wei"),
         NOW + timedelta(minutes=1),
         "resident:42",
-        notify=[Notification("resident:42", "case_opened", {"n": 2})],
+        notify=[Notification("resident:42", "case_update", {"n": 2})],
     )
     assert [n.recipient for n in store.outbox.pending(NOW)] == ["officer:wang_li"]
     due = store.outbox.pending(NOW + timedelta(minutes=1))
@@ -75,3 +75,19 @@ def test_status_changes_that_make_no_sense_are_refused(store: Store) -> None:
         store.outbox.mark_sent(999, NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
         store.outbox.mark_failed(card.id, NOW, "x", retry_at=NOW.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("notification", "problem"),
+    [
+        (Notification("resident:42", "case_opened"), "unknown notification kind"),
+        (Notification("admin", "case_update"), "officer:<id> or resident:<id>"),
+    ],
+)
+def test_a_notification_nobody_could_send_is_refused_with_its_change(
+    store: Store, notification: Notification, problem: str
+) -> None:
+    """The notifier would only drop it, long after the change that queued it was committed."""
+    with pytest.raises(ValueError, match=problem):
+        store.open_case(new_case(), assign_to("wang_li"), NOW, "resident:42", notify=[notification])
+    assert store.cases() == []
