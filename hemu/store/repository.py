@@ -14,7 +14,6 @@ Concurrency model, the same on both backends:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
@@ -26,13 +25,11 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hemu import parties
+from hemu.case import Case, Change
 from hemu.cases import (
     ACTIVE_STATES,
     CaseState,
-    InvalidTransition,
-    check_transition,
     format_case_number,
-    is_active,
     normalise_case_number,
 )
 from hemu.store import db
@@ -50,7 +47,6 @@ from hemu.store.privacy import Privacy
 from hemu.store.records import (
     AWAITING_RESPONSE,
     CASE_ASSIGNED,
-    CASE_UPDATE,
     Assignment,
     CaseRecord,
     EventRecord,
@@ -78,18 +74,6 @@ _ACTIVE_VALUES = tuple(sorted(state.value for state in ACTIVE_STATES))
 _AWAITING_VALUES = tuple(sorted(state.value for state in AWAITING_RESPONSE))
 
 
-@dataclass
-class _Change:
-    values: Dict[str, Any]
-    events: List[Dict[str, Any]]
-    notifications: List[Notification] = field(default_factory=list)
-
-
-def _lapsed(row: Row, now: datetime) -> bool:
-    """The first promise ran out unanswered and nothing has recorded that yet (see ``promise_kept``)."""
-    return row.first_response_at is None and row.promise_kept is None and now >= row.promise_due_at
-
-
 def _check_changes(changes: Mapping[str, Any]) -> None:
     """A rating among a case change's ``changes``; None is allowed there (it sets no rating)."""
     if changes.get("rating") is not None:
@@ -103,28 +87,6 @@ def _checked_assignment(assignment: Any, verb: str) -> tuple[str, datetime]:
     return (
         nonempty(assignment.officer_id, "assignment.officer_id"),
         require_aware(assignment.due_at, "assignment.due_at"),
-    )
-
-
-def _new_promise(row: Row, officer_id: str, due_at: datetime, now: datetime) -> Dict[str, Any]:
-    """The values that give the case to ``officer_id`` with a promise made now (hand-over, reopening): a
-    new officer, a new promise, the reminder counted afresh. A first promise that already lapsed
-    unanswered is settled as broken here, so the new one cannot hide it (see ``promise_kept``)."""
-    values: Dict[str, Any] = {
-        "officer_id": officer_id,
-        "promise_due_at": due_at,
-        "promise_set_at": now,
-        "reminded_at": None,
-    }
-    if _lapsed(row, now):
-        values["promise_kept"] = False
-    return values
-
-
-def _case_card(row: Row, officer_id: str) -> Notification:
-    """The case card for the officer who now has the case; ``from_officer`` says whose it was."""
-    return Notification(
-        parties.officer(officer_id), CASE_ASSIGNED, {"number": row.number, "from_officer": row.officer_id}
     )
 
 
@@ -300,32 +262,10 @@ class Store:
         nonempty(actor, "actor")
         extra = jsonable(dict(detail or {}), "detail")
 
-        def plan(row: Row) -> _Change:
-            check_transition(row.number, row.state, target)
-            values: Dict[str, Any] = {"state": target.value, **changes}
-            # Resolving without a word first still answered the resident: it counts as the first response.
-            responded = (CaseState.ACKNOWLEDGED, CaseState.CONTACTED, CaseState.RESOLVED)
-            if target in responded and row.first_response_at is None:
-                values["first_response_at"] = now
-                if row.promise_kept is None:  # a breach recorded first already settled it
-                    values["promise_kept"] = now <= row.promise_due_at
-            elif target is CaseState.CANCELLED and _lapsed(row, now):
-                values["promise_kept"] = False  # withdrawn after the promise lapsed unanswered
-            if target is CaseState.RESOLVED:
-                values["resolved_at"] = now
-            elif target is CaseState.CLOSED:
-                values["closed_at"] = now
-            elif target is CaseState.REOPENED:
-                values["resolved_at"] = values["closed_at"] = None
-            event = {
-                "actor": actor,
-                "kind": "state_changed",
-                "from_state": CaseState(row.state),
-                "to_state": target,
-                "reason": reason,
-                "detail": {**jsonable(dict(changes), "changes"), **extra},
-            }
-            return _Change(values, [event])
+        checked = jsonable(dict(changes), "changes")
+
+        def plan(case: Case) -> Change:
+            return case.move_to(target, now, actor, reason, checked, extra)
 
         return self._change_case(number, now, expected_version, plan, notify)
 
@@ -344,23 +284,8 @@ class Store:
         now = require_aware(now, "now")
         nonempty(actor, "actor")
 
-        def plan(row: Row) -> _Change:
-            check_transition(row.number, row.state, CaseState.HANDED_OVER)
-            values = {"state": CaseState.HANDED_OVER.value, **_new_promise(row, officer_id, due_at, now)}
-            event = {
-                "actor": actor,
-                "kind": "handed_over",
-                "from_state": CaseState(row.state),
-                "to_state": CaseState.HANDED_OVER,
-                "reason": reason or assignment.reason,
-                "detail": {
-                    "from_officer": row.officer_id,
-                    "to_officer": officer_id,
-                    "due_at": due_at.isoformat(),
-                    "assignment_reason": assignment.reason,
-                },
-            }
-            return _Change(values, [event], [_case_card(row, officer_id)])
+        def plan(case: Case) -> Change:
+            return case.hand_to(officer_id, due_at, now, actor, reason, assignment.reason)
 
         return self._change_case(number, now, expected_version, plan, notify)
 
@@ -383,21 +308,8 @@ class Store:
         now = require_aware(now, "now")
         nonempty(actor, "actor")
 
-        def plan(row: Row) -> _Change:
-            state = CaseState(row.state)
-            if not (is_active(state) or state is CaseState.RESOLVED):
-                raise InvalidTransition(
-                    f"case {row.number} is {state.value}; details can no longer be added to it",
-                    number=row.number,
-                    current=state,
-                )
-            event = {"actor": actor, "kind": "details_added", "detail": {"text": text}}
-            update_ = Notification(
-                parties.officer(row.officer_id),
-                CASE_UPDATE,
-                {"number": row.number, "event": "details_added", "text": text},
-            )
-            return _Change({}, [event], [update_])
+        def plan(case: Case) -> Change:
+            return case.add_details(text, actor)
 
         return self._change_case(number, now, expected_version, plan, notify)
 
@@ -409,20 +321,8 @@ class Store:
         now = require_aware(now, "now")
         nonempty(actor, "actor")
 
-        def plan(row: Row) -> _Change:
-            if not is_active(CaseState(row.state)):
-                raise InvalidTransition(
-                    f"case {row.number} is {row.state}; it is no longer open",
-                    number=row.number,
-                    current=CaseState(row.state),
-                )
-            event = {"actor": actor, "kind": "resident_says_safe", "detail": {}}
-            update_ = Notification(
-                parties.officer(row.officer_id),
-                CASE_UPDATE,
-                {"number": row.number, "event": "resident_says_safe"},
-            )
-            return _Change({}, [event], [update_])
+        def plan(case: Case) -> Change:
+            return case.resident_says_safe(actor)
 
         return self._change_case(number, now, None, plan, ())
 
@@ -453,34 +353,10 @@ class Store:
         nonempty(actor, "actor")
         extra = jsonable(dict(detail or {}), "detail")
 
-        def plan(row: Row) -> _Change:
-            check_transition(row.number, row.state, CaseState.REOPENED)
-            values = {
-                "state": CaseState.REOPENED.value,
-                **_new_promise(row, officer_id, due_at, now),
-                "resolved_at": None,
-                "closed_at": None,
-                **changes,
-            }
-            reopened = {
-                "actor": actor,
-                "kind": "state_changed",
-                "from_state": CaseState(row.state),
-                "to_state": CaseState.REOPENED,
-                "reason": reason,
-                "detail": {**jsonable(dict(changes), "changes"), **extra},
-            }
-            assigned = {
-                "actor": "system",
-                "kind": "assigned",
-                "reason": assignment.reason,
-                "detail": {
-                    "from_officer": row.officer_id,
-                    "officer_id": officer_id,
-                    "due_at": due_at.isoformat(),
-                },
-            }
-            return _Change(values, [reopened, assigned], [_case_card(row, officer_id)])
+        checked = jsonable(dict(changes), "changes")
+
+        def plan(case: Case) -> Change:
+            return case.reopen_to(officer_id, due_at, now, actor, reason, assignment.reason, checked, extra)
 
         return self._change_case(number, now, expected_version, plan, notify)
 
@@ -492,15 +368,8 @@ class Store:
         now = require_aware(now, "now")
         nonempty(actor, "actor")
 
-        def plan(row: Row) -> _Change:
-            if row.rating is None:
-                raise InvalidTransition(
-                    f"case {row.number} has not been rated; a comment belongs to a rating",
-                    number=row.number,
-                    current=CaseState(row.state),
-                )
-            event = {"actor": actor, "kind": "rating_comment", "detail": {"comment": comment}}
-            return _Change({"rating_comment": comment}, [event])
+        def plan(case: Case) -> Change:
+            return case.comment_rating(comment, actor)
 
         return self._change_case(number, now, None, plan, notify)
 
@@ -545,19 +414,8 @@ class Store:
         due_at = require_aware(due_at, "due_at")
         now = require_aware(now, "now")
 
-        def plan(row: Row) -> _Change | None:
-            if (
-                row.state not in _AWAITING_VALUES
-                or row.promise_due_at != due_at
-                or row.reminded_at is not None
-            ):
-                return None
-            event = {
-                "actor": "system",
-                "kind": "reminded",
-                "detail": {"officer_id": row.officer_id, "due_at": due_at.isoformat()},
-            }
-            return _Change({"reminded_at": now}, [event])
+        def plan(case: Case) -> Change | None:
+            return case.remind(due_at, now)
 
         return self._guarded_change(number, now, plan, notify)
 
@@ -585,31 +443,8 @@ class Store:
         if new_due <= now:
             raise ValueError(f"a renewed promise must lie in the future, got {new_due.isoformat()}")
 
-        def plan(row: Row) -> _Change | None:
-            if row.state not in _AWAITING_VALUES or row.promise_due_at != old_due:
-                return None
-            if officer_id is not None and row.officer_id != officer_id:
-                return None
-            values: Dict[str, Any] = {
-                "promise_due_at": new_due,
-                "promise_set_at": now,
-                "reminded_at": None,
-                "breaches": row.breaches + 1,
-                "updated_at": now,
-            }
-            if row.promise_kept is None:
-                values["promise_kept"] = False
-            event = {
-                "actor": "system",
-                "kind": "promise_broken",
-                "detail": {
-                    "officer_id": row.officer_id,
-                    "old_due": old_due.isoformat(),
-                    "new_due": new_due.isoformat(),
-                    "breaches": row.breaches + 1,
-                },
-            }
-            return _Change(values, [event])
+        def plan(case: Case) -> Change | None:
+            return case.break_promise(old_due, new_due, now, officer_id)
 
         return self._guarded_change(number, now, plan, notify)
 
@@ -618,11 +453,8 @@ class Store:
         or was already followed up (each closed case is asked once)."""
         now = require_aware(now, "now")
 
-        def plan(row: Row) -> _Change | None:
-            if row.state != CaseState.CLOSED.value or row.followed_up_at is not None:
-                return None
-            event = {"actor": "system", "kind": "followed_up", "detail": {}}
-            return _Change({"followed_up_at": now}, [event])
+        def plan(case: Case) -> Change | None:
+            return case.follow_up(now)
 
         return self._guarded_change(number, now, plan, notify)
 
@@ -761,7 +593,7 @@ class Store:
         number: str,
         now: datetime,
         expected_version: int | None,
-        plan: Callable[[Row], _Change],
+        plan: Callable[[Case], Change],
         notify: Notify,
     ) -> CaseRecord:
         canonical = normalise_case_number(number)
@@ -770,7 +602,7 @@ class Store:
                 row = self._case_row(conn, canonical, lock=attempt > 0)
                 if expected_version is not None and row.version != expected_version:
                     raise ConcurrentUpdate(canonical, expected_version, row.version)
-                change = plan(row)
+                change = plan(Case(case_record(row)))
                 updated = conn.execute(
                     update(cases)
                     .where(cases.c.id == row.id, cases.c.version == row.version)
@@ -788,7 +620,7 @@ class Store:
         self,
         number: str,
         now: datetime,
-        plan: Callable[[Row], _Change | None],
+        plan: Callable[[Case], Change | None],
         notify: Notify,
     ) -> CaseRecord | None:
         """A bookkeeping change decided on the locked, current row; ``plan`` returns None to do nothing.
@@ -798,14 +630,14 @@ class Store:
         canonical = normalise_case_number(number)
         with self.engine.begin() as conn:
             row = self._case_row(conn, canonical, lock=True)
-            change = plan(row)
+            change = plan(Case(case_record(row)))
             if change is None:
                 return None
             conn.execute(update(cases).where(cases.c.id == row.id).values(**change.values))
             return self._record_change(conn, row, canonical, now, change, notify)
 
     def _record_change(
-        self, conn: Connection, row: Row, canonical: str, now: datetime, change: _Change, notify: Notify
+        self, conn: Connection, row: Row, canonical: str, now: datetime, change: Change, notify: Notify
     ) -> CaseRecord:
         """The rest of a case change, in its transaction: its events, then its notifications, which may
         be built from the changed case (``notify`` as a callable)."""
