@@ -204,33 +204,25 @@ class Desk:
             return Outcome(case=updated, officer=self.officer(updated.officer_id), opened=False)
 
         inactive = self.inactive_officers()
-        decided: dict[str, str] = {}
-
-        def decide(loads: Mapping[str, int]) -> Assignment:
-            decision = self._choose(report.area_id, chosen, now, loads, inactive)
-            decided.update(rule=decision.rule, reason=decision.reason)
-            return Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason)
-
         fields = asdict(report)
         del fields["new_matter"]
         if not report.contact_consent:
             fields["contact"] = None  # never stored without the resident's consent
-        case = self.store.open_case(
-            NewCase(priority=chosen, **fields),
-            decide,
-            now,
-            actor=parties.resident(report.resident_id),
-            year_tz=self.tz,
-        )
-        log.info(
-            "case %s opened: %s, %s (%s)", case.number, chosen.value, case.officer_id, decided.get("rule")
-        )
+        # One unit of work: the number, then the loads as they are now, the roster's choice, the case.
+        with self.store.opening(now, year_tz=self.tz) as opening:
+            decision = self._choose(report.area_id, chosen, now, opening.loads, inactive)
+            case = opening.add(
+                NewCase(priority=chosen, **fields),
+                Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason),
+                actor=parties.resident(report.resident_id),
+            )
+        log.info("case %s opened: %s, %s (%s)", case.number, chosen.value, case.officer_id, decision.rule)
         return Outcome(
             case=case,
             officer=self.officer(case.officer_id),
             opened=True,
-            rule=decided.get("rule", ""),
-            reason=decided.get("reason", ""),
+            rule=decision.rule,
+            reason=decision.reason,
         )
 
     def open_urgent_case(self, resident_id: str, language: str, said: str, risks: Iterable[str]) -> Outcome:

@@ -14,6 +14,9 @@ Concurrency model, the same on both backends:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
@@ -90,6 +93,88 @@ def _checked_assignment(assignment: Any, verb: str) -> tuple[str, datetime]:
     )
 
 
+@dataclass
+class CaseOpening:
+    """One case being opened inside :meth:`Store.opening`'s transaction."""
+
+    store: Store
+    conn: Connection
+    now: datetime
+    year: int
+    seq: int
+    loads: Mapping[str, int]
+    added: CaseRecord | None = None
+
+    @property
+    def number(self) -> str:
+        return format_case_number(self.year, self.seq)
+
+    def add(self, new: NewCase, assignment: Assignment, actor: str, notify: Notify = ()) -> CaseRecord:
+        """Records the case with its officer and promise, its two events and the officer's case card."""
+        if not isinstance(new, NewCase):
+            raise TypeError(f"open_case needs a NewCase, got {type(new).__name__}")
+        if not isinstance(assignment, Assignment):
+            raise TypeError(f"assign must return an Assignment, got {type(assignment).__name__}")
+        if self.added is not None:
+            raise RuntimeError(f"case {self.added.number} was already added in this opening")
+        nonempty(actor, "actor")
+        officer_id = nonempty(assignment.officer_id, "assignment.officer_id")
+        due_at = require_aware(assignment.due_at, "assignment.due_at")
+        conn, now, year, seq, number = self.conn, self.now, self.year, self.seq, self.number
+        case_id = conn.execute(
+            insert(cases).values(
+                number=number,
+                year=year,
+                seq=seq,
+                category=new.category,
+                priority=new.priority.value,
+                state=CaseState.OPEN.value,
+                language=new.language,
+                resident_id=new.resident_id,
+                summary=new.summary,
+                area_id=new.area_id,
+                area_text=new.area_text,
+                parties=new.parties,
+                duration=new.duration,
+                harm=new.harm,
+                risk_flags=list(new.risk_flags),
+                contact_consent=new.contact_consent,
+                contact=new.contact,
+                officer_id=officer_id,
+                promise_due_at=due_at,
+                promise_set_at=now,
+                breaches=0,
+                opened_at=now,
+                updated_at=now,
+                version=1,
+            )
+        ).inserted_primary_key[0]
+        add_event(
+            conn,
+            case_id,
+            now,
+            actor=actor,
+            kind="opened",
+            to_state=CaseState.OPEN,
+            detail={"number": number, "category": new.category, "priority": new.priority.value},
+        )
+        # The roster chose the officer, not the person who opened the case.
+        add_event(
+            conn,
+            case_id,
+            now,
+            actor="system",
+            kind="assigned",
+            reason=assignment.reason,
+            detail={"officer_id": officer_id, "due_at": due_at.isoformat()},
+        )
+        record = case_record(self.store._case_row(conn, number))
+        assigned = Notification(parties.officer(officer_id), CASE_ASSIGNED, {"number": number})
+        add_notifications(conn, case_id, now, [assigned, *Store._extra(notify, record)])
+        self.added = record
+        return record
+
+
 class Store:
     """The case store on one engine; cheap to share between threads (the engine pools connections).
 
@@ -158,77 +243,32 @@ class Store:
         *,
         year_tz: tzinfo = timezone.utc,
     ) -> CaseRecord:
-        """Number, assign and record a new case; the assigned officer's notification is always queued.
-
-        ``assign`` gets the officers' current loads (active cases per officer; officers without any are
-        absent) read inside the transaction, after the number is allocated: that allocation serialises
-        concurrent openings, so two cases opened at once never both see the same officer as idle.
-        If anything fails the whole transaction, including the number, is rolled back.
-        """
+        """Number, assign and record a new case in one step (:meth:`opening` for callers that decide the
+        assignment themselves); ``assign`` gets the officers' loads read inside the transaction."""
         if not isinstance(new, NewCase):
             raise TypeError(f"open_case needs a NewCase, got {type(new).__name__}")
-        now = require_aware(now, "now")
         nonempty(actor, "actor")
+        with self.opening(now, year_tz=year_tz) as opening:
+            return opening.add(new, assign(opening.loads), actor, notify)
+
+    @contextmanager
+    def opening(self, now: datetime, *, year_tz: tzinfo = timezone.utc) -> Iterator[CaseOpening]:
+        """A unit of work for one new case: the number is allocated first, then the officers' current
+        loads (active cases per officer; officers without any are absent) are read, for the caller to
+        choose an officer from, and :meth:`CaseOpening.add` records the case. Everything commits when
+        the block ends, or nothing does (the number included).
+
+        Allocating the number takes the counter row's lock (SQLite: the database's), which serialises
+        concurrent openings: two cases opened at once never both see the same officer as idle.
+        """
+        now = require_aware(now, "now")
         year = now.astimezone(year_tz).year
         with self.engine.begin() as conn:
             seq = self._next_seq(conn, year)
-            number = format_case_number(year, seq)
-            assignment = assign(self._loads(conn))
-            if not isinstance(assignment, Assignment):
-                raise TypeError(f"assign must return an Assignment, got {type(assignment).__name__}")
-            officer_id = nonempty(assignment.officer_id, "assignment.officer_id")
-            due_at = require_aware(assignment.due_at, "assignment.due_at")
-            case_id = conn.execute(
-                insert(cases).values(
-                    number=number,
-                    year=year,
-                    seq=seq,
-                    category=new.category,
-                    priority=new.priority.value,
-                    state=CaseState.OPEN.value,
-                    language=new.language,
-                    resident_id=new.resident_id,
-                    summary=new.summary,
-                    area_id=new.area_id,
-                    area_text=new.area_text,
-                    parties=new.parties,
-                    duration=new.duration,
-                    harm=new.harm,
-                    risk_flags=list(new.risk_flags),
-                    contact_consent=new.contact_consent,
-                    contact=new.contact,
-                    officer_id=officer_id,
-                    promise_due_at=due_at,
-                    promise_set_at=now,
-                    breaches=0,
-                    opened_at=now,
-                    updated_at=now,
-                    version=1,
-                )
-            ).inserted_primary_key[0]
-            add_event(
-                conn,
-                case_id,
-                now,
-                actor=actor,
-                kind="opened",
-                to_state=CaseState.OPEN,
-                detail={"number": number, "category": new.category, "priority": new.priority.value},
-            )
-            # The roster chose the officer, not the person who opened the case.
-            add_event(
-                conn,
-                case_id,
-                now,
-                actor="system",
-                kind="assigned",
-                reason=assignment.reason,
-                detail={"officer_id": officer_id, "due_at": due_at.isoformat()},
-            )
-            record = case_record(self._case_row(conn, number))
-            assigned = Notification(parties.officer(officer_id), CASE_ASSIGNED, {"number": number})
-            add_notifications(conn, case_id, now, [assigned, *self._extra(notify, record)])
-        return record
+            opening = CaseOpening(self, conn, now, year, seq, self._loads(conn))
+            yield opening
+            if opening.added is None:  # rolls the number back: numbers never skip
+                raise RuntimeError(f"case number {opening.number} was allocated but no case was added")
 
     def transition(
         self,

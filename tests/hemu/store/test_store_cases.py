@@ -471,3 +471,21 @@ def test_times_come_back_in_utc(store: Store) -> None:
     # Comparisons in SQL work across offsets: due "now" in Shanghai time is due now in UTC.
     assert [n.id for n in store.outbox.pending(local_now)] == [n.id for n in store.outbox.notifications()]
     assert store.outbox.pending(local_now - timedelta(microseconds=1)) == []
+
+
+def test_an_opening_that_adds_no_case_leaves_no_number_behind(store: Store) -> None:
+    """The desk chooses the officer inside the unit of work: if choosing fails, or nothing is added,
+    the allocated number is rolled back with everything else, so numbers never skip."""
+    with pytest.raises(LookupError, match="nobody on duty"), store.opening(NOW):
+        raise LookupError("nobody on duty")
+    with pytest.raises(RuntimeError, match="no case was added"), store.opening(NOW) as opening:
+        assert opening.number.endswith("000001")
+    with store.opening(NOW) as opening:
+        assert opening.loads == {}
+        first = opening.add(new_case(), Assignment("wang_li", DUE, "area duty"), "resident:42")
+        with pytest.raises(RuntimeError, match="already added"):
+            opening.add(new_case(), Assignment("wang_li", DUE, "area duty"), "resident:42")
+    assert first.number.endswith("000001") and store.cases() == [first]
+    with store.opening(NOW + timedelta(minutes=1)) as opening:
+        assert opening.loads == {"wang_li": 1}  # read inside the transaction, for the roster to choose from
+        opening.add(new_case(), Assignment("zhang_wei", DUE, "area duty"), "resident:43")
