@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -32,17 +31,18 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from risk.normalise import normalise
+
 TABLE_FILE = "known_answers.json"
 # Punctuation and symbols around a message do not change what it says: "好的！" is "好的".
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
-_SPACES = re.compile(r"\s+")
 
 
 def key(text: str) -> str:
-    """The form two texts share when they are the same answer: NFKC (full-width → half-width), lower
-    case, no surrounding punctuation, single spaces."""
-    folded = unicodedata.normalize("NFKC", text).casefold().strip()
-    return _SPACES.sub(" ", _EDGES.sub("", folded))
+    """The form two texts share when they are the same answer: the danger rules' spelling
+    (:func:`risk.normalise.normalise`: full-width → half-width, invisible characters dropped, single
+    spaces, lower case) without surrounding punctuation."""
+    return _EDGES.sub("", normalise(text)).strip()
 
 
 def build_table(examples: list[tuple[str, str]]) -> dict[str, str]:

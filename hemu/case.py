@@ -69,6 +69,24 @@ class Case:
             {"number": self.record.number, "from_officer": self.record.officer_id},
         )
 
+    def _state_changed(
+        self,
+        target: CaseState,
+        actor: str,
+        reason: str,
+        changes: Mapping[str, Any],
+        detail: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The audit event of a state change: who, why, and the values it set."""
+        return {
+            "actor": actor,
+            "kind": "state_changed",
+            "from_state": self.state,
+            "to_state": target,
+            "reason": reason,
+            "detail": {**changes, **detail},
+        }
+
     # ---------------------------------------------------------------- changes people make
 
     def move_to(
@@ -96,15 +114,7 @@ class Case:
             values["closed_at"] = now
         elif target is CaseState.REOPENED:
             values["resolved_at"] = values["closed_at"] = None
-        event = {
-            "actor": actor,
-            "kind": "state_changed",
-            "from_state": self.state,
-            "to_state": target,
-            "reason": reason,
-            "detail": {**changes, **detail},
-        }
-        return Change(values, [event])
+        return Change(values, [self._state_changed(target, actor, reason, changes, detail)])
 
     def hand_to(
         self, officer_id: str, due_at: datetime, now: datetime, actor: str, reason: str, why_them: str
@@ -150,14 +160,7 @@ class Case:
             "closed_at": None,
             **changes,
         }
-        reopened = {
-            "actor": actor,
-            "kind": "state_changed",
-            "from_state": self.state,
-            "to_state": CaseState.REOPENED,
-            "reason": reason,
-            "detail": {**changes, **detail},
-        }
+        reopened = self._state_changed(CaseState.REOPENED, actor, reason, changes, detail)
         assigned = {
             "actor": "system",
             "kind": "assigned",

@@ -23,7 +23,6 @@ from hemu import clock, parties
 from hemu.assignment import Decision, assign
 from hemu.cases import CaseState, InvalidTransition, Priority
 from hemu.notices import tell_resident
-from hemu.policy import ResponseTime
 from hemu.promise import PromiseClock
 from hemu.roster import Officer
 from hemu.settings import Settings
@@ -454,7 +453,7 @@ class Desk:
         if target is None or not target.active or to_officer in self.inactive_officers():
             raise ValueError(f"{to_officer!r} is not an active officer in the roster")
         now = self.now()
-        due = self.promise_for(target, self.settings.policy.response_time(case.priority), now)
+        due = self.promises.due(target, self.settings.policy.response_time(case.priority), now)
         reason = f"{officer_id} handed the case to {target.name.en}"
         updated = self._hand_over(
             case, Assignment(target.id, due, reason), now, actor, reason, expected_version
@@ -526,7 +525,7 @@ class Desk:
             )
             return RateResult(case=updated, reopened=False)
         supervisor = self.settings.roster.supervisor_officer
-        due = self.promise_for(supervisor, self.settings.policy.response_time(case.priority), now)
+        due = self.promises.due(supervisor, self.settings.policy.response_time(case.priority), now)
         updated = self.store.reopen(
             case.number,
             Assignment(supervisor.id, due, f"the resident rated the case {rating}; the supervisor takes it"),
@@ -610,7 +609,7 @@ class Desk:
                 case.area_id, case.priority, now, self.store.loads(), self.inactive_officers()
             )
             officer, reason = decision.officer, f"the problem came back; {decision.reason}"
-        due = self.promise_for(officer, response, now)
+        due = self.promises.due(officer, response, now)
         back = Notification(
             parties.officer(officer.id),
             CASE_UPDATE,
@@ -647,9 +646,6 @@ class Desk:
 
     # ---------------------------------------------------------------- helpers
 
-    def promise_for(self, officer: Officer | None, response: ResponseTime, start: datetime) -> datetime:
-        return self.promises.due(officer, response, start)
-
     def _case(self, number: str) -> CaseRecord:
         case = self.store.get(number)
         if case is None:
@@ -665,9 +661,8 @@ class Desk:
             raise CaseRefused("not_found", number)
         return case
 
-    def iso(self, moment: datetime) -> str:
-        return self.promises.iso(moment)
-
     def _tell_new_promise(self, case: CaseRecord, event: str) -> list[Notification]:
         """After a hand-over or a reopening: the resident hears who has their case now, and by when."""
-        return tell_resident(case, event, officer_id=case.officer_id, due_at=self.iso(case.promise_due_at))
+        return tell_resident(
+            case, event, officer_id=case.officer_id, due_at=self.promises.iso(case.promise_due_at)
+        )

@@ -87,6 +87,11 @@ FOLLOW_UP = "follow_up"  # a week after closing: has the problem come back? (to 
 NOTIFICATION_KINDS = frozenset({CASE_ASSIGNED, CASE_UPDATE, PROMISE_REMINDER, PROMISE_BROKEN, FOLLOW_UP})
 
 
+# The same sets as stored column values, for queries.
+ACTIVE_VALUES = tuple(sorted(state.value for state in ACTIVE_STATES))
+AWAITING_VALUES = tuple(sorted(state.value for state in AWAITING_RESPONSE))
+
+
 @dataclass(frozen=True)
 class Notification:
     """A message to send once the change that causes it is committed; ``payload`` must be JSON."""

@@ -30,7 +30,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from hemu import parties
 from hemu.case import Case, Change
 from hemu.cases import (
-    ACTIVE_STATES,
     CaseState,
     format_case_number,
     normalise_case_number,
@@ -48,7 +47,8 @@ from hemu.store.officers import OfficerAccounts
 from hemu.store.outbox import Outbox, add_notifications
 from hemu.store.privacy import Privacy
 from hemu.store.records import (
-    AWAITING_RESPONSE,
+    ACTIVE_VALUES,
+    AWAITING_VALUES,
     CASE_ASSIGNED,
     Assignment,
     CaseRecord,
@@ -73,8 +73,6 @@ TRANSITION_CHANGES = frozenset({"resolution_note", "rating", "rating_comment"})
 # A re-read after a lost optimistic race locks the row, so one retry normally settles it.
 MAX_ATTEMPTS = 4
 MIGRATE_ATTEMPTS = 5
-_ACTIVE_VALUES = tuple(sorted(state.value for state in ACTIVE_STATES))
-_AWAITING_VALUES = tuple(sorted(state.value for state in AWAITING_RESPONSE))
 
 
 def _check_changes(changes: Mapping[str, Any]) -> None:
@@ -423,7 +421,7 @@ class Store:
         """Cases whose promise is still running (see :data:`AWAITING_RESPONSE`), earliest due first."""
         query = (
             select(cases)
-            .where(cases.c.state.in_(_AWAITING_VALUES))
+            .where(cases.c.state.in_(AWAITING_VALUES))
             .order_by(cases.c.promise_due_at, cases.c.id)
         )
         with self._reader.connect() as conn:
@@ -544,7 +542,7 @@ class Store:
         """The resident's cases, newest first."""
         query = select(cases).where(cases.c.resident_id == resident_id)
         if active_only:
-            query = query.where(cases.c.state.in_(_ACTIVE_VALUES))
+            query = query.where(cases.c.state.in_(ACTIVE_VALUES))
         return self._case_list(query)
 
     def active_case_in_category(self, resident_id: str, category: str) -> CaseRecord | None:
@@ -552,7 +550,7 @@ class Store:
         query = select(cases).where(
             cases.c.resident_id == resident_id,
             cases.c.category == category,
-            cases.c.state.in_(_ACTIVE_VALUES),
+            cases.c.state.in_(ACTIVE_VALUES),
         )
         found = self._case_list(query, limit=1)
         return found[0] if found else None
@@ -571,7 +569,7 @@ class Store:
         if officer_id is not None:
             query = query.where(cases.c.officer_id == officer_id)
         if active_only:
-            query = query.where(cases.c.state.in_(_ACTIVE_VALUES))
+            query = query.where(cases.c.state.in_(ACTIVE_VALUES))
         return self._case_list(query, limit=limit)
 
     def loads(self) -> Dict[str, int]:
@@ -606,7 +604,7 @@ class Store:
     def _loads(conn: Connection) -> Dict[str, int]:
         rows = conn.execute(
             select(cases.c.officer_id, func.count())
-            .where(cases.c.state.in_(_ACTIVE_VALUES))
+            .where(cases.c.state.in_(ACTIVE_VALUES))
             .group_by(cases.c.officer_id)
         ).all()
         return {officer_id: count for officer_id, count in rows}

@@ -7,14 +7,10 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
-from hemu.cases import ACTIVE_STATES
 from hemu.store import db
-from hemu.store.records import AWAITING_RESPONSE, CaseStatistics
+from hemu.store.records import ACTIVE_VALUES, AWAITING_VALUES, CaseStatistics
 from hemu.store.tables import cases
 from hemu.times import require_aware
-
-_ACTIVE_VALUES = tuple(sorted(state.value for state in ACTIVE_STATES))
-_AWAITING_VALUES = tuple(sorted(state.value for state in AWAITING_RESPONSE))
 
 
 class Statistics:
@@ -32,7 +28,7 @@ class Statistics:
         satisfied = func.sum(case((cases.c.rating >= satisfied_from, 1), else_=0))
         kept = func.sum(case((cases.c.promise_kept.is_(True), 1), else_=0))
         settled_or_late = (cases.c.promise_kept.is_not(None)) | (
-            cases.c.state.in_(_AWAITING_VALUES) & (cases.c.promise_due_at <= now)
+            cases.c.state.in_(AWAITING_VALUES) & (cases.c.promise_due_at <= now)
         )
         with self._reader.connect() as conn:
             rated, satisfied_count = conn.execute(
@@ -46,7 +42,7 @@ class Statistics:
             ).all()
             groups = conn.execute(
                 select(cases.c.category, cases.c.area_id, func.count())
-                .where(cases.c.state.in_(_ACTIVE_VALUES))
+                .where(cases.c.state.in_(ACTIVE_VALUES))
                 .group_by(cases.c.category, cases.c.area_id)
                 .order_by(cases.c.category, cases.c.area_id)
             ).all()

@@ -51,6 +51,17 @@ def test_a_known_answer_leads_with_full_confidence_and_diets_ranking_follows(tmp
     assert [r["name"] for r in unsure.get("intent_ranking")] == ["affirm", "ask_privacy", "greet"]
 
 
+def test_the_danger_found_in_a_known_answer_stays_with_it(tmp_path: Path) -> None:
+    """Only the intent changes: the risk entities the screening adds, which decide the safety reply
+    and the emergency number, are never touched."""
+    component = KnownAnswers(LocalModelStorage(tmp_path), Resource("known"), {"是": "affirm"})
+    risk = {"entity": "risk", "value": "violence", "extractor": "RiskEntityExtractor"}
+    answer = diet_said("是", [("affirm", 0.1)])
+    answer.set("entities", [risk], add_to_output=True)
+    component.process([answer])
+    assert answer.get("intent")["name"] == "affirm" and answer.get("entities") == [risk]
+
+
 def test_other_messages_and_payloads_are_left_alone(tmp_path: Path) -> None:
     component = KnownAnswers(LocalModelStorage(tmp_path), Resource("known"), {"是": "affirm"})
     story = diet_said("是楼上那家", [("report_noise", 0.7), ("affirm", 0.2)])
