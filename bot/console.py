@@ -120,13 +120,18 @@ async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None 
     )
 
 
+async def _may_act(gateway: Gateway, case: CaseRecord, officer_id: str) -> bool:
+    """:meth:`hemu.desk.Desk.may_act` reads the store: off the event loop."""
+    return await asyncio.to_thread(gateway.desk.may_act, case, officer_id)
+
+
 def render_card(
-    gateway: Gateway, case: CaseRecord, officer_id: str, header: str | None = None
+    gateway: Gateway, case: CaseRecord, officer_id: str, allowed: bool, header: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Card text and the buttons this officer may press, in their language."""
+    """Card text in the officer's language, with buttons only when they may press them (``allowed``)."""
     language = language_of(gateway, officer_id)
     text = cards.card_text(case, gateway.settings, gateway.desk.now(), language, header=header)
-    return text, cards.viewer_keyboard(case, officer_id, gateway.desk, language)
+    return text, cards.card_keyboard(case, language) if allowed else None
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -139,8 +144,8 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 
 async def _refresh(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer_id: str) -> None:
     """Show the case as it is now on the pressed card, if the officer may see it at all."""
-    if gateway.desk.may_act(case, officer_id):
-        await _edit(query, *render_card(gateway, case, officer_id))
+    if await _may_act(gateway, case, officer_id):
+        await _edit(query, *render_card(gateway, case, officer_id, allowed=True))
 
 
 async def _alert(query: CallbackQuery, text: str) -> None:
@@ -284,10 +289,10 @@ async def show_case(update: Update, gateway: Gateway, officer_id: str, typed: st
     case = await asyncio.to_thread(gateway.store.get, number)
     if case is None:
         await _reply(update, cards.escape(texts.text("case_not_found", language, number=number)))
-    elif not gateway.desk.may_act(case, officer_id):
+    elif not await _may_act(gateway, case, officer_id):
         await _reply(update, cards.escape(texts.text("case_not_yours", language, number=number)))
     else:
-        await _reply(update, *render_card(gateway, case, officer_id))
+        await _reply(update, *render_card(gateway, case, officer_id, allowed=True))
 
 
 def _percent(part: int, whole: int, language: str) -> str:
@@ -370,12 +375,13 @@ async def resolve_with_note(
             await _reply(update, cards.escape(texts.text("refused_not_allowed", language, number=number)))
         else:
             await _reply(update, cards.escape(texts.text("refused_stale", language, number=number)))
-            if gateway.desk.may_act(case, officer_id):
-                await _reply(update, *render_card(gateway, case, officer_id))
+            if await _may_act(gateway, case, officer_id):
+                await _reply(update, *render_card(gateway, case, officer_id, allowed=True))
         return
     notifier.wake(gateway)
     await _reply(update, cards.escape(texts.text("done_resolve", language, number=number)))
-    text, markup = render_card(gateway, result.case, officer_id)
+    allowed = await _may_act(gateway, result.case, officer_id)
+    text, markup = render_card(gateway, result.case, officer_id, allowed)
     try:
         await context.bot.edit_message_text(
             text,
@@ -412,7 +418,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if case is None:
         await _alert(query, texts.text("case_not_found", language, number=pressed.number))
         raise ApplicationHandlerStop
-    if not gateway.desk.may_act(case, officer_id):
+    if not await _may_act(gateway, case, officer_id):
         if _repeated_hand_over(case, pressed):
             await query.answer(texts.text("already_done", language))
             raise ApplicationHandlerStop
@@ -440,7 +446,7 @@ def _repeated_hand_over(case: CaseRecord, pressed: cards.OfficerButton) -> bool:
 
 
 async def _open(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer_id: str) -> None:
-    text, markup = render_card(gateway, case, officer_id)
+    text, markup = render_card(gateway, case, officer_id, await _may_act(gateway, case, officer_id))
     await query.answer()
     if query.message is not None and cards.is_handover_keyboard(query.message.reply_markup, case.number):
         await _edit(query, text, markup)  # "back" from the hand-over choice: the card again, in place
@@ -633,5 +639,6 @@ async def _hand_over(
     notifier.wake(gateway)
     new_officer = cards.officer_name(gateway.settings, outcome.case.officer_id, language)
     await query.answer(texts.text("done_handover", language, number=case.number, officer=new_officer))
-    text, markup = render_card(gateway, outcome.case, officer_id)
+    allowed = await _may_act(gateway, outcome.case, officer_id)
+    text, markup = render_card(gateway, outcome.case, officer_id, allowed)
     await _edit(query, text, markup)
