@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu.cases import CaseState, Priority, parse_case_number  # noqa: E402
+from hemu.kinds import NoticeKind  # noqa: E402
 from hemu.store import Assignment, NewCase, Notification, Store  # noqa: E402
 from hemu.store.tables import case_events, outbox  # noqa: E402
 from tests.auxil.pgserver import PgUnavailable, start_server  # noqa: E402
@@ -90,8 +91,7 @@ def bench(name: str, url: str, writers: int, per_writer: int) -> bool:
             latencies: List[float] = []
 
             def open_cases(index: int, store: Store) -> List[str]:
-                def tell(record: object) -> List[Notification]:
-                    return [Notification(f"resident:r{index}", "case_opened", {"n": 1})]
+                tell = [Notification(f"resident:r{index}", NoticeKind.CASE_UPDATE, {"n": 1})]
 
                 return [
                     timed(

@@ -33,13 +33,9 @@ from telegram.ext import Application
 from bot import cards, texts
 from bot.gateway import Gateway
 from hemu.guidance import load_content
+from hemu.kinds import NoticeKind, Update
 from hemu.parties import Party
 from hemu.store import (
-    CASE_ASSIGNED,
-    CASE_UPDATE,
-    FOLLOW_UP,
-    PROMISE_BROKEN,
-    PROMISE_REMINDER,
     CaseRecord,
     NotificationRecord,
     OutboxError,
@@ -63,16 +59,16 @@ _NET_TAG = re.compile(r"^\[net (\d+)\]")
 # Case updates a resident is sent. Closing (a rating) and reopening (a low rating, "it came back") are
 # the resident's own presses, answered by bot.ratings at once: the desk queues nothing for them.
 RESIDENT_EVENTS = (
-    "acknowledged",
-    "contacted",
-    "resolved",
-    "handed_over",
-    "promise_broken",
+    Update.ACKNOWLEDGED,
+    Update.CONTACTED,
+    Update.RESOLVED,
+    Update.HANDED_OVER,
+    Update.PROMISE_BROKEN,
 )
 
 TEXT_KEYS: tuple[str, ...] = (
     *cards.TEXT_KEYS,
-    *(f"update_{event}" for event in RESIDENT_EVENTS),
+    *(f"update_{event.value}" for event in RESIDENT_EVENTS),
     "update_other",
     "follow_up",
     "button_fu_back",
@@ -84,7 +80,6 @@ TEXT_KEYS: tuple[str, ...] = (
     "officer_cancelled",
     "officer_rated",
     "officer_comment",
-    "officer_reopened",
     "officer_follow_up_came_back",
     "officer_update_other",
     "officer_reminder",
@@ -329,7 +324,7 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
     number = cards.escape(case.number)
-    if record.kind == FOLLOW_UP:
+    if record.kind == NoticeKind.FOLLOW_UP:
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -345,7 +340,7 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
             ]
         )
         return Outgoing(int(ident), texts.text("follow_up", language, number=number), markup)
-    if record.kind != CASE_UPDATE:
+    if record.kind != NoticeKind.CASE_UPDATE:
         raise Drop(f"unknown notification kind {record.kind!r}")
     event = str(payload.get("event") or "")
     if event not in RESIDENT_EVENTS:
@@ -358,11 +353,11 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         "promise": cards.escape(describe_due(due, now, tz, language)),
         **officer_values(gateway, officer_id, language),
     }
-    if event == "promise_broken":  # the resident hears who above the officer now knows
+    if event == Update.PROMISE_BROKEN:  # the resident hears who above the officer now knows
         supervisor = officer_values(gateway, gateway.settings.roster.supervisor, language)
         values["supervisor_name"] = supervisor["officer_name"]
         values["supervisor_title"] = supervisor["officer_title"]
-    markup = cards.rating_keyboard(case.number) if event == "resolved" else None
+    markup = cards.rating_keyboard(case.number) if event == Update.RESOLVED else None
     return Outgoing(int(ident), texts.render(f"update_{event}", language, **values).text, markup)
 
 
@@ -389,7 +384,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
     def name(officer_id: Any) -> str:
         return cards.escape(cards.officer_name(gateway.settings, str(officer_id), language))
 
-    if record.kind == CASE_ASSIGNED:
+    if record.kind == NoticeKind.CASE_ASSIGNED:
         if not gateway.desk.may_act(case, ident):
             raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
@@ -399,14 +394,14 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             header = texts.text("header_assigned", language)
         text = cards.card_text(case, gateway.settings, now, language, header=header)
         return Outgoing(chat_id, text, cards.viewer_keyboard(case, ident, gateway.desk, language))
-    if record.kind == PROMISE_REMINDER:
+    if record.kind == NoticeKind.PROMISE_REMINDER:
         if not case.is_active or case.officer_id != ident:
             raise Drop(f"case {case.number} no longer waits for {ident}")
         promise = cards.escape(describe_due(case.promise_due_at, now, tz, language))
         return Outgoing(
             chat_id, texts.text("officer_reminder", language, number=number, promise=promise), view
         )
-    if record.kind == PROMISE_BROKEN:
+    if record.kind == NoticeKind.PROMISE_BROKEN:
         role = str(payload.get("role") or "assigned")
         key = (
             f"officer_broken_{role}"
@@ -424,17 +419,17 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             new=cards.escape(describe_due(new, now, tz, language)),
         )
         return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)
-    if record.kind != CASE_UPDATE:
+    if record.kind != NoticeKind.CASE_UPDATE:
         raise Drop(f"unknown notification kind {record.kind!r}")
     event = str(payload.get("event") or "")
-    if event == "details_added":
+    if event == Update.DETAILS_ADDED:
         quoted = cards.escape(cards.cap(str(payload.get("text") or ""), QUOTE_CAP))
         text = texts.text("officer_details_added", language, number=number, text=quoted)
-    elif event == "cancelled_by_resident":
+    elif event == Update.CANCELLED_BY_RESIDENT:
         text = texts.text("officer_cancelled", language, number=number)
-    elif event == "resident_says_safe":
+    elif event == Update.RESIDENT_SAYS_SAFE:
         text = texts.text("officer_resident_safe", language, number=number)
-    elif event == "rated":
+    elif event == Update.RATED:
         comment = payload.get("comment")
         said = (
             texts.text("officer_comment", language, comment=cards.escape(cards.cap(str(comment), QUOTE_CAP)))
@@ -443,10 +438,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         )
         rating = cards.escape(payload.get("rating", case.rating or "?"))
         text = texts.text("officer_rated", language, number=number, rating=rating, comment=said).rstrip()
-    elif event == "reopened":
-        reason = cards.escape(cards.cap(str(payload.get("reason") or ""), QUOTE_CAP))
-        text = texts.text("officer_reopened", language, number=number, reason=reason).rstrip(" :：")
-    elif event == "follow_up_came_back":
+    elif event == Update.FOLLOW_UP_CAME_BACK:
         text = texts.text("officer_follow_up_came_back", language, number=number)
     else:
         text = texts.text("officer_update_other", language, number=number, event=cards.escape(event))

@@ -10,12 +10,13 @@ hand-over?" each have one answer, in this file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Mapping
+from datetime import datetime, tzinfo
+from typing import Any, Iterable, Mapping
 
 from hemu import parties
 from hemu.cases import CaseState, InvalidTransition, check_transition, is_active
-from hemu.store.records import AWAITING_RESPONSE, CASE_ASSIGNED, CASE_UPDATE, CaseRecord, Notification
+from hemu.kinds import EventKind, NoticeKind, Update
+from hemu.store.records import AWAITING_RESPONSE, CaseRecord, NewCase, Notification
 
 # A first response: the officer answered the resident in some way. Resolving without a word first still
 # answered them.
@@ -61,13 +62,30 @@ class Case:
             values["promise_kept"] = False
         return values
 
+    # ---------------------------------------------------------------- who is told
+
     def _card_for(self, officer_id: str) -> Notification:
         """The case card for the officer who now has the case; ``from_officer`` says whose it was."""
         return Notification(
             parties.officer(officer_id),
-            CASE_ASSIGNED,
+            NoticeKind.CASE_ASSIGNED,
             {"number": self.record.number, "from_officer": self.record.officer_id},
         )
+
+    def _tell_officer(self, officer_id: str, update: Update, **values: Any) -> Notification:
+        return Notification(
+            parties.officer(officer_id),
+            NoticeKind.CASE_UPDATE,
+            {"number": self.record.number, "event": update, **values},
+        )
+
+    def _tell_resident(self, update: Update, **values: Any) -> list[Notification]:
+        """Nothing for a resident who asked to be forgotten: there is nobody left to tell."""
+        case = self.record
+        if case.is_erased:
+            return []
+        payload = {"number": case.number, "event": update, **values}
+        return [Notification(parties.resident(case.resident_id), NoticeKind.CASE_UPDATE, payload)]
 
     def _state_changed(
         self,
@@ -80,7 +98,7 @@ class Case:
         """The audit event of a state change: who, why, and the values it set."""
         return {
             "actor": actor,
-            "kind": "state_changed",
+            "kind": EventKind.STATE_CHANGED,
             "from_state": self.state,
             "to_state": target,
             "reason": reason,
@@ -88,6 +106,27 @@ class Case:
         }
 
     # ---------------------------------------------------------------- changes people make
+
+    @staticmethod
+    def opened(
+        number: str, new: NewCase, officer_id: str, due_at: datetime, why_them: str, actor: str
+    ) -> Change:
+        """A new case's events (opened by ``actor``, assigned by the roster, not by whoever opened it) and
+        the officer's case card; its values are the :class:`NewCase` itself."""
+        opened = {
+            "actor": actor,
+            "kind": EventKind.OPENED,
+            "to_state": CaseState.OPEN,
+            "detail": {"number": number, "category": new.category, "priority": new.priority.value},
+        }
+        assigned = {
+            "actor": "system",
+            "kind": EventKind.ASSIGNED,
+            "reason": why_them,
+            "detail": {"officer_id": officer_id, "due_at": due_at.isoformat()},
+        }
+        card = Notification(parties.officer(officer_id), NoticeKind.CASE_ASSIGNED, {"number": number})
+        return Change({}, [opened, assigned], [card])
 
     def move_to(
         self,
@@ -125,7 +164,7 @@ class Case:
         values = {"state": CaseState.HANDED_OVER.value, **self._new_promise(officer_id, due_at, now)}
         event = {
             "actor": actor,
-            "kind": "handed_over",
+            "kind": EventKind.HANDED_OVER,
             "from_state": self.state,
             "to_state": CaseState.HANDED_OVER,
             "reason": reason or why_them,
@@ -163,7 +202,7 @@ class Case:
         reopened = self._state_changed(CaseState.REOPENED, actor, reason, changes, detail)
         assigned = {
             "actor": "system",
-            "kind": "assigned",
+            "kind": EventKind.ASSIGNED,
             "reason": why_them,
             "detail": {
                 "from_officer": case.officer_id,
@@ -184,13 +223,8 @@ class Case:
                 number=case.number,
                 current=self.state,
             )
-        event = {"actor": actor, "kind": "details_added", "detail": {"text": text}}
-        told = Notification(
-            parties.officer(case.officer_id),
-            CASE_UPDATE,
-            {"number": case.number, "event": "details_added", "text": text},
-        )
-        return Change({}, [event], [told])
+        event = {"actor": actor, "kind": EventKind.DETAILS_ADDED, "detail": {"text": text}}
+        return Change({}, [event], [self._tell_officer(case.officer_id, Update.DETAILS_ADDED, text=text)])
 
     def resident_says_safe(self, actor: str) -> Change:
         """An event, and the officer is told; the case stays as it is: a tap on a phone (perhaps not the
@@ -202,16 +236,12 @@ class Case:
                 number=case.number,
                 current=self.state,
             )
-        event = {"actor": actor, "kind": "resident_says_safe", "detail": {}}
-        told = Notification(
-            parties.officer(case.officer_id),
-            CASE_UPDATE,
-            {"number": case.number, "event": "resident_says_safe"},
-        )
-        return Change({}, [event], [told])
+        event = {"actor": actor, "kind": EventKind.RESIDENT_SAYS_SAFE, "detail": {}}
+        return Change({}, [event], [self._tell_officer(case.officer_id, Update.RESIDENT_SAYS_SAFE)])
 
-    def comment_rating(self, comment: str, actor: str) -> Change:
-        """Only a rated case takes a comment: it belongs to a rating."""
+    def comment_rating(self, comment: str, actor: str, rated_officer: str) -> Change:
+        """Only a rated case takes a comment: it belongs to a rating. The officer the rating was for reads
+        it, and whoever has the case now (after a low rating, the supervisor)."""
         case = self.record
         if case.rating is None:
             raise InvalidTransition(
@@ -219,15 +249,122 @@ class Case:
                 number=case.number,
                 current=self.state,
             )
-        event = {"actor": actor, "kind": "rating_comment", "detail": {"comment": comment}}
-        return Change({"rating_comment": comment}, [event])
+        event = {"actor": actor, "kind": EventKind.RATING_COMMENT, "detail": {"comment": comment}}
+        told = [
+            self._rated(officer_id, case.rating, comment)
+            for officer_id in dict.fromkeys([rated_officer, case.officer_id])
+        ]
+        return Change({"rating_comment": comment}, [event], told)
+
+    # ---------------------------------------------------------------- what officers and residents do
+    #
+    # The changes above with the notices each act causes. A resident's own press (a rating, "it came
+    # back") is answered by the gateway at once, with the officer and the promise: no notice repeats it.
+
+    def officer_moves(
+        self, target: CaseState, officer_id: str, reason: str, note: str | None, now: datetime
+    ) -> Change:
+        """An officer's card button. The resident hears it from the officer who pressed (the supervisor may
+        act on someone else's case); a resolution's note is the case's, any other note the event's."""
+        changes: dict[str, Any] = {"resolution_note": note} if target is CaseState.RESOLVED else {}
+        detail = {"officer_id": officer_id}
+        if note is not None and target is not CaseState.RESOLVED:
+            detail["note"] = note
+        change = self.move_to(target, now, parties.officer(officer_id), reason, changes, detail)
+        change.notifications += self._tell_resident(Update(target.value), officer_id=officer_id)
+        return change
+
+    def hand_over(
+        self,
+        officer_id: str,
+        due_at: datetime,
+        now: datetime,
+        actor: str,
+        reason: str,
+        why_them: str,
+        tz: tzinfo,
+    ) -> Change:
+        """:meth:`hand_to`, and the resident hears who has their case now and by when (station time)."""
+        change = self.hand_to(officer_id, due_at, now, actor, reason, why_them)
+        change.notifications += self._tell_resident(
+            Update.HANDED_OVER, officer_id=officer_id, due_at=due_at.astimezone(tz).isoformat()
+        )
+        return change
+
+    def withdraw(self, now: datetime) -> Change:
+        """The resident withdraws the case; the officer is told."""
+        actor = parties.resident(self.record.resident_id)
+        change = self.move_to(CaseState.CANCELLED, now, actor, "cancelled by the resident", {}, {})
+        change.notifications.append(self._tell_officer(self.record.officer_id, Update.CANCELLED_BY_RESIDENT))
+        return change
+
+    def close_rated(self, rating: int, comment: str | None, now: datetime) -> Change:
+        """A rating above the low mark closes the case; the officer reads their rating."""
+        case = self.record
+        change = self.move_to(
+            CaseState.CLOSED,
+            now,
+            parties.resident(case.resident_id),
+            f"rated {rating}",
+            {"rating": rating, "rating_comment": comment},
+            {"officer_id": case.officer_id},
+        )
+        change.notifications.append(self._rated(case.officer_id, rating, comment))
+        return change
+
+    def reopen_rated(
+        self,
+        rating: int,
+        comment: str | None,
+        officer_id: str,
+        due_at: datetime,
+        why_them: str,
+        now: datetime,
+    ) -> Change:
+        """A low rating reopens the case to ``officer_id`` (the supervisor); the rated officer reads it."""
+        case = self.record
+        change = self.reopen_to(
+            officer_id,
+            due_at,
+            now,
+            parties.resident(case.resident_id),
+            f"rated {rating}",
+            why_them,
+            {"rating": rating, "rating_comment": comment},
+            {"officer_id": case.officer_id},
+        )
+        change.notifications.append(self._rated(case.officer_id, rating, comment))
+        return change
+
+    def came_back(self, officer_id: str, due_at: datetime, why_them: str, now: datetime) -> Change:
+        """The resident says the problem came back: reopened to ``officer_id``, who is told why."""
+        case = self.record
+        change = self.reopen_to(
+            officer_id,
+            due_at,
+            now,
+            parties.resident(case.resident_id),
+            "the resident says the problem came back",
+            why_them,
+            {},
+            {},
+        )
+        change.notifications.append(self._tell_officer(officer_id, Update.FOLLOW_UP_CAME_BACK))
+        return change
+
+    def _rated(self, officer_id: str, rating: int, comment: str | None) -> Notification:
+        values: dict[str, Any] = {"rating": rating}
+        if comment:
+            values["comment"] = comment
+        return self._tell_officer(officer_id, Update.RATED, **values)
 
     # ---------------------------------------------------------------- the promise watcher's bookkeeping
     #
     # Each returns None (nothing to write) unless the case is still what the watcher computed from, so a
     # second watcher, or a second run, does nothing.
 
-    def remind(self, due_at: datetime, now: datetime) -> Change | None:
+    def remind(self, due_at: datetime, now: datetime, tz: tzinfo) -> Change | None:
+        """The assigned officer is reminded, once, of the promise due at ``due_at``."""
         case = self.record
         if (
             self.state not in AWAITING_RESPONSE
@@ -237,17 +374,33 @@ class Case:
             return None
         event = {
             "actor": "system",
-            "kind": "reminded",
+            "kind": EventKind.REMINDED,
             "detail": {"officer_id": case.officer_id, "due_at": due_at.isoformat()},
         }
-        return Change({"reminded_at": now}, [event])
+        reminder = Notification(
+            parties.officer(case.officer_id),
+            NoticeKind.PROMISE_REMINDER,
+            {"number": case.number, "due_at": due_at.astimezone(tz).isoformat()},
+        )
+        return Change({"reminded_at": now}, [event], [reminder])
 
     def break_promise(
-        self, old_due: datetime, new_due: datetime, now: datetime, officer_id: str | None
+        self,
+        old_due: datetime,
+        new_due: datetime,
+        now: datetime,
+        officer_id: str | None,
+        escalate_to: Iterable[tuple[str, str]],
+        tz: tzinfo,
     ) -> Change | None:
         """The promise due at ``old_due`` broken and renewed as ``new_due`` — unless it is no longer the
         case's promise, or (``officer_id`` given) the case is no longer that officer's: ``new_due`` was
-        computed on their duty time."""
+        computed on their duty time. Each officer in ``escalate_to`` (id, role: assigned, backup,
+        supervisor) is told, and the resident hears the new time."""
+        if now < old_due:
+            raise ValueError(f"the promise due at {old_due.isoformat()} cannot be broken before then")
+        if new_due <= now:
+            raise ValueError(f"a renewed promise must lie in the future, got {new_due.isoformat()}")
         case = self.record
         if self.state not in AWAITING_RESPONSE or case.promise_due_at != old_due:
             return None
@@ -264,7 +417,7 @@ class Case:
             values["promise_kept"] = False
         event = {
             "actor": "system",
-            "kind": "promise_broken",
+            "kind": EventKind.PROMISE_BROKEN,
             "detail": {
                 "officer_id": case.officer_id,
                 "old_due": old_due.isoformat(),
@@ -272,10 +425,37 @@ class Case:
                 "breaches": case.breaches + 1,
             },
         }
-        return Change(values, [event])
+        payload = {
+            "number": case.number,
+            "officer_id": case.officer_id,
+            "old_due": old_due.astimezone(tz).isoformat(),
+            "new_due": new_due.astimezone(tz).isoformat(),
+        }
+        told = [
+            Notification(parties.officer(told_id), NoticeKind.PROMISE_BROKEN, {**payload, "role": role})
+            for told_id, role in escalate_to
+        ]
+        told += self._tell_resident(
+            Update.PROMISE_BROKEN, officer_id=case.officer_id, new_due=payload["new_due"]
+        )
+        return Change(values, [event], told)
 
     def follow_up(self, now: datetime) -> Change | None:
-        """Asked once how things are, a week after closing."""
-        if self.state is not CaseState.CLOSED or self.record.followed_up_at is not None:
+        """Asked once how things are, a week after closing (nobody to ask after ``/forget``)."""
+        case = self.record
+        if self.state is not CaseState.CLOSED or case.followed_up_at is not None:
             return None
-        return Change({"followed_up_at": now}, [{"actor": "system", "kind": "followed_up", "detail": {}}])
+        question = (
+            []
+            if case.is_erased
+            else [
+                Notification(
+                    parties.resident(case.resident_id), NoticeKind.FOLLOW_UP, {"number": case.number}
+                )
+            ]
+        )
+        return Change(
+            {"followed_up_at": now},
+            [{"actor": "system", "kind": EventKind.FOLLOWED_UP, "detail": {}}],
+            question,
+        )

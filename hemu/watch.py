@@ -4,7 +4,8 @@ honestly, and asks residents a week after closing whether the problem has come b
 Everything is derived from the store on each sweep — no timers live in memory — so a restarted gateway
 carries on where the old one stopped, and two gateways sweeping at once do not repeat each other: every
 step is written with a check, inside its transaction, that the case is still what the sweep saw
-(:meth:`~hemu.store.Store.record_reminder`, ``record_breach``, ``record_follow_up``). A sweep reads with
+(:meth:`~hemu.store.Store.record` with :class:`~hemu.case.Case`'s ``remind``, ``break_promise`` and
+``follow_up``). A sweep reads with
 two queries however many cases are open; only the cases that need something cost a write each.
 """
 
@@ -13,13 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import List
 
-from hemu import parties
-from hemu.notices import tell_resident
+from hemu.case import Case
 from hemu.promise import PromiseClock
 from hemu.settings import Settings
-from hemu.store import FOLLOW_UP, PROMISE_BROKEN, PROMISE_REMINDER, CaseRecord, Notification, Store
+from hemu.store import CaseRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,8 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
             if now < moment:
                 upcoming.append(moment)
                 continue
-            reminder = Notification(
-                parties.officer(case.officer_id),
-                PROMISE_REMINDER,
-                {"number": case.number, "due_at": promises.iso(case.promise_due_at)},
-            )
-            if store.record_reminder(case.number, case.promise_due_at, now, [reminder]) is not None:
+            remind = partial(Case.remind, due_at=case.promise_due_at, now=now, tz=promises.tz)
+            if store.record(case.number, now, remind) is not None:
                 reminded.append(case.number)
         except Exception:  # noqa: BLE001 - one broken case must not stop the watch over all the others
             log.exception("watch: case %s could not be handled", case.number)
@@ -91,9 +88,8 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
         if now < moment:
             upcoming.append(moment)
             continue
-        question = [] if case.is_erased else [_follow_up(case)]
         try:
-            if store.record_follow_up(case.number, now, question) is not None:
+            if store.record(case.number, now, lambda c: c.follow_up(now)) is not None:
                 followed_up.append(case.number)
         except Exception:  # noqa: BLE001 - as above
             log.exception("watch: follow-up of case %s failed", case.number)
@@ -119,36 +115,22 @@ def _renew(
     store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
 ) -> CaseRecord | None:
     """Record the broken promise with a new one: the policy's breach priority counted on the assigned
-    officer's duty time from now; everyone who must act or know is told, in the same transaction."""
+    officer's duty time from now; the officer, their backup and the supervisor are told, each once."""
     policy = settings.policy
     roster = settings.roster
     officer = roster.officer(case.officer_id)
     new_due = promises.due(officer, policy.response_time(policy.breach_priority), now)
-    payload = {
-        "number": case.number,
-        "officer_id": case.officer_id,
-        "old_due": promises.iso(case.promise_due_at),
-        "new_due": promises.iso(new_due),
-    }
     told: dict[str, str] = {case.officer_id: "assigned"}
     if officer is not None and officer.backup and officer.backup not in told:
         told[officer.backup] = "backup"
     if roster.supervisor not in told:
         told[roster.supervisor] = "supervisor"
-    notifications = [
-        Notification(parties.officer(officer_id), PROMISE_BROKEN, {**payload, "role": role})
-        for officer_id, role in told.items()
-    ]
-    notifications += tell_resident(
-        case, "promise_broken", officer_id=case.officer_id, new_due=payload["new_due"]
+    old_due, officer_id = case.promise_due_at, case.officer_id
+    return store.record(
+        case.number,
+        now,
+        lambda c: c.break_promise(old_due, new_due, now, officer_id, told.items(), promises.tz),
     )
-    return store.record_breach(
-        case.number, case.promise_due_at, new_due, now, notifications, officer_id=case.officer_id
-    )
-
-
-def _follow_up(case: CaseRecord) -> Notification:
-    return Notification(parties.resident(case.resident_id), FOLLOW_UP, {"number": case.number})
 
 
 __all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep"]

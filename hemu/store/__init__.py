@@ -20,14 +20,8 @@ from hemu.store.errors import (
 )
 from hemu.store.records import (
     AWAITING_RESPONSE,
-    CASE_ASSIGNED,
-    CASE_UPDATE,
     ERASED_PREFIX,
     ERASED_TEXT,
-    FOLLOW_UP,
-    NOTIFICATION_KINDS,
-    PROMISE_BROKEN,
-    PROMISE_REMINDER,
     Assignment,
     CaseRecord,
     CaseStatistics,
@@ -43,12 +37,6 @@ from hemu.store.records import (
 from hemu.store.repository import Notify, Store
 
 __all__ = [
-    "CASE_ASSIGNED",
-    "CASE_UPDATE",
-    "FOLLOW_UP",
-    "NOTIFICATION_KINDS",
-    "PROMISE_BROKEN",
-    "PROMISE_REMINDER",
     "AWAITING_RESPONSE",
     "ERASED_PREFIX",
     "ERASED_TEXT",

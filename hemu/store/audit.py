@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from hemu.cases import CaseState
+from hemu.kinds import EventKind
 from hemu.store.checks import jsonable
 from hemu.store.tables import case_events
 
@@ -19,7 +20,7 @@ def add_event(
     at: datetime,
     *,
     actor: str,
-    kind: str,
+    kind: EventKind | str,
     from_state: CaseState | None = None,
     to_state: CaseState | None = None,
     reason: str = "",
@@ -30,7 +31,7 @@ def add_event(
             case_id=case_id,
             at=at,
             actor=actor,
-            kind=kind,
+            kind=EventKind(kind).value,  # a misspelt kind fails here, not in a report a month later
             from_state=from_state.value if from_state else None,
             to_state=to_state.value if to_state else None,
             reason=reason or "",

@@ -10,12 +10,13 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from hemu.cases import normalise_case_number
+from hemu.kinds import NoticeKind
 from hemu.parties import Party
 from hemu.store import db
 from hemu.store.checks import jsonable, nonempty
 from hemu.store.errors import NotificationNotFound, OutboxError
 from hemu.store.mappers import notification_record
-from hemu.store.records import NOTIFICATION_KINDS, Notification, NotificationRecord, OutboxStatus
+from hemu.store.records import Notification, NotificationRecord, OutboxStatus
 from hemu.store.tables import cases, outbox
 from hemu.times import require_aware
 
@@ -47,9 +48,11 @@ def add_notifications(
 def known_kind(kind: str) -> str:
     """A kind the notifier can render: an unknown one would only be dropped at sending, long after the
     change that queued it was committed."""
-    if kind not in NOTIFICATION_KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}; one of {sorted(NOTIFICATION_KINDS)}")
-    return kind
+    try:
+        return NoticeKind(kind).value
+    except ValueError:
+        known = sorted(member.value for member in NoticeKind)
+        raise ValueError(f"unknown notification kind {kind!r}; one of {known}") from None
 
 
 def known_recipient(recipient: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from hemu import parties
+from hemu.kinds import EventKind
 from hemu.store.audit import add_event
 from hemu.store.checks import nonempty
 from hemu.store.records import ERASED_PREFIX, ERASED_TEXT, InboundStatus, OutboxStatus
@@ -86,7 +87,7 @@ class Privacy:
                         )
                     )
                 for row in rows:
-                    add_event(conn, row.id, now, actor=erased_recipient, kind="forgotten")
+                    add_event(conn, row.id, now, actor=erased_recipient, kind=EventKind.FORGOTTEN)
             touches = outbox.c.recipient == recipient
             if case_ids:
                 touches = touches | outbox.c.case_id.in_(case_ids)

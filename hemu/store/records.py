@@ -78,15 +78,6 @@ class Assignment:
     reason: str = ""
 
 
-# What a notification asks the gateway to send (``Notification.kind``); the notifier renders each.
-CASE_ASSIGNED = "case_assigned"  # the case card, to the officer who now has the case
-CASE_UPDATE = "case_update"  # something happened to a case (payload "event"), to an officer or the resident
-PROMISE_REMINDER = "promise_reminder"  # to the assigned officer, before the promise falls due
-PROMISE_BROKEN = "promise_broken"  # to the officer, their backup and the supervisor (payload "role")
-FOLLOW_UP = "follow_up"  # a week after closing: has the problem come back? (to the resident)
-NOTIFICATION_KINDS = frozenset({CASE_ASSIGNED, CASE_UPDATE, PROMISE_REMINDER, PROMISE_BROKEN, FOLLOW_UP})
-
-
 # The same sets as stored column values, for queries.
 ACTIVE_VALUES = tuple(sorted(state.value for state in ACTIVE_STATES))
 AWAITING_VALUES = tuple(sorted(state.value for state in AWAITING_RESPONSE))

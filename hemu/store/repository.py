@@ -16,57 +16,37 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
-from hemu import parties
 from hemu.case import Case, Change
-from hemu.cases import (
-    CaseState,
-    format_case_number,
-    normalise_case_number,
-)
+from hemu.cases import CaseState, normalise_case_number
+from hemu.kinds import EventKind
 from hemu.store import db
 from hemu.store.audit import add_event
+from hemu.store.case_queries import CaseQueries, case_row, officer_loads
 from hemu.store.checks import check_rating, jsonable, nonempty
-from hemu.store.errors import (
-    CaseNotFound,
-    ConcurrentUpdate,
-)
+from hemu.store.errors import ConcurrentUpdate
 from hemu.store.inbound import InboundQueue
-from hemu.store.mappers import case_record, event_record
+from hemu.store.mappers import case_record
 from hemu.store.officers import OfficerAccounts
+from hemu.store.opening import CaseOpening, Notify, next_case_seq
 from hemu.store.outbox import Outbox, add_notifications
 from hemu.store.privacy import Privacy
-from hemu.store.records import (
-    ACTIVE_VALUES,
-    AWAITING_VALUES,
-    CASE_ASSIGNED,
-    Assignment,
-    CaseRecord,
-    EventRecord,
-    NewCase,
-    Notification,
-)
+from hemu.store.records import Assignment, CaseRecord, NewCase
 from hemu.store.statistics import Statistics
-from hemu.store.tables import (
-    case_counters,
-    case_events,
-    cases,
-)
+from hemu.store.tables import case_events, cases
 from hemu.times import require_aware
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-Notify = Sequence[Notification] | Callable[[CaseRecord], Sequence[Notification]]
 
 # Fields a state change may set besides the state itself.
 TRANSITION_CHANGES = frozenset({"resolution_note", "rating", "rating_comment"})
@@ -91,89 +71,7 @@ def _checked_assignment(assignment: Any, verb: str) -> tuple[str, datetime]:
     )
 
 
-@dataclass
-class CaseOpening:
-    """One case being opened inside :meth:`Store.opening`'s transaction."""
-
-    store: Store
-    conn: Connection
-    now: datetime
-    year: int
-    seq: int
-    loads: Mapping[str, int]
-    added: CaseRecord | None = None
-
-    @property
-    def number(self) -> str:
-        return format_case_number(self.year, self.seq)
-
-    def add(self, new: NewCase, assignment: Assignment, actor: str, notify: Notify = ()) -> CaseRecord:
-        """Records the case with its officer and promise, its two events and the officer's case card."""
-        if not isinstance(new, NewCase):
-            raise TypeError(f"open_case needs a NewCase, got {type(new).__name__}")
-        if not isinstance(assignment, Assignment):
-            raise TypeError(f"assign must return an Assignment, got {type(assignment).__name__}")
-        if self.added is not None:
-            raise RuntimeError(f"case {self.added.number} was already added in this opening")
-        nonempty(actor, "actor")
-        officer_id = nonempty(assignment.officer_id, "assignment.officer_id")
-        due_at = require_aware(assignment.due_at, "assignment.due_at")
-        conn, now, year, seq, number = self.conn, self.now, self.year, self.seq, self.number
-        case_id = conn.execute(
-            insert(cases).values(
-                number=number,
-                year=year,
-                seq=seq,
-                category=new.category,
-                priority=new.priority.value,
-                state=CaseState.OPEN.value,
-                language=new.language,
-                resident_id=new.resident_id,
-                summary=new.summary,
-                area_id=new.area_id,
-                area_text=new.area_text,
-                parties=new.parties,
-                duration=new.duration,
-                harm=new.harm,
-                risk_flags=list(new.risk_flags),
-                contact_consent=new.contact_consent,
-                contact=new.contact,
-                officer_id=officer_id,
-                promise_due_at=due_at,
-                promise_set_at=now,
-                breaches=0,
-                opened_at=now,
-                updated_at=now,
-                version=1,
-            )
-        ).inserted_primary_key[0]
-        add_event(
-            conn,
-            case_id,
-            now,
-            actor=actor,
-            kind="opened",
-            to_state=CaseState.OPEN,
-            detail={"number": number, "category": new.category, "priority": new.priority.value},
-        )
-        # The roster chose the officer, not the person who opened the case.
-        add_event(
-            conn,
-            case_id,
-            now,
-            actor="system",
-            kind="assigned",
-            reason=assignment.reason,
-            detail={"officer_id": officer_id, "due_at": due_at.isoformat()},
-        )
-        record = case_record(self.store._case_row(conn, number))
-        assigned = Notification(parties.officer(officer_id), CASE_ASSIGNED, {"number": number})
-        add_notifications(conn, case_id, now, [assigned, *Store._extra(notify, record)])
-        self.added = record
-        return record
-
-
-class Store:
+class Store(CaseQueries):
     """The case store on one engine; cheap to share between threads (the engine pools connections).
 
     Cases are this class's own aggregate; the outbox, the inbound queue, officer accounts, privacy and
@@ -262,11 +160,38 @@ class Store:
         now = require_aware(now, "now")
         year = now.astimezone(year_tz).year
         with self.engine.begin() as conn:
-            seq = self._next_seq(conn, year)
-            opening = CaseOpening(self, conn, now, year, seq, self._loads(conn))
+            seq = next_case_seq(conn, year)
+            opening = CaseOpening(conn, now, year, seq, officer_loads(conn))
             yield opening
             if opening.added is None:  # rolls the number back: numbers never skip
                 raise RuntimeError(f"case number {opening.number} was allocated but no case was added")
+
+    def change(
+        self,
+        number: str,
+        now: datetime,
+        plan: Callable[[Case], Change],
+        expected_version: int | None = None,
+    ) -> CaseRecord:
+        """One change to a case, decided by ``plan`` (a :class:`~hemu.case.Case` method) on the case as it
+        is, and written with its events and notices in one transaction. A caller that passes
+        ``expected_version`` (an officer pressing a button on an old card) gets ConcurrentUpdate when
+        someone else got there first; otherwise a lost race re-reads the case, locked, and plans again."""
+        return self._change_case(number, require_aware(now, "now"), expected_version, plan, ())
+
+    def record(self, number: str, now: datetime, plan: Callable[[Case], Change | None]) -> CaseRecord | None:
+        """Bookkeeping decided on the locked, current row (the promise watcher's reminders, breaches and
+        follow-ups): ``plan`` returns None to do nothing, so a second watcher, or a second run, does
+        nothing. The version stays: nothing an officer decides on has changed, their card stays valid."""
+        canonical = normalise_case_number(number)
+        now = require_aware(now, "now")
+        with self.engine.begin() as conn:
+            row = case_row(conn, canonical, lock=True)
+            change = plan(Case(case_record(row)))
+            if change is None:
+                return None
+            conn.execute(update(cases).where(cases.c.id == row.id).values(**change.values))
+            return self._record_change(conn, row, canonical, now, change, ())
 
     def transition(
         self,
@@ -351,19 +276,6 @@ class Store:
 
         return self._change_case(number, now, expected_version, plan, notify)
 
-    def resident_says_safe(self, number: str, now: datetime, actor: str) -> CaseRecord:
-        """The resident of a danger case says they are safe now: an event, and the officer is told.
-
-        The case stays as it is: a tap on a phone (perhaps not the resident's own hand) must not withdraw
-        an urgent case; the officer checks and decides."""
-        now = require_aware(now, "now")
-        nonempty(actor, "actor")
-
-        def plan(case: Case) -> Change:
-            return case.resident_says_safe(actor)
-
-        return self._change_case(number, now, None, plan, ())
-
     def reopen(
         self,
         number: str,
@@ -398,104 +310,6 @@ class Store:
 
         return self._change_case(number, now, expected_version, plan, notify)
 
-    def set_rating_comment(
-        self, number: str, comment: str, now: datetime, actor: str, notify: Notify = ()
-    ) -> CaseRecord:
-        """Add the comment the resident wrote after rating; only a rated case takes one."""
-        comment = nonempty(comment, "comment")
-        now = require_aware(now, "now")
-        nonempty(actor, "actor")
-
-        def plan(case: Case) -> Change:
-            return case.comment_rating(comment, actor)
-
-        return self._change_case(number, now, None, plan, notify)
-
-    # ---------------------------------------------------------------- promise watcher
-    #
-    # These changes are bookkeeping, not decisions: they take the row lock, check that the case is still
-    # what the watcher computed from (so a second watcher, or a second run, does nothing), and leave the
-    # version alone so an officer's card stays valid for its buttons.
-
-    def awaiting_response(self) -> List[CaseRecord]:
-        """Cases whose promise is still running (see :data:`AWAITING_RESPONSE`), earliest due first."""
-        query = (
-            select(cases)
-            .where(cases.c.state.in_(AWAITING_VALUES))
-            .order_by(cases.c.promise_due_at, cases.c.id)
-        )
-        with self._reader.connect() as conn:
-            return [case_record(row) for row in conn.execute(query)]
-
-    def follow_up_candidates(self, closed_since: datetime) -> List[CaseRecord]:
-        """Rated, closed cases closed at or after ``closed_since`` that have not had the follow-up
-        question yet, earliest closed first (due or not: the watcher also needs the next one's time)."""
-        closed_since = require_aware(closed_since, "closed_since")
-        query = (
-            select(cases)
-            .where(
-                cases.c.state == CaseState.CLOSED.value,
-                cases.c.rating.is_not(None),
-                cases.c.followed_up_at.is_(None),
-                cases.c.closed_at >= closed_since,
-            )
-            .order_by(cases.c.closed_at, cases.c.id)
-        )
-        with self._reader.connect() as conn:
-            return [case_record(row) for row in conn.execute(query)]
-
-    def record_reminder(
-        self, number: str, due_at: datetime, now: datetime, notify: Notify = ()
-    ) -> CaseRecord | None:
-        """Note that the officer was reminded of the promise due at ``due_at``; None (and nothing
-        written) when that promise is no longer the case's, or its officer was already reminded."""
-        due_at = require_aware(due_at, "due_at")
-        now = require_aware(now, "now")
-
-        def plan(case: Case) -> Change | None:
-            return case.remind(due_at, now)
-
-        return self._guarded_change(number, now, plan, notify)
-
-    def record_breach(
-        self,
-        number: str,
-        old_due: datetime,
-        new_due: datetime,
-        now: datetime,
-        notify: Notify = (),
-        officer_id: str | None = None,
-    ) -> CaseRecord | None:
-        """Record that the promise due at ``old_due`` was broken and renew it as ``new_due``.
-
-        Idempotent against ``old_due``: when the case's promise is no longer ``old_due`` (renewed by
-        another watcher, handed over, answered) nothing is written and None is returned, so two
-        watchers never both tell the resident. ``officer_id``, when given, must also still be the
-        case's officer: ``new_due`` was computed on their duty time.
-        """
-        old_due = require_aware(old_due, "old_due")
-        new_due = require_aware(new_due, "new_due")
-        now = require_aware(now, "now")
-        if now < old_due:
-            raise ValueError(f"the promise due at {old_due.isoformat()} cannot be broken before then")
-        if new_due <= now:
-            raise ValueError(f"a renewed promise must lie in the future, got {new_due.isoformat()}")
-
-        def plan(case: Case) -> Change | None:
-            return case.break_promise(old_due, new_due, now, officer_id)
-
-        return self._guarded_change(number, now, plan, notify)
-
-    def record_follow_up(self, number: str, now: datetime, notify: Notify = ()) -> CaseRecord | None:
-        """Note that the resident was asked how things are now; None when the case is no longer closed
-        or was already followed up (each closed case is asked once)."""
-        now = require_aware(now, "now")
-
-        def plan(case: Case) -> Change | None:
-            return case.follow_up(now)
-
-        return self._guarded_change(number, now, plan, notify)
-
     def record_follow_up_answer(
         self, number: str, came_back: bool, now: datetime, actor: str
     ) -> CaseRecord | None:
@@ -504,127 +318,27 @@ class Store:
         nonempty(actor, "actor")
         canonical = normalise_case_number(number)
         with self.engine.begin() as conn:
-            row = self._case_row(conn, canonical, lock=True)
+            row = case_row(conn, canonical, lock=True)
             answered = conn.execute(
                 select(func.count())
                 .select_from(case_events)
-                .where(case_events.c.case_id == row.id, case_events.c.kind == "follow_up_answered")
+                .where(
+                    case_events.c.case_id == row.id, case_events.c.kind == EventKind.FOLLOW_UP_ANSWERED.value
+                )
             ).scalar_one()
             if answered:
                 return None
             add_event(
-                conn, row.id, now, actor=actor, kind="follow_up_answered", detail={"came_back": came_back}
+                conn,
+                row.id,
+                now,
+                actor=actor,
+                kind=EventKind.FOLLOW_UP_ANSWERED,
+                detail={"came_back": came_back},
             )
             return case_record(row)
 
-    # ---------------------------------------------------------------- cases: queries
-
-    def get(self, number: str) -> CaseRecord | None:
-        """The case, or None when there is none; ValueError when ``number`` is not a case number at all."""
-        canonical = normalise_case_number(number)
-        with self._reader.connect() as conn:
-            row = conn.execute(select(cases).where(cases.c.number == canonical)).first()
-        return case_record(row) if row else None
-
-    def events(self, number: str) -> List[EventRecord]:
-        """The case's audit log, oldest first; CaseNotFound when there is no such case (not an empty log)."""
-        canonical = normalise_case_number(number)
-        with self._reader.connect() as conn:
-            case_id = conn.execute(select(cases.c.id).where(cases.c.number == canonical)).scalar()
-            if case_id is None:
-                raise CaseNotFound(canonical)
-            rows = conn.execute(
-                select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
-            ).all()
-        return [event_record(row) for row in rows]
-
-    def cases_for_resident(self, resident_id: str, active_only: bool = False) -> List[CaseRecord]:
-        """The resident's cases, newest first."""
-        query = select(cases).where(cases.c.resident_id == resident_id)
-        if active_only:
-            query = query.where(cases.c.state.in_(ACTIVE_VALUES))
-        return self._case_list(query)
-
-    def active_case_in_category(self, resident_id: str, category: str) -> CaseRecord | None:
-        """The resident's newest active case of this kind, so a repeated report can join it."""
-        query = select(cases).where(
-            cases.c.resident_id == resident_id,
-            cases.c.category == category,
-            cases.c.state.in_(ACTIVE_VALUES),
-        )
-        found = self._case_list(query, limit=1)
-        return found[0] if found else None
-
-    def cases(
-        self,
-        state: CaseState | str | None = None,
-        officer_id: str | None = None,
-        active_only: bool = False,
-        limit: int | None = None,
-    ) -> List[CaseRecord]:
-        """Cases matching every given filter, newest first."""
-        query = select(cases)
-        if state is not None:
-            query = query.where(cases.c.state == CaseState(state).value)
-        if officer_id is not None:
-            query = query.where(cases.c.officer_id == officer_id)
-        if active_only:
-            query = query.where(cases.c.state.in_(ACTIVE_VALUES))
-        return self._case_list(query, limit=limit)
-
-    def loads(self) -> Dict[str, int]:
-        """Active cases per officer; officers with none are absent."""
-        with self._reader.connect() as conn:
-            return self._loads(conn)
-
     # ---------------------------------------------------------------- internals
-
-    @staticmethod
-    def _next_seq(conn: Connection, year: int) -> int:
-        for _ in range(MAX_ATTEMPTS):
-            bumped = conn.execute(
-                update(case_counters)
-                .where(case_counters.c.year == year)
-                .values(last_seq=case_counters.c.last_seq + 1)
-            ).rowcount
-            if bumped == 1:
-                query = select(case_counters.c.last_seq).where(case_counters.c.year == year)
-                return conn.execute(query).scalar_one()
-            try:
-                # First case of the year. Another process may insert the row at the same moment: the
-                # savepoint keeps our transaction usable (PostgreSQL aborts it otherwise) and we bump theirs.
-                with conn.begin_nested():
-                    conn.execute(insert(case_counters).values(year=year, last_seq=1))
-                return 1
-            except IntegrityError:
-                continue
-        raise RuntimeError(f"could not allocate a case number for {year}")
-
-    @staticmethod
-    def _loads(conn: Connection) -> Dict[str, int]:
-        rows = conn.execute(
-            select(cases.c.officer_id, func.count())
-            .where(cases.c.state.in_(ACTIVE_VALUES))
-            .group_by(cases.c.officer_id)
-        ).all()
-        return {officer_id: count for officer_id, count in rows}
-
-    @staticmethod
-    def _case_row(conn: Connection, number: str, lock: bool = False) -> Row:
-        query = select(cases).where(cases.c.number == number)
-        if lock:
-            query = query.with_for_update()
-        row = conn.execute(query).first()
-        if row is None:
-            raise CaseNotFound(number)
-        return row
-
-    def _case_list(self, query: Any, limit: int | None = None) -> List[CaseRecord]:
-        query = query.order_by(cases.c.id.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        with self._reader.connect() as conn:
-            return [case_record(row) for row in conn.execute(query)]
 
     def _change_case(
         self,
@@ -637,7 +351,7 @@ class Store:
         canonical = normalise_case_number(number)
         with self.engine.begin() as conn:
             for attempt in range(MAX_ATTEMPTS):
-                row = self._case_row(conn, canonical, lock=attempt > 0)
+                row = case_row(conn, canonical, lock=attempt > 0)
                 if expected_version is not None and row.version != expected_version:
                     raise ConcurrentUpdate(canonical, expected_version, row.version)
                 change = plan(Case(case_record(row)))
@@ -654,37 +368,11 @@ class Store:
                 raise ConcurrentUpdate(canonical, None, None)
             return self._record_change(conn, row, canonical, now, change, notify)
 
-    def _guarded_change(
-        self,
-        number: str,
-        now: datetime,
-        plan: Callable[[Case], Change | None],
-        notify: Notify,
-    ) -> CaseRecord | None:
-        """A bookkeeping change decided on the locked, current row; ``plan`` returns None to do nothing.
-
-        Unlike :meth:`_change_case` it keeps the version: nothing an officer decides on has changed.
-        """
-        canonical = normalise_case_number(number)
-        with self.engine.begin() as conn:
-            row = self._case_row(conn, canonical, lock=True)
-            change = plan(Case(case_record(row)))
-            if change is None:
-                return None
-            conn.execute(update(cases).where(cases.c.id == row.id).values(**change.values))
-            return self._record_change(conn, row, canonical, now, change, notify)
-
     def _record_change(
         self, conn: Connection, row: Row, canonical: str, now: datetime, change: Change, notify: Notify
     ) -> CaseRecord:
-        """The rest of a case change, in its transaction: its events, then its notifications, which may
-        be built from the changed case (``notify`` as a callable)."""
+        """The rest of a case change, in its transaction: its events, then its notices."""
         for event in change.events:
             add_event(conn, row.id, now, **event)
-        record = case_record(self._case_row(conn, canonical))
-        add_notifications(conn, row.id, now, [*change.notifications, *self._extra(notify, record)])
-        return record
-
-    @staticmethod
-    def _extra(notify: Notify, record: CaseRecord) -> List[Notification]:
-        return list(notify(record) if callable(notify) else notify)
+        add_notifications(conn, row.id, now, [*change.notifications, *notify])
+        return case_record(case_row(conn, canonical))

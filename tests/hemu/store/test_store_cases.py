@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hemu.case import Change
 from hemu.cases import CaseState, Priority
 from hemu.store import (
     Assignment,
@@ -88,18 +89,8 @@ def test_open_case_stores_the_report(store: Store) -> None:
 
 
 def test_open_case_queues_the_officers_card_and_the_callers_notifications(store: Store) -> None:
-    seen: list[CaseRecord] = []
-
-    def tell_resident(record: CaseRecord) -> list[Notification]:
-        seen.append(record)
-        return [
-            Notification(
-                "resident:42", "case_update", {"number": record.number, "officer": record.officer_id}
-            )
-        ]
-
-    record = store.open_case(new_case(), assign_to("wang_li"), NOW, "resident:42", notify=tell_resident)
-    assert seen == [record]
+    told = Notification("resident:42", "case_update", {"number": "HM-2026-000001", "officer": "wang_li"})
+    record = store.open_case(new_case(), assign_to("wang_li"), NOW, "resident:42", notify=[told])
     queued = store.outbox.notifications(record.number)
     assert [(n.recipient, n.kind, n.payload) for n in queued] == [
         ("officer:wang_li", "case_assigned", {"number": record.number}),
@@ -268,20 +259,19 @@ def test_transition_refuses_bad_requests(store: Store) -> None:
     assert store.get(number).version == 1
 
 
-def test_transition_notifications_see_the_new_state(store: Store) -> None:
+def test_a_change_writes_the_notices_its_case_rule_decides(store: Store) -> None:
     number = open_case(store).number
-    record = store.transition(
+    record = store.change(
         number,
-        CaseState.ACKNOWLEDGED,
         NOW,
-        "officer:wang_li",
-        notify=lambda r: [
-            Notification("resident:42", "case_update", {"number": r.number, "state": r.state.value})
-        ],
+        lambda case: case.officer_moves(CaseState.ACKNOWLEDGED, "wang_li", "acknowledge pressed", None, NOW),
     )
     assert record.state is CaseState.ACKNOWLEDGED
     last = store.outbox.notifications(number)[-1]
-    assert (last.recipient, last.payload) == ("resident:42", {"number": number, "state": "acknowledged"})
+    assert (last.recipient, last.payload) == (
+        "resident:42",
+        {"number": number, "event": "acknowledged", "officer_id": "wang_li"},
+    )
 
 
 def test_numbers_are_read_as_people_type_them(store: Store) -> None:
@@ -489,3 +479,12 @@ def test_an_opening_that_adds_no_case_leaves_no_number_behind(store: Store) -> N
     with store.opening(NOW + timedelta(minutes=1)) as opening:
         assert opening.loads == {"wang_li": 1}  # read inside the transaction, for the roster to choose from
         opening.add(new_case(), Assignment("zhang_wei", DUE, "area duty"), "resident:43")
+
+
+def test_a_misspelt_event_kind_is_refused_and_nothing_of_its_change_is_written(store: Store) -> None:
+    case = open_case(store)
+    typo = Change({"state": "acknowledged"}, [{"actor": "system", "kind": "acknowleged", "detail": {}}])
+    with pytest.raises(ValueError, match="acknowleged"):
+        store.change(case.number, NOW, lambda _case: typo)
+    assert store.get(case.number) == case
+    assert [event.kind for event in store.events(case.number)] == ["opened", "assigned"]

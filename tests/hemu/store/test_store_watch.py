@@ -3,19 +3,33 @@ racing) changes nothing the second time — on both backends."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from hemu.case import Case, Change
 from hemu.cases import CaseState
-from hemu.store import Assignment, Notification, Store
+from hemu.store import Assignment, CaseRecord, Store
 from tests.hemu.store.support import DUE, NOW, assign_to, new_case, open_case
 from tests.hemu.store.test_store_concurrency import WRITERS, run_together
 
 LATER = DUE + timedelta(hours=2)
 
 
-def broken(number: str) -> list[Notification]:
-    return [Notification("officer:wang_li", "promise_broken", {"number": number})]
+def record_reminder(store: Store, number: str, due_at: datetime, now: datetime) -> CaseRecord | None:
+    return store.record(number, now, lambda case: case.remind(due_at, now, timezone.utc))
+
+
+def record_breach(
+    store: Store, number: str, old: datetime, new: datetime, now: datetime, officer_id: str | None = None
+) -> CaseRecord | None:
+    def plan(case: Case) -> Change | None:
+        return case.break_promise(old, new, now, officer_id, [("wang_li", "assigned")], timezone.utc)
+
+    return store.record(number, now, plan)
+
+
+def record_follow_up(store: Store, number: str, now: datetime) -> CaseRecord | None:
+    return store.record(number, now, lambda case: case.follow_up(now))
 
 
 def test_awaiting_response_lists_running_promises_earliest_first(store: Store) -> None:
@@ -29,27 +43,26 @@ def test_awaiting_response_lists_running_promises_earliest_first(store: Store) -
 
 def test_a_reminder_is_recorded_once_and_only_for_the_promise_it_was_for(store: Store) -> None:
     case = open_case(store)
-    reminder = [Notification("officer:wang_li", "promise_reminder", {"number": case.number})]
-    assert store.record_reminder(case.number, DUE + timedelta(minutes=1), NOW, reminder) is None
-    first = store.record_reminder(case.number, DUE, NOW, reminder)
+    assert record_reminder(store, case.number, DUE + timedelta(minutes=1), NOW) is None
+    first = record_reminder(store, case.number, DUE, NOW)
     assert first is not None and first.reminded_at == NOW and first.version == case.version
-    assert store.record_reminder(case.number, DUE, NOW, reminder) is None
+    assert record_reminder(store, case.number, DUE, NOW) is None
     assert [n.kind for n in store.outbox.notifications(case.number)].count("promise_reminder") == 1
     assert store.events(case.number)[-1].kind == "reminded"
     # A hand-over is a new promise: its reminder is due afresh.
     moved = store.hand_over(case.number, Assignment("zhao_min", LATER), NOW, "admin", "")
     assert (moved.reminded_at, moved.promise_set_at) == (None, NOW)
-    assert store.record_reminder(case.number, LATER, NOW, reminder) is not None
+    assert record_reminder(store, case.number, LATER, NOW) is not None
 
 
 def test_a_breach_is_recorded_once_with_its_renewed_promise(store: Store) -> None:
     case = open_case(store)
-    store.record_reminder(case.number, DUE, NOW, [])
-    renewed = store.record_breach(case.number, DUE, LATER, DUE, broken(case.number))
+    record_reminder(store, case.number, DUE, NOW)
+    renewed = record_breach(store, case.number, DUE, LATER, DUE)
     assert renewed is not None
     assert (renewed.promise_due_at, renewed.promise_set_at, renewed.reminded_at) == (LATER, DUE, None)
     assert (renewed.breaches, renewed.promise_kept, renewed.version) == (1, False, case.version)
-    assert store.record_breach(case.number, DUE, LATER + timedelta(hours=1), DUE, broken(case.number)) is None
+    assert record_breach(store, case.number, DUE, LATER + timedelta(hours=1), DUE) is None
     assert store.get(case.number).promise_due_at == LATER
     assert [n.kind for n in store.outbox.notifications(case.number)].count("promise_broken") == 1
     detail = store.events(case.number)[-1].detail
@@ -61,12 +74,12 @@ def test_a_breach_is_recorded_once_with_its_renewed_promise(store: Store) -> Non
     # The officer answers after the renewal: the first promise stays broken in the statistics.
     answered = store.transition(case.number, "acknowledged", LATER, "officer:wang_li")
     assert answered.promise_kept is False
-    assert store.record_breach(case.number, LATER, LATER + timedelta(hours=2), LATER, []) is None
+    assert record_breach(store, case.number, LATER, LATER + timedelta(hours=2), LATER) is None
 
 
 def test_a_breach_computed_for_another_officer_is_not_recorded(store: Store) -> None:
     case = open_case(store)
-    assert store.record_breach(case.number, DUE, LATER, DUE, [], officer_id="zhao_min") is None
+    assert record_breach(store, case.number, DUE, LATER, DUE, officer_id="zhao_min") is None
     assert store.get(case.number).breaches == 0
 
 
@@ -75,7 +88,7 @@ def test_racing_watchers_record_one_breach(store: Store, make_store: Callable[[]
 
     def breach(index: int, writer: Store) -> bool:
         new_due = LATER + timedelta(minutes=index)
-        return writer.record_breach(case.number, DUE, new_due, DUE, broken(case.number)) is not None
+        return record_breach(writer, case.number, DUE, new_due, DUE) is not None
 
     results = run_together([make_store() for _ in range(WRITERS)], breach)
     assert results.count(True) == 1, results
@@ -91,12 +104,11 @@ def test_follow_up_once_for_rated_closed_cases(store: Store, make_store: Callabl
     store.transition(cancelled.number, "cancelled", NOW, "resident:42")
     assert [c.number for c in store.follow_up_candidates(NOW - timedelta(days=1))] == [closed.number]
     assert store.follow_up_candidates(NOW + timedelta(seconds=1)) == []
-    assert store.record_follow_up(cancelled.number, NOW, []) is None
+    assert record_follow_up(store, cancelled.number, NOW) is None
 
-    question = [Notification("resident:42", "follow_up", {"number": closed.number})]
     results = run_together(
         [make_store() for _ in range(4)],
-        lambda _i, writer: writer.record_follow_up(closed.number, NOW, question) is not None,
+        lambda _i, writer: record_follow_up(writer, closed.number, NOW) is not None,
     )
     assert results.count(True) == 1
     assert store.follow_up_candidates(NOW - timedelta(days=1)) == []

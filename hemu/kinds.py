@@ -1,0 +1,59 @@
+"""The names the store writes and the gateway reads back: what a notice asks to be sent, what happened to
+a case in a ``case_update``, and what the audit log records.
+
+They are stored as plain text (the outbox's ``kind``, the payload's ``event``, the audit log's
+``kind``), so a renamed member is a data migration, not a refactoring. Being ``str`` enums, members
+compare equal to the stored text: ``record.kind == NoticeKind.FOLLOW_UP`` works on what was read back.
+One list each, so a typo fails where it is written, not hours later when a notice is dropped unsent.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class NoticeKind(str, Enum):
+    """What a notification asks the gateway to send (``Notification.kind``); bot.notifier renders each."""
+
+    CASE_ASSIGNED = "case_assigned"  # the case card, to the officer who now has the case
+    CASE_UPDATE = "case_update"  # something happened to the case (an :class:`Update`)
+    PROMISE_REMINDER = "promise_reminder"  # to the assigned officer, before the promise falls due
+    PROMISE_BROKEN = "promise_broken"  # to the officer, their backup and the supervisor (payload "role")
+    FOLLOW_UP = "follow_up"  # a week after closing: has the problem come back? (to the resident)
+
+
+class Update(str, Enum):
+    """What happened to a case, in a ``case_update`` notice (its payload's ``event``)."""
+
+    # To the resident: an officer answered, someone new has the case, or the promise broke.
+    ACKNOWLEDGED = "acknowledged"
+    CONTACTED = "contacted"
+    RESOLVED = "resolved"
+    HANDED_OVER = "handed_over"
+    PROMISE_BROKEN = "promise_broken"
+    # To officers: what the resident did.
+    DETAILS_ADDED = "details_added"
+    CANCELLED_BY_RESIDENT = "cancelled_by_resident"
+    RESIDENT_SAYS_SAFE = "resident_says_safe"
+    RATED = "rated"
+    FOLLOW_UP_CAME_BACK = "follow_up_came_back"
+
+
+class EventKind(str, Enum):
+    """What the audit log records about a case (``EventRecord.kind``)."""
+
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    STATE_CHANGED = "state_changed"
+    HANDED_OVER = "handed_over"
+    DETAILS_ADDED = "details_added"
+    RESIDENT_SAYS_SAFE = "resident_says_safe"
+    RATING_COMMENT = "rating_comment"
+    REMINDED = "reminded"
+    PROMISE_BROKEN = "promise_broken"
+    FOLLOWED_UP = "followed_up"
+    FOLLOW_UP_ANSWERED = "follow_up_answered"
+    FORGOTTEN = "forgotten"
+
+
+__all__ = ["EventKind", "NoticeKind", "Update"]
