@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import console, danger, notifier, ratings, resident, screening, texts, watcher
+from bot import console, danger, languages, notifier, ratings, resident, screening, texts, watcher
 from bot.config import GatewayConfig
 from bot.gateway import Gateway, gateway_of
 from bot.ordering import PerChatUpdateProcessor
@@ -44,7 +44,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %r", update, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         gateway = gateway_of(context)
-        language = resident.gateway_language(gateway, update.effective_user, context.user_data)
+        language = languages.resident(gateway, update.effective_user, context.user_data)
         emergency = danger.emergency_number(gateway)
         try:
             await context.bot.send_message(

@@ -10,25 +10,22 @@ that has moved on.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
-from hemu.cases import TRANSITIONS, CaseState, normalise_case_number
+from bot import callbacks, texts
+from hemu.cases import TRANSITIONS, CaseState
 from hemu.config import RISK_KINDS
 from hemu.desk import Desk
 from hemu.guidance import load_content
-from hemu.language import client_language
 from hemu.settings import Settings
 from hemu.store import CaseRecord
 from hemu.when import describe_due
 
-# Telegram's limits: message text (counted in UTF-16 code units) and callback data (bytes).
+# Telegram's limit on message text, counted in UTF-16 code units.
 MAX_TEXT = 4096
-MAX_CALLBACK = 64
 # Free-text fields other than the summary are capped first, so the summary always keeps most of the room.
 FIELD_CAP = 600
 # How many cases /cases lists with a button each (Telegram allows 100 buttons; a phone screen far fewer).
@@ -43,7 +40,6 @@ VERB_TARGETS: dict[str, CaseState] = {
     "resolve": CaseState.RESOLVED,
     "handover": CaseState.HANDED_OVER,
 }
-CASE_VERBS = ("ack", "contact", "resolve", "handover")
 
 TEXT_KEYS: tuple[str, ...] = (
     "card_title",
@@ -74,48 +70,6 @@ TEXT_KEYS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class OfficerButton:
-    """A parsed ``o:…`` callback; ``version`` is None only for ``open``."""
-
-    verb: str
-    number: str
-    version: int | None = None
-    officer_id: str | None = None
-
-
-def parse_officer_data(data: str | None) -> OfficerButton | None:
-    """The button an officer pressed, or None for anything malformed (forged, truncated, old format)."""
-    if not data or not data.startswith("o:"):
-        return None
-    parts = data.split(":")
-    verb = parts[1] if len(parts) > 1 else ""
-    try:
-        if verb == "open" and len(parts) == 3:
-            return OfficerButton("open", normalise_case_number(parts[2]))
-        if verb in (*CASE_VERBS, "auto") and len(parts) == 4:
-            return OfficerButton(verb, normalise_case_number(parts[2]), _version(parts[3]))
-        if verb == "to" and len(parts) == 5 and parts[4]:
-            return OfficerButton("to", normalise_case_number(parts[2]), _version(parts[3]), parts[4])
-    except ValueError:
-        return None
-    return None
-
-
-def _version(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise ValueError(raw)
-    return int(raw)
-
-
-def callback(*parts: object) -> str:
-    """Callback data from parts; refuses what Telegram would reject rather than sending a dead button."""
-    data = ":".join(str(part) for part in parts)
-    if len(data.encode("utf-8")) > MAX_CALLBACK:
-        raise ValueError(f"callback data longer than {MAX_CALLBACK} bytes: {data!r}")
-    return data
-
-
 def utf16_len(text: str) -> int:
     """Telegram counts message length in UTF-16 code units (an emoji is two)."""
     return len(text.encode("utf-16-le")) // 2
@@ -129,20 +83,6 @@ def cap(text: str | None, limit: int = FIELD_CAP) -> str | None:
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=False)
-
-
-def telegram_language(update: Update) -> str:
-    """Before a case or an officer tells, the language the user's Telegram app is set to is the best
-    guess (:func:`hemu.language.client_language`); Chinese when it is neither of ours."""
-    user = update.effective_user
-    return client_language(user.language_code if user else None) or "zh"
-
-
-def officer_language(settings: Settings, officer_id: str | None, default: str) -> str:
-    """The officer's own language when the roster sets one, else the station's."""
-    officer = settings.roster.officer(officer_id) if officer_id else None
-    language = getattr(officer, "language", None) if officer is not None else None
-    return language if language in ("zh", "en") else default
 
 
 def officer_name(settings: Settings, officer_id: str, language: str) -> str:
@@ -259,7 +199,7 @@ def _card(
 def available_verbs(case: CaseRecord) -> list[str]:
     """The card buttons the case's state allows (hemu.cases.TRANSITIONS is the one source of rules)."""
     allowed = TRANSITIONS[CaseState(case.state)]
-    verbs = [verb for verb in CASE_VERBS if VERB_TARGETS[verb] in allowed]
+    verbs = [verb for verb in callbacks.CASE_VERBS if VERB_TARGETS[verb] in allowed]
     # Resolving is the officer's work on an active case; RESOLVED → CLOSED/REOPENED is the resident's.
     return verbs if case.is_active else []
 
@@ -271,7 +211,7 @@ def card_keyboard(case: CaseRecord, language: str) -> InlineKeyboardMarkup | Non
     buttons = [
         InlineKeyboardButton(
             texts.text(f"button_{verb}", language),
-            callback_data=callback("o", verb, case.number, case.version),
+            callback_data=callbacks.officer_button(verb, case.number, case.version),
         )
         for verb in verbs
     ]
@@ -299,7 +239,7 @@ def handover_keyboard(
     buttons: list[list[InlineKeyboardButton]] = []
     for officer_id in handover_candidates(case, settings, inactive):
         try:
-            data = callback("o", "to", case.number, case.version, officer_id)
+            data = callbacks.officer_button("to", case.number, case.version, officer_id)
         except ValueError:
             continue  # an id too long for a button; "let the roster pick" still reaches them
         officer = settings.roster.get(officer_id)
@@ -309,14 +249,15 @@ def handover_keyboard(
         [
             InlineKeyboardButton(
                 texts.text("button_auto", language),
-                callback_data=callback("o", "auto", case.number, case.version),
+                callback_data=callbacks.officer_button("auto", case.number, case.version),
             )
         ]
     )
     buttons.append(
         [
             InlineKeyboardButton(
-                texts.text("button_back", language), callback_data=callback("o", "open", case.number)
+                texts.text("button_back", language),
+                callback_data=callbacks.officer_button("open", case.number),
             )
         ]
     )
@@ -327,7 +268,7 @@ def is_handover_keyboard(markup: InlineKeyboardMarkup | None, number: str) -> bo
     """Whether a message currently shows the hand-over choice for ``number`` (so "back" edits it in place)."""
     if markup is None:
         return False
-    prefixes = (f"o:to:{number}:", f"o:auto:{number}:")
+    prefixes = (callbacks.officer_button("to", number) + ":", callbacks.officer_button("auto", number) + ":")
     return any(
         isinstance(button.callback_data, str) and button.callback_data.startswith(prefixes)
         for row in markup.inline_keyboard
@@ -357,7 +298,7 @@ def case_list(
     if len(cases) > len(shown):
         lines.append(texts.text("list_more", language, count=len(cases) - len(shown)))
     buttons = [
-        [InlineKeyboardButton(case.number, callback_data=callback("o", "open", case.number))]
+        [InlineKeyboardButton(case.number, callback_data=callbacks.officer_button("open", case.number))]
         for case in shown
     ]
     return lines, InlineKeyboardMarkup(buttons) if buttons else None
@@ -365,7 +306,7 @@ def case_list(
 
 def rating_keyboard(number: str) -> InlineKeyboardMarkup:
     """Five buttons in one row, ``rate:<number>:1..5``; numbers read the same in both languages."""
-    row = [InlineKeyboardButton(f"{n} ⭐", callback_data=callback("rate", number, n)) for n in range(1, 6)]
+    row = [InlineKeyboardButton(f"{n} ⭐", callback_data=callbacks.rating(number, n)) for n in range(1, 6)]
     return InlineKeyboardMarkup([row])
 
 

@@ -30,7 +30,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot import cards, texts
+from bot import callbacks, cards, languages, texts
 from bot.gateway import Gateway
 from hemu.guidance import load_content
 from hemu.kinds import NoticeKind, Update
@@ -319,7 +319,7 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         raise Drop("not a Telegram resident")
     if case.resident_id != ident:
         raise Drop("the case no longer belongs to this resident")
-    language = case.language if case.language in ("zh", "en") else gateway.officer_language
+    language = languages.of_case(case, gateway.officer_language)
     payload = record.payload
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
@@ -330,11 +330,11 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
                 [
                     InlineKeyboardButton(
                         texts.text("button_fu_back", language),
-                        callback_data=cards.callback("fu", case.number, "back"),
+                        callback_data=callbacks.follow_up(case.number, came_back=True),
                     ),
                     InlineKeyboardButton(
                         texts.text("button_fu_fine", language),
-                        callback_data=cards.callback("fu", case.number, "fine"),
+                        callback_data=callbacks.follow_up(case.number, came_back=False),
                     ),
                 ]
             ]
@@ -365,7 +365,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
     chat_id = gateway.store.officers.chat_for_officer(ident)
     if chat_id is None:
         raise Drop(f"officer {ident} has no linked Telegram chat")
-    language = cards.officer_language(gateway.settings, ident, gateway.officer_language)
+    language = languages.for_officer(gateway, ident)
     payload = record.payload
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
@@ -375,7 +375,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             [
                 InlineKeyboardButton(
                     texts.text("button_view", language),
-                    callback_data=cards.callback("o", "open", case.number),
+                    callback_data=callbacks.officer_button("open", case.number),
                 )
             ]
         ]

@@ -29,7 +29,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards, danger, notifier, texts
+from bot import callbacks, cards, danger, languages, notifier, texts
+from bot.callbacks import Prefix
 from bot.gateway import Gateway, gateway_of
 from hemu.desk import CaseRefused
 from hemu.store import CaseRecord
@@ -58,8 +59,12 @@ TEXT_KEYS: tuple[str, ...] = (
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(on_rate, pattern=r"^rate:"), group=GROUP)
-    application.add_handler(CallbackQueryHandler(on_follow_up, pattern=r"^fu:"), group=GROUP)
+    application.add_handler(
+        CallbackQueryHandler(on_rate, pattern=callbacks.pattern(Prefix.RATE)), group=GROUP
+    )
+    application.add_handler(
+        CallbackQueryHandler(on_follow_up, pattern=callbacks.pattern(Prefix.FOLLOW_UP)), group=GROUP
+    )
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text
@@ -77,11 +82,11 @@ async def _language_of_case(gateway: Gateway, number: str | None, update: Update
             case = None
         if case is not None and case.language in ("zh", "en"):
             return case.language
-    return cards.telegram_language(update)
+    return languages.telegram_app(update)
 
 
 def _promise_values(gateway: Gateway, case: CaseRecord) -> dict[str, str]:
-    language = case.language if case.language in ("zh", "en") else gateway.officer_language
+    language = languages.of_case(case, gateway.officer_language)
     promise = describe_due(
         case.promise_due_at, gateway.desk.now(), gateway.settings.station.station.tz, language
     )
@@ -100,23 +105,11 @@ async def _drop_buttons(query: CallbackQuery) -> None:
         log.debug("buttons not removed: %s", error)
 
 
-def parse_rate(data: str | None) -> tuple[str, str, int | None] | None:
-    """``("rate", number, n)`` or ``("skip", number, None)``; None for anything else."""
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != "rate":
-        return None
-    if parts[1] == "skip":
-        return "skip", parts[2], None
-    if parts[2] in ("1", "2", "3", "4", "5"):
-        return "rate", parts[1], int(parts[2])
-    return None
-
-
 async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.from_user is not None
     gateway = gateway_of(context)
-    parsed = parse_rate(query.data)
+    parsed = callbacks.parse_rating(query.data)
     if parsed is None:
         await query.answer()
         raise ApplicationHandlerStop
@@ -143,7 +136,7 @@ async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise ApplicationHandlerStop from None
     notifier.wake(gateway)
     case: CaseRecord = result.case
-    language = case.language if case.language in ("zh", "en") else cards.telegram_language(update)
+    language = languages.of_case(case, languages.telegram_app(update))
     values = _promise_values(gateway, case)
     parts = [texts.text("rating_thanks", language, number=values["number"], rating=rating)]
     if result.reopened:
@@ -156,7 +149,7 @@ async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             [
                 InlineKeyboardButton(
                     texts.text("button_skip", language),
-                    callback_data=cards.callback("rate", "skip", case.number),
+                    callback_data=callbacks.skip_rating(case.number),
                 )
             ]
         ]
@@ -237,11 +230,11 @@ async def on_follow_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     assert query is not None and query.from_user is not None
     gateway = gateway_of(context)
-    parts = (query.data or "").split(":")
-    if len(parts) != 3 or parts[2] not in ("back", "fine"):
+    pressed = callbacks.parse_follow_up(query.data)
+    if pressed is None:
         await query.answer()
         raise ApplicationHandlerStop
-    number, came_back = parts[1], parts[2] == "back"
+    number, came_back = pressed
     try:
         case = await asyncio.to_thread(
             gateway.desk.follow_up_answer, str(query.from_user.id), number, came_back
@@ -255,7 +248,7 @@ async def on_follow_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _drop_buttons(query)
         raise ApplicationHandlerStop from None
     notifier.wake(gateway)
-    language = case.language if case.language in ("zh", "en") else cards.telegram_language(update)
+    language = languages.of_case(case, languages.telegram_app(update))
     if came_back:
         text = texts.text("follow_up_back", language, **_promise_values(gateway, case))
     else:

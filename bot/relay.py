@@ -2,7 +2,7 @@
 case store and answered later, with the emergency number at once (SPEC §6: nothing waits in silence).
 
 Shared by the resident handlers (:mod:`bot.resident`) and the replay of kept messages
-(:mod:`bot.replay`); the language helpers are the gateway's own texts' language rules.
+(:mod:`bot.replay`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import danger, screening, texts
+from bot import danger, languages, screening, texts
 from bot import replies as rendering
 from bot.danger import emergency_number
 from bot.gateway import Gateway, ResidentState
 from bot.rasa_client import RasaError, RasaUnavailable
 from bot.sending import send
-from hemu import LANGUAGES
 from hemu.clock import now
 from hemu.language import client_language
 
@@ -37,27 +36,10 @@ RESET_MARK = "hemu_reset"
 PAGED_MARK = "hemu_urgent_case"
 
 
-# -- language -----------------------------------------------------------------------------------------
-
-
-def chosen_language(user_data: dict[str, Any] | None) -> str | None:
-    value = (user_data or {}).get("language")
-    return value if value in LANGUAGES else None
-
-
-def gateway_language(gateway: Gateway, user: User | None, user_data: dict[str, Any] | None) -> str:
-    """Language of the gateway's own texts: /language choice > Telegram client > station default."""
-    return (
-        chosen_language(user_data)
-        or client_language(user.language_code if user else None)
-        or gateway.settings.station.station.default_language
-    )
-
-
 def rasa_metadata(user: User, chat_id: int, user_data: dict[str, Any] | None) -> dict[str, Any]:
     """What Rasa's ``action_track_context`` reads: the client's language and who is writing."""
     metadata: dict[str, Any] = {}
-    language = chosen_language(user_data) or client_language(user.language_code)
+    language = languages.chosen(user_data) or client_language(user.language_code)
     if language:
         metadata["language"] = language
     metadata["telegram_user_id"] = user.id
@@ -129,7 +111,7 @@ async def relay_words(
     """What a resident wrote (a message, a caption, an unknown "/command") to Rasa as their words."""
     words = screening.as_words(written)
     if not words.strip():  # "/" alone: nothing to read
-        language = gateway_language(gateway, user, user_data)
+        language = languages.resident(gateway, user, user_data)
         await send(application, chat_id, say("empty_reply", language))
         return
     await relay(application, gateway, user, chat_id, words, user_data, words=True)
@@ -159,7 +141,7 @@ async def relay(
     if words:
         language = danger.language_for(gateway, text, user, user_data)
     else:
-        language = gateway_language(gateway, user, user_data)
+        language = languages.resident(gateway, user, user_data)
     metadata = rasa_metadata(user, chat_id, user_data)
     async with state.lock(sender):
         if await asyncio.to_thread(gateway.store.inbound.has_pending, sender):

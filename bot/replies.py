@@ -23,10 +23,11 @@ from typing import Any, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callbacks import MAX_BYTES, Prefix
+
 TEXT_LIMIT = 4096  # Telegram: message text, after entity parsing
-CALLBACK_LIMIT = 64  # Telegram: callback_data, bytes
-PAYLOAD_PREFIX = "r:"
-HASH_PREFIX = "rk:"
+PAYLOAD_PREFIX = f"{Prefix.REPLY.value}:"
+HASH_PREFIX = f"{Prefix.REPLY_KEY.value}:"
 # A keyboard needs a message to hang from; Rasa may send buttons without text.
 BUTTONS_ONLY_TEXT = "👇"
 # Buttons share a row only while they stay readable on a narrow phone (CJK counts double).
@@ -101,7 +102,7 @@ class ButtonKeys:
 
     def data_for(self, payload: str) -> str:
         direct = PAYLOAD_PREFIX + payload
-        if len(direct.encode("utf-8")) <= CALLBACK_LIMIT:
+        if len(direct.encode("utf-8")) <= MAX_BYTES:
             return direct
         key = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
         self._entries[key] = (payload, time.monotonic())

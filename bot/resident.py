@@ -44,13 +44,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import danger, screening, texts
+from bot import callbacks, danger, languages, screening, texts
 from bot import replies as rendering
+from bot.callbacks import Prefix
 from bot.gateway import Gateway, gateway_of
 from bot.rasa_client import RasaError, RasaUnavailable
 from bot.relay import (
     RESET_MARK,
-    gateway_language,
     relay,
     relay_words,
     say,
@@ -73,8 +73,6 @@ COMMAND_PAYLOADS = {
     "cancel": "/cancel",
 }
 MENU = ("start", "help", "status", "language", "privacy", "forget", "cancel")
-# Callback data other gateway modules own (console, ratings): not ours to answer.
-FOREIGN_CALLBACKS = ("o:", "rate:", "fu:")
 
 TEXT_KEYS: tuple[str, ...] = (
     "internal_error",
@@ -177,7 +175,7 @@ async def _ask_with_buttons(key: str, update: Update, context: ContextTypes.DEFA
     who = _who(update)
     if who is None:
         return
-    language = gateway_language(gateway_of(context), who[0], context.user_data)
+    language = languages.resident(gateway_of(context), who[0], context.user_data)
     await send(context.application, who[1], say(key, language), _keyboard(key, language))
 
 
@@ -191,7 +189,7 @@ async def on_language_choice(update: Update, context: ContextTypes.DEFAULT_TYPE)
     who = _who(update)
     if query is None or who is None:
         return
-    choice = (query.data or "").partition(":")[2]
+    choice = callbacks.choice(query.data, Prefix.LANGUAGE)
     if choice not in LANGUAGES:
         await query.answer()
         return
@@ -222,11 +220,11 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     user, chat_id = who
     gateway = gateway_of(context)
-    language = gateway_language(gateway, user, context.user_data)
+    language = languages.resident(gateway, user, context.user_data)
     await query.answer()
     if not _first_press(gateway, query):
         return
-    answer = (query.data or "").partition(":")[2]
+    answer = callbacks.choice(query.data, Prefix.FORGET)
     title = rendering.chosen_title(_markup(query), query.data or "")
     await _close_keyboard(query, say("button_chosen", language, choice=title) if title else None)
     if answer != "yes":
@@ -292,7 +290,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     gateway = gateway_of(context)
     state = gateway.resident_state()
-    language = gateway_language(gateway, who[0], context.user_data)
+    language = languages.resident(gateway, who[0], context.user_data)
     payload = state.keys.payload_for(query.data or "")
     if payload is None:
         await query.answer(text=texts.text("button_expired", language), show_alert=True)
@@ -309,10 +307,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stops the spinner on a button nobody handles (a keyboard from an older version of the bot)."""
     query = update.callback_query
-    if query is None or (query.data or "").startswith(FOREIGN_CALLBACKS):
+    if query is None or callbacks.starts_with(query.data, callbacks.GATEWAY_BUTTONS):
         return
     who = _who(update)
-    language = gateway_language(gateway_of(context), who[0] if who else None, context.user_data)
+    language = languages.resident(gateway_of(context), who[0] if who else None, context.user_data)
     await query.answer(text=texts.text("button_expired", language), show_alert=True)
 
 
@@ -322,7 +320,7 @@ async def _reply_text(
     who = _who(update)
     if who is None:
         return None
-    language = gateway_language(gateway_of(context), who[0], context.user_data)
+    language = languages.resident(gateway_of(context), who[0], context.user_data)
     await send(context.application, who[1], say(key, language))
     return who
 
@@ -375,7 +373,7 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if location is None:
         return
     gateway = gateway_of(context)
-    language = gateway_language(gateway, who[0], context.user_data)
+    language = languages.resident(gateway, who[0], context.user_data)
     match = nearest_area(location.latitude, location.longitude, gateway.settings.station.areas)
     if match is None:
         await send(context.application, who[1], say("location_unknown", language))
@@ -417,10 +415,11 @@ def register(application: Application) -> None:
         CommandHandler("language", on_language, filters=new),
         CommandHandler("forget", on_forget, filters=new),
     ]
-    callbacks = [
-        CallbackQueryHandler(on_button, pattern=r"^rk?:"),
-        CallbackQueryHandler(on_language_choice, pattern=r"^lang:"),
-        CallbackQueryHandler(on_forget_choice, pattern=r"^forget:"),
+    buttons = [
+        CallbackQueryHandler(on_button, pattern=callbacks.pattern(Prefix.REPLY)),
+        CallbackQueryHandler(on_button, pattern=callbacks.pattern(Prefix.REPLY_KEY)),
+        CallbackQueryHandler(on_language_choice, pattern=callbacks.pattern(Prefix.LANGUAGE)),
+        CallbackQueryHandler(on_forget_choice, pattern=callbacks.pattern(Prefix.FORGET)),
         CallbackQueryHandler(on_unknown_button),
     ]
     messages = [
@@ -437,7 +436,7 @@ def register(application: Application) -> None:
         MessageHandler(new & filters.CONTACT, on_contact),
         MessageHandler(new & ~filters.StatusUpdate.ALL, on_other),
     ]
-    for handler in [*commands, *callbacks, *messages]:
+    for handler in [*commands, *buttons, *messages]:
         application.add_handler(handler, GROUP)
 
 

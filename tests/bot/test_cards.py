@@ -151,29 +151,6 @@ def test_hand_over_choice_lists_other_officers_and_the_roster(
     assert not cards.is_handover_keyboard(cards.card_keyboard(case, "en"), case.number)
 
 
-def test_parse_officer_buttons_refuses_anything_forged() -> None:
-    parsed = cards.parse_officer_data("o:ack:HM-2026-000001:3")
-    assert parsed == cards.OfficerButton("ack", "HM-2026-000001", 3)
-    assert cards.parse_officer_data("o:to:hm-2026-1:4:zhao_min") == cards.OfficerButton(
-        "to", "HM-2026-000001", 4, "zhao_min"
-    )
-    assert cards.parse_officer_data("o:open:HM-2026-000007") == cards.OfficerButton("open", "HM-2026-000007")
-    for forged in (
-        None,
-        "",
-        "o:",
-        "o:ack:HM-2026-000001",
-        "o:ack:HM-2026-000001:x",
-        "o:ack:HM-2026-000001:-1",
-        "o:delete:HM-2026-000001:1",
-        "o:ack:not-a-case:1",
-        "o:to:HM-2026-000001:1:",
-        "o:ack:HM-2026-000001:1:extra",
-        "rate:HM-2026-000001:5",
-    ):
-        assert cards.parse_officer_data(forged) is None, forged
-
-
 def test_case_list_has_one_open_button_per_case(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
     first = open_case()
     second = open_case(category="report_pet_dispute", summary="dog <barks>")

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bot import languages
 from hemu import clock
 from hemu.roster import Officer
 from hemu.settings import Settings, load_settings
@@ -187,10 +188,9 @@ class E2E:
 
     def officer_language(self, officer_id: str) -> str:
         """The language the gateway writes to this officer in."""
-        from bot import cards
 
         default = self.settings.station.station.default_language
-        return cards.officer_language(self.settings, officer_id, default)
+        return languages.officer(self.settings, officer_id, default)
 
 
 def register_officer(e2e: E2E, officer: Officer, user_id: int) -> Chat:

@@ -1,0 +1,183 @@
+"""An officer's chat: /cases, /case N, /stats, /cancel, and the resolution note being written; claims
+every update from an officer's chat so it never reaches Rasa as a resident's words."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    ApplicationHandlerStop,
+    ContextTypes,
+)
+
+from bot import cards, languages, texts
+from bot.console.buttons import resolve_with_note
+from bot.console.common import (
+    NOTE_WAIT,
+    PENDING_NOTE,
+    alert,
+    may_act,
+    officer_of,
+    render_card,
+    reply,
+)
+from bot.gateway import Gateway, gateway_of
+from hemu.cases import normalise_case_number
+from hemu.guidance import load_content
+from hemu.stats import UNKNOWN_AREA
+
+log = logging.getLogger(__name__)
+
+OFFICER_COMMANDS = ("cases", "case", "stats")
+
+
+def _command(text: str) -> tuple[str | None, list[str]]:
+    if not text.startswith("/"):
+        return None, []
+    head, *args = text.split()
+    return head[1:].split("@", 1)[0].lower(), args
+
+
+async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Claims everything from an officer's chat; a resident's update passes on untouched."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    gateway = gateway_of(context)
+    officer_id = await officer_of(gateway, chat.id)
+    message = update.message
+    text = (message.text or "").strip() if message else ""
+    name, args = _command(text)
+    if officer_id is None:
+        if name in OFFICER_COMMANDS:
+            await reply(update, cards.escape(texts.text("officer_only", languages.telegram_app(update))))
+            raise ApplicationHandlerStop
+        return
+    language = languages.for_officer(gateway, officer_id)
+    if update.callback_query is not None:  # not an o: button (those have their own handler)
+        await alert(update.callback_query, texts.text("refused_forged", language))
+    elif message is None:
+        pass  # edits, reactions, …: nothing to do, but they are not a resident's
+    elif name == "cases":
+        await show_cases(update, gateway, officer_id)
+    elif name == "case":
+        await show_case(update, gateway, officer_id, " ".join(args))
+    elif name == "stats":
+        await show_stats(update, gateway, officer_id)
+    elif name == "cancel":
+        pending = context.chat_data.pop(PENDING_NOTE, None)
+        if pending:
+            await reply(
+                update, cards.escape(texts.text("resolve_cancelled", language, number=pending["number"]))
+            )
+        else:
+            await reply(update, cards.escape(texts.text("nothing_to_cancel", language)))
+    elif text and name is None and context.chat_data.get(PENDING_NOTE):
+        pending = context.chat_data[PENDING_NOTE]
+        if gateway.desk.now() - pending["asked_at"] > NOTE_WAIT:
+            # Hours later this text is more likely a new thought than the note; say the resolve lapsed.
+            context.chat_data.pop(PENDING_NOTE, None)
+            await reply(
+                update, cards.escape(texts.text("resolve_cancelled", language, number=pending["number"]))
+            )
+        else:
+            await resolve_with_note(update, context, gateway, officer_id, text)
+    else:
+        await reply(update, cards.escape(texts.text("officer_help", language)))
+    raise ApplicationHandlerStop
+
+
+async def show_cases(update: Update, gateway: Gateway, officer_id: str) -> None:
+    """The officer's active cases (the supervisor sees the whole station's), soonest promise first."""
+    language = languages.for_officer(gateway, officer_id)
+    supervisor = officer_id == gateway.settings.roster.supervisor
+    found = await asyncio.to_thread(
+        gateway.store.cases, officer_id=None if supervisor else officer_id, active_only=True
+    )
+    if not found:
+        await reply(update, cards.escape(texts.text("cases_none", language)))
+        return
+    found = sorted(found, key=lambda case: case.promise_due_at)
+    lines, markup = cards.case_list(found, gateway.settings, gateway.desk.now(), language)
+    title = texts.text("cases_all" if supervisor else "cases_mine", language, count=len(found))
+    body = [title, *lines]
+    while cards.utf16_len("\n".join(body)) > cards.MAX_TEXT and len(body) > 2:
+        body.pop(-2)  # the buttons still reach every listed case
+    await reply(update, "\n".join(body), markup)
+
+
+async def show_case(update: Update, gateway: Gateway, officer_id: str, typed: str) -> None:
+    language = languages.for_officer(gateway, officer_id)
+    try:
+        number = normalise_case_number(typed)
+    except ValueError:
+        await reply(update, cards.escape(texts.text("case_usage", language)))
+        return
+    case = await asyncio.to_thread(gateway.store.get, number)
+    if case is None:
+        await reply(update, cards.escape(texts.text("case_not_found", language, number=number)))
+    elif not await may_act(gateway, case, officer_id):
+        await reply(update, cards.escape(texts.text("case_not_yours", language, number=number)))
+    else:
+        await reply(update, *render_card(gateway, case, officer_id, allowed=True))
+
+
+def _percent(part: int, whole: int, language: str) -> str:
+    return f"{round(100 * part / whole)}%" if whole else texts.text("stats_none", language)
+
+
+def _duration(value: timedelta | None, language: str) -> str:
+    if value is None:
+        return texts.text("stats_none", language)
+    minutes = max(0, round(value.total_seconds() / 60))
+    if minutes < 60:
+        return texts.text("stats_minutes", language, minutes=minutes)
+    return texts.text("stats_hours", language, hours=minutes // 60, minutes=minutes % 60)
+
+
+def stats_text(stats: Any, gateway: Gateway, language: str) -> str:
+    """/stats in HTML; rates are computed from the counts so they always agree with them."""
+    content = load_content()
+    none = texts.text("stats_none", language)
+
+    def lines(counts: dict[Any, int], name_of: Any) -> str:
+        rows = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+        return (
+            "\n".join(
+                texts.text("stats_line", language, name=cards.escape(name_of(key)), count=count)
+                for key, count in rows
+            )
+            or none
+        )
+
+    def area(area_id: str | None) -> str:
+        if not area_id or area_id == UNKNOWN_AREA:
+            return texts.text("stats_unknown_area", language)
+        return cards.area_name(gateway.settings, area_id, language) or area_id
+
+    rated, satisfied = int(stats.rated or 0), int(stats.satisfied or 0)
+    due, kept = int(stats.promises_due or 0), int(stats.promises_kept or 0)
+    return texts.text(
+        "stats",
+        language,
+        satisfaction=_percent(satisfied, rated, language),
+        satisfied=satisfied,
+        rated=rated,
+        kept_rate=_percent(kept, due, language),
+        kept=kept,
+        due=due,
+        median=_duration(stats.median_first_response, language),
+        open_total=stats.open_total,
+        by_category=lines(dict(stats.open_by_category), lambda c: content.category_name(c, language)),
+        by_area=lines(dict(stats.open_by_area), area),
+    )
+
+
+async def show_stats(update: Update, gateway: Gateway, officer_id: str) -> None:
+    language = languages.for_officer(gateway, officer_id)
+    stats = await asyncio.to_thread(gateway.desk.stats)
+    await reply(update, stats_text(stats, gateway, language))

@@ -1,0 +1,66 @@
+"""What the officers' handlers share: the officer behind a chat, their language, replying, and
+showing a case card only to someone who may act on it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot import cards, languages
+from bot.gateway import Gateway
+from hemu.store import CaseRecord
+
+log = logging.getLogger(__name__)
+
+# chat_data key of a resolution note being written: {"number", "version", "message_id"}.
+PENDING_NOTE = "hemu_pending_note"
+# How long the officer's next message is taken as the resolution note after pressing "Resolve".
+NOTE_WAIT = timedelta(hours=1)
+
+
+async def officer_of(gateway: Gateway, chat_id: int) -> str | None:
+    return await asyncio.to_thread(gateway.store.officers.officer_for_chat, chat_id)
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    assert update.effective_chat is not None
+    await update.get_bot().send_message(
+        update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+    )
+
+
+async def may_act(gateway: Gateway, case: CaseRecord, officer_id: str) -> bool:
+    """:meth:`hemu.desk.Desk.may_act` reads the store: off the event loop."""
+    return await asyncio.to_thread(gateway.desk.may_act, case, officer_id)
+
+
+def render_card(
+    gateway: Gateway, case: CaseRecord, officer_id: str, allowed: bool, header: str | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Card text in the officer's language, with buttons only when they may press them (``allowed``)."""
+    language = languages.for_officer(gateway, officer_id)
+    text = cards.card_text(case, gateway.settings, gateway.desk.now(), language, header=header)
+    return text, cards.card_keyboard(case, language) if allowed else None
+
+
+async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+async def refresh(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer_id: str) -> None:
+    """Show the case as it is now on the pressed card, if the officer may see it at all."""
+    if await may_act(gateway, case, officer_id):
+        await edit(query, *render_card(gateway, case, officer_id, allowed=True))
+
+
+async def alert(query: CallbackQuery, text: str) -> None:
+    await query.answer(text, show_alert=True)
