@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import console, danger, languages, notifier, ratings, resident, screening, texts, watcher
+from bot import console, danger, languages, notices, notifier, ratings, resident, screening, texts, watcher
 from bot.config import GatewayConfig
 from bot.gateway import Gateway, gateway_of
 from bot.ordering import PerChatUpdateProcessor
@@ -33,7 +33,7 @@ def all_text_keys() -> list[str]:
         *resident.TEXT_KEYS,
         *danger.TEXT_KEYS,
         *console.TEXT_KEYS,
-        *notifier.TEXT_KEYS,
+        *notices.TEXT_KEYS,
         *ratings.TEXT_KEYS,
         *watcher.TEXT_KEYS,
     ]

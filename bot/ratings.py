@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, cards, danger, languages, notifier, texts
+from bot import callbacks, cards, danger, languages, notices, notifier, texts
 from bot.callbacks import Prefix
 from bot.gateway import Gateway, gateway_of
 from hemu.desk import CaseRefused
@@ -93,7 +93,7 @@ def _promise_values(gateway: Gateway, case: CaseRecord) -> dict[str, str]:
     return {
         "number": cards.escape(case.number),
         "promise": cards.escape(promise),
-        **notifier.officer_values(gateway, case.officer_id, language),
+        **notices.officer_values(gateway, case.officer_id, language),
     }
 
 

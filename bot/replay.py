@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot import loops
 from bot.danger import emergency_number
 from bot.gateway import Gateway
 from bot.rasa_client import RasaError, RasaUnavailable
@@ -99,17 +99,12 @@ def _still_active(gateway: Gateway, number: str) -> bool:
 
 async def replay_loop(application: Application, gateway: Gateway) -> None:
     """Runs for the gateway's life; wakes every ``replay_interval`` or when a message queues up."""
-    state = gateway.resident_state()
     interval = gateway.config.replay_interval
-    while True:
-        try:
-            count = await replay_once(application, gateway)
-            if count:
-                log.info("replayed %d kept resident message(s)", count)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - the loop must survive a bad round (database hiccup, …)
-            log.exception("replaying kept resident messages failed; will retry")
-        state.wake.clear()
-        with suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(state.wake.wait(), timeout=interval)
+
+    async def round_() -> float:
+        count = await replay_once(application, gateway)
+        if count:
+            log.info("replayed %d kept resident message(s)", count)
+        return interval
+
+    await loops.forever("replay", round_, interval, gateway.resident_state().wake)

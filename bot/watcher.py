@@ -13,7 +13,7 @@ import logging
 
 from telegram.ext import Application
 
-from bot import notifier
+from bot import loops, notifier
 from bot.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,4 @@ async def watch_once(gateway: Gateway) -> float:
 
 async def run(application: Application, gateway: Gateway) -> None:
     """Sweeps right away (whatever fell due while the gateway was down) and then on a timer, forever."""
-    while True:
-        try:
-            delay = await watch_once(gateway)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the store may be briefly unavailable: try again at the next interval
-            log.exception("watcher: sweep failed")
-            delay = gateway.config.watch_interval
-        await asyncio.sleep(delay)
+    await loops.forever("watcher", lambda: watch_once(gateway), gateway.config.watch_interval)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from telegram.error import NetworkError
 
-from bot import notifier
+from bot import notices, notifier
 from bot.gateway import Gateway
 from hemu import clock as hemu_clock
 from hemu.desk import Desk
@@ -224,7 +224,7 @@ def test_officer_updates_escape_what_residents_wrote(
         desk.store.officers.create_invite("wang_li", desk.now(), timedelta(days=1)), 7001, desk.now()
     )
     gateway = _offline_gateway(desk)
-    rated = notifier.render(
+    rated = notices.render(
         gateway,
         _record(
             desk,
@@ -235,7 +235,7 @@ def test_officer_updates_escape_what_residents_wrote(
     )
     assert rated.chat_id == 7001
     assert "&lt;i&gt;bad&lt;/i&gt; &amp; worse" in rated.text and "2/5" in rated.text
-    details = notifier.render(
+    details = notices.render(
         gateway,
         _record(
             desk,
@@ -245,7 +245,7 @@ def test_officer_updates_escape_what_residents_wrote(
         ),
     )
     assert "a&lt;b" in details.text
-    safe = notifier.render(
+    safe = notices.render(
         gateway,
         _record(
             desk, "officer:wang_li", "case_update", {"number": case.number, "event": "resident_says_safe"}
@@ -261,7 +261,7 @@ def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., Ca
     )
     gateway = _offline_gateway(desk)
     later = (desk.now() + timedelta(hours=2)).isoformat()
-    backup = notifier.render(
+    backup = notices.render(
         gateway,
         _record(
             desk,
@@ -296,5 +296,5 @@ def test_undeliverable_notifications_say_why(desk: Desk, open_case: Callable[...
         ("nobody:1", "case_update", {"number": case.number}, "unknown recipient"),
     ]
     for recipient, kind, payload, reason in cases:
-        with pytest.raises(notifier.Drop, match=reason):
-            notifier.render(gateway, _record(desk, recipient, kind, payload))
+        with pytest.raises(notices.Drop, match=reason):
+            notices.render(gateway, _record(desk, recipient, kind, payload))
