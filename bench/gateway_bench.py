@@ -43,7 +43,8 @@ from hemu.desk import Report  # noqa: E402
 from hemu.settings import load_settings  # noqa: E402
 from hemu.store import Store  # noqa: E402
 from sandbox.client import ControlClient  # noqa: E402
-from scripts.processes import REPO_ROOT, Hemu, free_port, start_all  # noqa: E402
+from scripts.processes import REPO_ROOT, free_port  # noqa: E402
+from scripts.stack import Hemu, start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 # One resident's typed turns (no buttons, so both paths see exactly the same text): a report and the

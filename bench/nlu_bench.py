@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu.guidance import REPORT_INTENTS  # noqa: E402
 from scripts import nlu_scores  # noqa: E402
-from scripts.processes import REPO_ROOT, rss_mb, start_stack  # noqa: E402
+from scripts.processes import REPO_ROOT, rss_mb  # noqa: E402
+from scripts.stack import start_stack  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 

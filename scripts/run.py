@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hemu import clock  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store  # noqa: E402
-from scripts.processes import HOST, REPO_ROOT, Service, ServiceFailed, start_all  # noqa: E402
+from scripts.processes import HOST, REPO_ROOT, Service, ServiceFailed  # noqa: E402
+from scripts.stack import start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 OFFICERS_FILE = "sandbox-officers.json"

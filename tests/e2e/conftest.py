@@ -24,8 +24,8 @@ from hemu import clock
 from hemu.roster import Officer
 from hemu.settings import Settings, load_settings
 from hemu.store import CaseRecord, Store
-from scripts.processes import Hemu, start_all
 from scripts.run import OFFICERS_FILE, officer_invites, write_officers_file
+from scripts.stack import Hemu, start_all
 from scripts.train import model_path
 
 T = TypeVar("T")

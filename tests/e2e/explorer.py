@@ -35,7 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from bot.replies import ButtonKeys, render
 from hemu.store import Store
-from scripts.processes import Stack
+from scripts.stack import Stack
 
 INPUTS = yaml.safe_load((Path(__file__).with_name("explorer_inputs.yml")).read_text(encoding="utf-8"))
 LANGUAGES = ("zh", "en")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from hemu.store import Store
-from scripts.processes import start_stack
+from scripts.stack import start_stack
 from scripts.train import model_path
 from tests.e2e.explorer import Conversation, Explorer
 

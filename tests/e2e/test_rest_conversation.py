@@ -17,7 +17,7 @@ import pytest
 from hemu.roster import Officer
 from hemu.settings import load_settings
 from hemu.store import CaseRecord, Store
-from scripts.processes import Stack, start_stack
+from scripts.stack import Stack, start_stack
 from scripts.train import model_path
 
 pytestmark = pytest.mark.rasa
