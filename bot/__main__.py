@@ -19,7 +19,7 @@ from telegram import Update  # noqa: E402
 
 from bot.app import build_application, check_configuration, webhook_options  # noqa: E402
 from bot.config import load_gateway_config  # noqa: E402
-from hemu.config import ConfigError  # noqa: E402
+from hemu.errors import ConfigError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

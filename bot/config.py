@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlparse
 
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 
 DEFAULT_LOCAL_API = "http://127.0.0.1:8081"
 

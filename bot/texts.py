@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from hemu.config import ConfigError, load_model
+from hemu.config import load_model
+from hemu.errors import ConfigError
 from hemu.guidance import content_dir
 from hemu.messages import Catalogue, Message, Messages, Rendered
 

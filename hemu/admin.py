@@ -15,8 +15,9 @@ from typing import IO, Callable, Sequence
 
 from hemu.bootstrap import open_desk
 from hemu.cases import CaseState
-from hemu.config import ConfigError, config_dir
+from hemu.config import config_dir
 from hemu.desk import Desk
+from hemu.errors import ConfigError
 from hemu.guidance import content_dir, load_content
 from hemu.messages import load_messages
 from hemu.settings import Settings, load_settings

@@ -19,16 +19,13 @@ from pydantic import BaseModel, Extra, ValidationError, constr, validator
 
 from hemu import LANGUAGES
 from hemu.countries import is_supported_country
+from hemu.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RISK_KINDS = ("violence", "weapon", "threat", "self_harm")
 
 NonEmpty = constr(strip_whitespace=True, min_length=1)
 Model = TypeVar("Model", bound=BaseModel)
-
-
-class ConfigError(ValueError):
-    """Configuration that Hemu refuses to start with; the message names file, entry and problem."""
 
 
 class _Strict(BaseModel):

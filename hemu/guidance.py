@@ -16,7 +16,8 @@ from typing import Dict, Iterable
 from pydantic import BaseModel, Extra, constr
 
 from hemu import LANGUAGES
-from hemu.config import REPO_ROOT, ConfigError, Text, load_model
+from hemu.config import REPO_ROOT, Text, load_model
+from hemu.errors import ConfigError
 
 # The parts of the guidance behind buttons, after the first message's "what to do now".
 GUIDANCE_SECTIONS = ("rules", "mediation", "evidence")

@@ -16,7 +16,8 @@ from typing import Any, Dict, List
 
 from pydantic import BaseModel, Extra, constr, validator
 
-from hemu.config import REPO_ROOT, ConfigError, Text, load_model
+from hemu.config import REPO_ROOT, Text, load_model
+from hemu.errors import ConfigError
 
 NonEmpty = constr(strip_whitespace=True, min_length=1)
 

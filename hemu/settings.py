@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from hemu.config import ConfigError, StationProfile, config_dir, load_station
+from hemu.config import StationProfile, config_dir, load_station
+from hemu.errors import ConfigError
 from hemu.policy import Policy, load_policy
 from hemu.roster import Roster, load_roster
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Tuple
 
 from hemu import LANGUAGES
-from hemu.config import REPO_ROOT, ConfigError, read_mapping
+from hemu.config import REPO_ROOT, read_mapping
+from hemu.errors import ConfigError
 from hemu.times import require_aware
 
 # key: (placeholders it may use, placeholders it must use)

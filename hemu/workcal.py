@@ -16,8 +16,9 @@ from typing import Dict, FrozenSet, Iterable, List, Set, Tuple
 
 import chinese_calendar
 
-from hemu.config import CalendarSettings, ConfigError
+from hemu.config import CalendarSettings
 from hemu.countries import days_off, is_supported_country
+from hemu.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

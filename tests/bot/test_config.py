@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import DEFAULT_LOCAL_API, load_gateway_config
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 
 
 def test_without_a_token_the_gateway_uses_the_local_bot_api_server() -> None:

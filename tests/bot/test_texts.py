@@ -9,7 +9,7 @@ import pytest
 from bot import texts
 from bot.__main__ import main
 from bot.app import all_text_keys
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 
 
 def test_every_key_the_gateway_uses_is_written_in_both_languages() -> None:

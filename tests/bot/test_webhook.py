@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_gateway_config
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 from scripts.processes import free_port
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hemu.config import ConfigError, StationProfile, load_model, load_station
+from hemu.config import StationProfile, load_model, load_station
+from hemu.errors import ConfigError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "station.yml"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from hemu.__main__ import main
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 from hemu.guidance import REPORT_INTENTS, load_content
 from hemu.messages import load_messages, placeholders
 

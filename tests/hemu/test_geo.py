@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hemu.config import ConfigError, StationProfile, load_model, load_station
+from hemu.config import StationProfile, load_model, load_station
+from hemu.errors import ConfigError
 from hemu.geo import haversine_m, nearest_area
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hemu.cases import Priority
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 from hemu.policy import Policy, load_policy
 from hemu.roster import Roster, load_roster
 from hemu.settings import load_settings

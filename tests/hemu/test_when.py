@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from hemu.config import ConfigError
+from hemu.errors import ConfigError
 from hemu.when import describe_due, describe_overdue, load_time_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

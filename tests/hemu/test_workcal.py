@@ -6,7 +6,8 @@ from datetime import date, datetime
 import pytest
 
 from hemu import workcal
-from hemu.config import CalendarSettings, ConfigError
+from hemu.config import CalendarSettings
+from hemu.errors import ConfigError
 from hemu.workcal import WorkCalendar
 
 
