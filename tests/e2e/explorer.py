@@ -40,7 +40,7 @@ from scripts.stack import Stack
 INPUTS = yaml.safe_load((Path(__file__).with_name("explorer_inputs.yml")).read_text(encoding="utf-8"))
 LANGUAGES = ("zh", "en")
 MAX_REPLIES = 4
-# The gateway's commands as it relays them to Rasa (bot/resident.py COMMAND_PAYLOADS).
+# The gateway's commands as it relays them to Rasa (bot/resident/messages.py COMMAND_PAYLOADS).
 COMMANDS = ("/greet", "/help", "/ask_status", "/ask_privacy", "/cancel")
 FORM_SLOTS = ("area", "parties", "duration", "harm", "contact")
 CLARIFY = ("我不太确定理解对了", "I'm not sure I understood")
