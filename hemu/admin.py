@@ -205,7 +205,7 @@ def cases_show(desk: Desk, number: str, out: IO[str]) -> int:
             "promise",
             _local(case.promise_due_at, settings) + ("  OVERDUE" if case.is_overdue(desk.now()) else ""),
         ),
-        ("first response", _local(case.first_response_at, settings)),
+        ("first contact", _local(case.first_response_at, settings)),
         ("language", case.language),
         ("risk", ", ".join(case.risk_flags) or "-"),
         ("resident", case.resident_id),

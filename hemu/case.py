@@ -5,6 +5,10 @@ Every change to a case is decided here, on the case as it is now, and returned a
 in one transaction with its events and notices, and retries on a lost race; it decides nothing. So
 "when does a promise count as kept?", "what is the first response?" and "who gets the card after a
 hand-over?" each have one answer, in this file.
+
+The promise is first contact with the resident (README, "What a promise is"): an officer pressing
+"acknowledge" has the case but has not answered the resident, so the promise, its reminder and its
+breach go on until "contacted" (or "resolved", which answered them too).
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from hemu.cases import CaseState, InvalidTransition, check_transition, is_active
 from hemu.kinds import EventKind, NoticeKind, Update
 from hemu.store.records import AWAITING_RESPONSE, CaseRecord, NewCase, Notification
 
-# A first response: the officer answered the resident in some way. Resolving without a word first still
-# answered them.
-RESPONDED = (CaseState.ACKNOWLEDGED, CaseState.CONTACTED, CaseState.RESOLVED)
+# The first response is first contact: the officer reached the resident. Resolving without pressing
+# "contacted" first still answered them; acknowledging did not (it only says the officer has the case).
+RESPONDED = (CaseState.CONTACTED, CaseState.RESOLVED)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Station statistics (SPEC §1, §4): the numbers the station measures itself by — residents' satisfaction,
-promises kept, how fast a resident first hears from an officer — and where the open cases are.
+promises kept, how fast a resident is first contacted by an officer — and where the open cases are.
 
 Computed from fields that ``forget_resident`` leaves alone (ratings, states, times, category, area), so
 the numbers stay the same after a resident is forgotten.
@@ -25,8 +25,9 @@ UNKNOWN_AREA = "unknown"
 @dataclass(frozen=True)
 class Stats:
     """``satisfaction_rate`` = satisfied / rated; ``promise_kept_rate`` = kept / due, where a first
-    promise is due once the officer answered or the promise broke (or it passed unanswered), and kept
-    when the first answer came in time with no breach; rates are None when nothing was counted."""
+    promise is due once the officer contacted the resident or the promise broke (or it passed with no
+    contact, acknowledged or not), and kept when first contact came in time with no breach;
+    ``median_first_contact`` is from opening to first contact. Rates are None when nothing was counted."""
 
     rated: int
     satisfied: int
@@ -34,7 +35,7 @@ class Stats:
     promises_due: int
     promises_kept: int
     promise_kept_rate: float | None
-    median_first_response: timedelta | None
+    median_first_contact: timedelta | None
     open_by_category: Dict[str, int] = field(default_factory=dict)
     open_by_area: Dict[str, int] = field(default_factory=dict)
     open_total: int = 0
@@ -60,7 +61,7 @@ def compute_stats(store: Store, now: datetime) -> Stats:
         promises_due=figures.promises_due,
         promises_kept=figures.promises_kept,
         promise_kept_rate=_rate(figures.promises_kept, figures.promises_due),
-        median_first_response=statistics.median(waits) if waits else None,
+        median_first_contact=statistics.median(waits) if waits else None,
         open_by_category=dict(sorted(by_category.items())),
         open_by_area=dict(sorted(by_area.items())),
         open_total=sum(by_category.values()),

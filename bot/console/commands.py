@@ -170,7 +170,7 @@ def stats_text(stats: Any, gateway: Gateway, language: str) -> str:
         kept_rate=_percent(kept, due, language),
         kept=kept,
         due=due,
-        median=_duration(stats.median_first_response, language),
+        median=_duration(stats.median_first_contact, language),
         open_total=stats.open_total,
         by_category=lines(dict(stats.open_by_category), lambda c: content.category_name(c, language)),
         by_area=lines(dict(stats.open_by_area), area),

@@ -32,11 +32,12 @@ class InboundStatus(str, Enum):
     DROPPED = "dropped"
 
 
-# Cases whose promise still waits to be kept: nobody has answered the resident since the promise was
-# made (opened, handed over to someone new, reopened). An acknowledgement is the first response, as in
-# the statistics, so the promise watcher leaves acknowledged and contacted cases alone.
+# Cases whose promise still waits to be kept: nobody has contacted the resident since the promise was
+# made (opened, handed over to someone new, reopened). An acknowledged case still waits: acknowledging
+# says the officer has it, not that the resident heard from them, so the watcher reminds and escalates
+# it like an open one. Contacted cases (and resolved ones) have been answered.
 AWAITING_RESPONSE: frozenset[CaseState] = frozenset(
-    {CaseState.OPEN, CaseState.HANDED_OVER, CaseState.REOPENED}
+    {CaseState.OPEN, CaseState.ACKNOWLEDGED, CaseState.HANDED_OVER, CaseState.REOPENED}
 )
 
 
@@ -116,6 +117,7 @@ class CaseRecord:
     promise_due_at: datetime
     opened_at: datetime
     updated_at: datetime
+    # First contact with the resident ("contacted", or "resolved" without it); acknowledging is not one.
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
@@ -128,7 +130,7 @@ class CaseRecord:
     reminded_at: datetime | None
     breaches: int
     followed_up_at: datetime | None
-    # None until the first response or the first breach settles whether the first promise was kept.
+    # None until first contact or the first breach settles whether the first promise was kept.
     promise_kept: bool | None
 
     @property
@@ -208,7 +210,7 @@ class CaseStatistics:
     satisfied: int
     promises_due: int
     promises_kept: int
-    # (opened_at, first_response_at) of every case that got a response.
+    # (opened_at, first_response_at) of every case whose resident was contacted.
     responses: tuple[tuple[datetime, datetime], ...]
     # (category, area_id, number of active cases)
     open_groups: tuple[tuple[str, str | None, int], ...]

@@ -21,8 +21,9 @@ class Statistics:
         """The figures behind the station statistics, in one read transaction.
 
         ``satisfied`` counts ratings of ``satisfied_from`` or more. A first promise counts as due once
-        it was settled (first response or breach, see ``promise_kept``) or has passed while the case
-        still waits; a case cancelled before anyone answered or the promise fell due never counts.
+        it was settled (first contact or breach, see ``promise_kept``) or has passed while the case
+        still waits for contact (acknowledged or not); a case cancelled before anyone contacted the
+        resident or the promise fell due never counts.
         """
         now = require_aware(now, "now")
         satisfied = func.sum(case((cases.c.rating >= satisfied_from, 1), else_=0))

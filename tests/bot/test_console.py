@@ -105,7 +105,7 @@ async def test_card_arrives_escaped_and_acknowledging_tells_the_resident_once(
     answer = await press(gateway, WANG, card["message_id"], f"o:ack:{case.number}:1")
     assert not answer["show_alert"]
     update = await latest(gateway, RESIDENT, hello + 1)
-    assert case.number in update["text"] and "has received your case" in update["text"]
+    assert case.number in update["text"] and "has your case" in update["text"]
     assert "Wang Li" in update["text"]
 
     async def edited() -> dict | None:

@@ -175,7 +175,7 @@ async def test_nothing_is_lost_or_repeated_across_a_restart(tmp_path: Path, cloc
         await api.stop()
 
 
-@pytest.mark.parametrize("language, expected", [("zh", "已收到您的案件"), ("en", "has received your case")])
+@pytest.mark.parametrize("language, expected", [("zh", "已接手您的案件"), ("en", "has your case")])
 async def test_resident_updates_are_in_the_case_language(
     gateway: RunningGateway, language: str, expected: str
 ) -> None:

@@ -102,7 +102,7 @@ def test_show_unknown_case(case_desk, capsys) -> None:
 def test_export_leaves_personal_data_out_unless_asked(case_desk, clock, tmp_path) -> None:
     case = noise_case(case_desk)
     clock.advance(hours=1)
-    case_desk.store.transition(case.number, CaseState.ACKNOWLEDGED, case_desk.now(), actor="officer:wang_li")
+    case_desk.store.transition(case.number, CaseState.CONTACTED, case_desk.now(), actor="officer:wang_li")
     code, out = run(case_desk, "cases", "export")
     [row] = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and row["number"] == case.number and row["promise_kept"] == "yes"

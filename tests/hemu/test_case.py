@@ -59,11 +59,27 @@ def record(**values: object) -> CaseRecord:
     return replace(base, **values)
 
 
-def test_the_first_answer_in_time_keeps_the_promise_and_counts_as_first_response() -> None:
+def test_first_contact_in_time_keeps_the_promise_and_counts_as_first_response() -> None:
     at = DUE - timedelta(minutes=1)
-    change = Case(record()).move_to(CaseState.ACKNOWLEDGED, at, "officer:wang_li", "", {}, {})
-    assert change.values == {"state": "acknowledged", "first_response_at": at, "promise_kept": True}
+    change = Case(record()).move_to(CaseState.CONTACTED, at, "officer:wang_li", "", {}, {})
+    assert change.values == {"state": "contacted", "first_response_at": at, "promise_kept": True}
     assert [event["kind"] for event in change.events] == ["state_changed"]
+
+
+def test_acknowledging_is_not_an_answer_the_promise_of_contact_runs_on() -> None:
+    at = DUE - timedelta(minutes=30)
+    acknowledged = Case(record()).move_to(CaseState.ACKNOWLEDGED, at, "officer:wang_li", "", {}, {})
+    assert acknowledged.values == {"state": "acknowledged"}  # neither a first response nor a kept promise
+    case = Case(record(state=CaseState.ACKNOWLEDGED))
+    assert case.remind(DUE, at, UTC) is not None  # the watcher still reminds …
+    renewed = case.break_promise(
+        DUE, DUE + timedelta(hours=2), DUE, "wang_li", [("wang_li", "assigned")], UTC
+    )
+    assert renewed is not None and renewed.values["promise_kept"] is False  # … and the breach counts
+    contacted = Case(record(state=CaseState.ACKNOWLEDGED)).move_to(
+        CaseState.CONTACTED, DUE + timedelta(minutes=5), "officer:wang_li", "", {}, {}
+    )
+    assert contacted.values["promise_kept"] is False  # contact after the promised time: broken
 
 
 def test_resolving_without_a_word_first_still_answered_the_resident_but_late_is_late() -> None:

@@ -47,7 +47,9 @@ def test_the_assigned_officer_acknowledges_and_the_resident_hears(case_desk: Des
     result = case_desk.officer_act(case.number, "wang_li", "acknowledge", expected_version=case.version)
     assert isinstance(result, ActResult) and result.changed
     assert result.case.state is CaseState.ACKNOWLEDGED
-    assert result.case.first_response_at == clock.moment and result.case.promise_kept is True
+    # The officer has the case; the resident has not been contacted, so the promise still runs.
+    assert result.case.first_response_at is None and result.case.promise_kept is None
+    assert result.case.awaits_response
     assert told(case_desk, case.number, before) == [
         (
             "resident:42",

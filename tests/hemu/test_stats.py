@@ -44,7 +44,7 @@ def test_no_cases_no_rates(case_desk: Desk) -> None:
         promises_due=0,
         promises_kept=0,
         promise_kept_rate=None,
-        median_first_response=None,
+        median_first_contact=None,
         open_by_category={},
         open_by_area={},
         open_total=0,
@@ -75,7 +75,7 @@ def station_week(desk: Desk, clock: Clock) -> dict[str, str]:
     desk.rate("unhappy", opened["unhappy"], 2)  # reopened to the supervisor: still open
     desk.cancel("withdrawn", opened["withdrawn"])
     clock.moment = at(4, 21)  # every first promise has fallen due
-    desk.officer_act(opened["late"], desk.store.get(opened["late"]).officer_id, "acknowledge")
+    desk.officer_act(opened["late"], desk.store.get(opened["late"]).officer_id, "contacted")
     desk.watch()  # breaks "ignored" and "waiting"
     clock.moment = at(5, 10)
     return opened
@@ -88,8 +88,8 @@ def test_the_numbers_of_a_week(case_desk: Desk, clock: Clock) -> None:
     # Due: happy, unhappy (answered in time), late (answered late), ignored + waiting (broken). Not the
     # withdrawn one: cancelled before its promise fell due. Kept: happy and unhappy.
     assert (stats.promises_due, stats.promises_kept, stats.promise_kept_rate) == (5, 2, 0.4)
-    # First responses: 30 min, 2 h, 59 h (Wednesday 10:00 → Friday 21:00): the median is 2 h.
-    assert stats.median_first_response == timedelta(hours=2)
+    # First contacts: 30 min, 2 h, 59 h (Wednesday 10:00 → Friday 21:00): the median is 2 h.
+    assert stats.median_first_contact == timedelta(hours=2)
     assert stats.open_by_category == {
         "report_pet_dispute": 1,
         "report_property_damage": 1,

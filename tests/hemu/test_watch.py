@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from hemu.cases import Priority
+from hemu.cases import CaseState, Priority
 from hemu.desk import Desk, WatchReport
 from hemu.promise import NoDutyTime
 from hemu.settings import load_settings
@@ -87,10 +87,33 @@ def test_reminder_once_then_breach_once_with_a_new_promise(case_desk: Desk, cloc
 
 def test_answered_cases_are_left_alone(case_desk: Desk, clock: Clock) -> None:
     case = case_desk.open_case(report()).case
-    case_desk.officer_act(case.number, "wang_li", "acknowledge")
+    case_desk.officer_act(case.number, "wang_li", "contacted")
     clock.moment = at(10, 10)
     assert case_desk.watch() == WatchReport()
     assert case_desk.store.get(case.number).breaches == 0
+
+
+def test_an_acknowledged_case_is_reminded_and_broken_until_the_resident_is_contacted(
+    case_desk: Desk, clock: Clock
+) -> None:
+    """Acknowledging is not contact: the reminder, the breach (to the officer, backup, supervisor and the
+    resident) and the statistics treat an acknowledged case like one nobody has answered."""
+    case = case_desk.open_case(report()).case
+    clock.advance(minutes=5)
+    case_desk.officer_act(case.number, "wang_li", "acknowledge")
+    clock.moment = at(4, 15)
+    assert case_desk.watch().reminded == [case.number]
+    clock.moment = at(4, 17)
+    assert case_desk.watch().breached == [case.number]
+    broken = case_desk.store.get(case.number)
+    assert (broken.state, broken.breaches, broken.promise_kept) == (CaseState.ACKNOWLEDGED, 1, False)
+    told = [(n.recipient, n.kind) for n in case_desk.store.outbox.notifications(case.number)]
+    assert ("resident:42", "case_update") in told and ("officer:wang_li", "promise_broken") in told
+    stats = case_desk.stats()
+    assert (stats.promises_due, stats.promises_kept) == (1, 0)
+    case_desk.officer_act(case.number, "wang_li", "contacted")
+    clock.moment = at(10, 10)
+    assert case_desk.watch() == WatchReport()  # contacted: the watch is over
 
 
 def test_an_urgent_case_breaks_within_minutes(case_desk: Desk, clock: Clock) -> None:

@@ -181,14 +181,16 @@ def test_a_case_from_open_to_closed_and_reopened(store: Store) -> None:
     number = open_case(store).number
     t = [NOW + timedelta(minutes=10 * i) for i in range(1, 7)]
     ack = store.transition(number, CaseState.ACKNOWLEDGED, t[0], "officer:wang_li")
+    # Acknowledging says the officer has the case; the resident has not heard from anyone yet.
     assert (ack.state, ack.first_response_at, ack.updated_at, ack.version) == (
         CaseState.ACKNOWLEDGED,
-        t[0],
+        None,
         t[0],
         2,
     )
+    assert ack.awaits_response
     contacted = store.transition(number, "contacted", t[1], "officer:wang_li", reason="phoned her")
-    assert contacted.first_response_at == t[0]  # the first response stays the first
+    assert contacted.first_response_at == t[1] and not contacted.awaits_response
     resolved = store.transition(
         number, CaseState.RESOLVED, t[2], "officer:wang_li", resolution_note="mediated"
     )
@@ -204,7 +206,7 @@ def test_a_case_from_open_to_closed_and_reopened(store: Store) -> None:
         None,
         2,
     )
-    assert reopened.first_response_at == t[0] and reopened.is_active
+    assert reopened.first_response_at == t[1] and reopened.is_active  # the first contact stays the first
 
     changes = [e for e in store.events(number) if e.kind == "state_changed"]
     assert [(e.from_state, e.to_state, e.actor, e.at) for e in changes] == [
@@ -457,7 +459,7 @@ def test_times_come_back_in_utc(store: Store) -> None:
     assert record.opened_at.hour == 9
     # Microseconds survive the round trip (SQLite keeps them in its text format).
     precise = NOW + timedelta(microseconds=123456)
-    assert store.transition(record.number, "acknowledged", precise, "officer:x").first_response_at == precise
+    assert store.transition(record.number, "contacted", precise, "officer:x").first_response_at == precise
     # Comparisons in SQL work across offsets: due "now" in Shanghai time is due now in UTC.
     assert [n.id for n in store.outbox.pending(local_now)] == [n.id for n in store.outbox.notifications()]
     assert store.outbox.pending(local_now - timedelta(microseconds=1)) == []

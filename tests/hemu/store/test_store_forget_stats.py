@@ -62,7 +62,8 @@ def test_forget_erases_personal_data_everywhere(store: Store) -> None:
 
 def test_statistics_figures(store: Store) -> None:
     kept = open_case(store, resident_id="1")
-    store.transition(kept.number, "acknowledged", NOW + timedelta(hours=1), "officer:wang_li")
+    store.transition(kept.number, "acknowledged", NOW + timedelta(minutes=30), "officer:wang_li")
+    store.transition(kept.number, "contacted", NOW + timedelta(hours=1), "officer:wang_li")
     store.transition(
         kept.number, "resolved", NOW + timedelta(hours=2), "officer:wang_li", resolution_note="ok"
     )

@@ -36,8 +36,15 @@ def test_awaiting_response_lists_running_promises_earliest_first(store: Store) -
     late = open_case(store)
     soon = store.open_case(new_case(), assign_to("x", NOW + timedelta(hours=1)), NOW, "resident:42")
     answered = open_case(store)
-    store.transition(answered.number, "acknowledged", NOW, "officer:wang_li")
-    assert [case.number for case in store.awaiting_response()] == [soon.number, late.number]
+    store.transition(answered.number, "contacted", NOW, "officer:wang_li")
+    # Acknowledged is not answered: its promise of contact still runs.
+    acknowledged = store.open_case(new_case(), assign_to("x", DUE + timedelta(hours=1)), NOW, "resident:42")
+    store.transition(acknowledged.number, "acknowledged", NOW, "officer:x")
+    assert [case.number for case in store.awaiting_response()] == [
+        soon.number,
+        late.number,
+        acknowledged.number,
+    ]
     assert all(case.awaits_response for case in store.awaiting_response())
 
 
@@ -72,7 +79,7 @@ def test_a_breach_is_recorded_once_with_its_renewed_promise(store: Store) -> Non
         1,
     )
     # The officer answers after the renewal: the first promise stays broken in the statistics.
-    answered = store.transition(case.number, "acknowledged", LATER, "officer:wang_li")
+    answered = store.transition(case.number, "contacted", LATER, "officer:wang_li")
     assert answered.promise_kept is False
     assert record_breach(store, case.number, LATER, LATER + timedelta(hours=2), LATER) is None
 
