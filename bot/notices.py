@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callbacks, cards, languages, texts
 from bot.gateway import Gateway
 from hemu.guidance import load_content
-from hemu.kinds import NoticeKind, Update
+from hemu.kinds import CardReason, NoticeKind, Update
 from hemu.parties import Party
 from hemu.store import (
     CaseRecord,
@@ -50,6 +50,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "button_view",
     "header_assigned",
     "header_handed_over",
+    "header_urgent_breach",
     "officer_details_added",
     "officer_cancelled",
     "officer_rated",
@@ -188,7 +189,9 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         if not gateway.desk.may_act(case, ident):
             raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
-        if from_officer and from_officer != ident:
+        if payload.get("reason") == CardReason.URGENT_BREACH:
+            header = texts.text("header_urgent_breach", language, officer=name(from_officer))
+        elif from_officer and from_officer != ident:
             header = texts.text("header_handed_over", language, officer=name(from_officer))
         else:
             header = texts.text("header_assigned", language)

@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import AbstractSet, Callable, List, Mapping, Sequence
 
 from hemu.cases import Priority
-from hemu.duty import Calendar, next_duty_start, on_duty
+from hemu.duty import Calendar, next_duty_start, on_duty, on_duty_throughout
 from hemu.policy import Policy
 from hemu.promise import promise_due
 from hemu.roster import Officer, Roster
@@ -67,8 +67,13 @@ def choose_officer(
     calendar: Calendar,
     tz: tzinfo,
     inactive: AbstractSet[str] = frozenset(),
+    until: datetime | None = None,
 ) -> Choice:
     """The officer for a case opened at ``at`` in ``area_id`` (None when the place is unknown).
+
+    ``until``: prefer officers still on duty then (an urgent promise's due time), so an urgent case
+    does not go to someone whose shift ends before it falls due; only when nobody on duty stays that
+    long do the on-duty steps consider everyone on duty now.
 
     ``loads`` maps officer id to open cases (missing: none). Officers marked ``active: false`` or listed
     in ``inactive`` are never chosen, the supervisor included. The supervisor takes part in the area
@@ -81,11 +86,37 @@ def choose_officer(
     urgent = Priority(priority) is Priority.URGENT
     eligible = [officer for officer in roster.officers if officer.active and officer.id not in inactive]
     duty_cache: dict[str, bool] = {}
+    through_cache: dict[str, bool] = {}
 
     def is_on_duty(officer: Officer) -> bool:
         if officer.id not in duty_cache:
             duty_cache[officer.id] = on_duty(officer, at, calendar, tz)
         return duty_cache[officer.id]
+
+    def stays_on_duty(officer: Officer) -> bool:
+        if until is None:
+            return is_on_duty(officer)
+        if officer.id not in through_cache:
+            through_cache[officer.id] = on_duty_throughout(officer, at, until, calendar, tz)
+        return through_cache[officer.id]
+
+    for working_check in (stays_on_duty, is_on_duty) if until is not None else (is_on_duty,):
+        choice = _on_duty_steps(roster, area_id, urgent, eligible, loads, working_check)
+        if choice is not None:
+            return choice
+    return _last_resort(roster, eligible, at, calendar, tz)
+
+
+def _on_duty_steps(
+    roster: Roster,
+    area_id: str | None,
+    urgent: bool,
+    eligible: List[Officer],
+    loads: Mapping[str, int],
+    is_on_duty: Callable[[Officer], bool],
+) -> Choice | None:
+    """Area officer on duty → their backup on duty → least-loaded on duty (the supervisor only for
+    urgent cases); None when nobody passes ``is_on_duty``."""
 
     def pick(candidates: List[Officer], reason: Callable[[Officer], str], rule: str) -> Choice | None:
         working = [officer for officer in candidates if is_on_duty(officer)]
@@ -116,14 +147,17 @@ def choose_officer(
 
     pool = [officer for officer in eligible if urgent or officer.id != roster.supervisor]
     where = f"no officer of {area_id} or their backup on duty" if area_id else "the area is unknown"
-    choice = pick(
+    return pick(
         pool,
         lambda o: f"{where}; {o.name.en} is on duty with the fewest cases ({_cases(loads.get(o.id, 0))})",
         LEAST_LOADED_ON_DUTY,
     )
-    if choice is not None:
-        return choice
 
+
+def _last_resort(
+    roster: Roster, eligible: List[Officer], at: datetime, calendar: Calendar, tz: tzinfo
+) -> Choice:
+    """Nobody on duty: the supervisor, else whoever is back on duty first."""
     supervisor = roster.supervisor_officer
     if any(officer.id == supervisor.id for officer in eligible):
         return Choice(officer=supervisor, rule=SUPERVISOR, reason="nobody on duty; the supervisor takes it")
@@ -160,9 +194,14 @@ def assign(
     tz: tzinfo,
     inactive: AbstractSet[str] = frozenset(),
 ) -> Decision:
-    """Chooses the officer and computes their promise on their own duty time (see :func:`promise_due`)."""
-    choice = choose_officer(roster, area_id, priority, at, loads, calendar, tz, inactive)
-    due = promise_due(policy.response_time(priority), choice.officer, at, calendar, tz)
+    """Chooses the officer and computes their promise on their own duty time (see :func:`promise_due`).
+    An urgent (wall-clock) promise prefers an officer whose shift lasts until it falls due."""
+    response = policy.response_time(priority)
+    until = None
+    if Priority(priority) is Priority.URGENT and response.counted_in == "wall_clock" and response.duration:
+        until = require_aware(at, "at") + response.duration
+    choice = choose_officer(roster, area_id, priority, at, loads, calendar, tz, inactive, until)
+    due = promise_due(response, choice.officer, at, calendar, tz)
     return Decision(officer=choice.officer, rule=choice.rule, reason=choice.reason, due_at=due)
 
 

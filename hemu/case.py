@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from hemu import parties
 from hemu.cases import CaseState, InvalidTransition, check_transition, is_active
-from hemu.kinds import EventKind, NoticeKind, Update
+from hemu.kinds import CardReason, EventKind, NoticeKind, Update
 from hemu.store.records import AWAITING_RESPONSE, CaseRecord, NewCase, Notification
 
 # The first response is first contact: the officer reached the resident. Resolving without pressing
@@ -396,11 +396,17 @@ class Case:
         officer_id: str | None,
         escalate_to: Iterable[tuple[str, str]],
         tz: tzinfo,
+        hand_to: str | None = None,
+        why_them: str = "",
     ) -> Change | None:
         """The promise due at ``old_due`` broken and renewed as ``new_due`` — unless it is no longer the
         case's promise, or (``officer_id`` given) the case is no longer that officer's: ``new_due`` was
         computed on their duty time. Each officer in ``escalate_to`` (id, role: assigned, backup,
-        supervisor) is told, and the resident hears the new time."""
+        supervisor) is told, and the resident hears the new time and who keeps it.
+
+        ``hand_to``: an urgent case does not wait for the officer who missed it — it goes at once to
+        ``hand_to`` (on duty now, ``why_them`` says why), who gets the case card; the case is handed over
+        and its version moves on, so the old officer's card can no longer act on it."""
         if now < old_due:
             raise ValueError(f"the promise due at {old_due.isoformat()} cannot be broken before then")
         if new_due <= now:
@@ -419,29 +425,45 @@ class Case:
         }
         if case.promise_kept is None:
             values["promise_kept"] = False
-        event = {
-            "actor": "system",
-            "kind": EventKind.PROMISE_BROKEN,
-            "detail": {
-                "officer_id": case.officer_id,
-                "old_due": old_due.isoformat(),
-                "new_due": new_due.isoformat(),
-                "breaches": case.breaches + 1,
-            },
+        detail: dict[str, Any] = {
+            "officer_id": case.officer_id,
+            "old_due": old_due.isoformat(),
+            "new_due": new_due.isoformat(),
+            "breaches": case.breaches + 1,
         }
+        keeper = case.officer_id
+        card: list[Notification] = []
+        if hand_to is not None and hand_to != case.officer_id:
+            check_transition(case.number, case.state, CaseState.HANDED_OVER)
+            values.update(
+                {"officer_id": hand_to, "state": CaseState.HANDED_OVER.value, "version": case.version + 1}
+            )
+            detail.update({"to_officer": hand_to, "assignment_reason": why_them})
+            keeper = hand_to
+            card.append(
+                Notification(
+                    parties.officer(hand_to),
+                    NoticeKind.CASE_ASSIGNED,
+                    {
+                        "number": case.number,
+                        "from_officer": case.officer_id,
+                        "reason": CardReason.URGENT_BREACH,
+                    },
+                )
+            )
+        event = {"actor": "system", "kind": EventKind.PROMISE_BROKEN, "detail": detail}
         payload = {
             "number": case.number,
             "officer_id": case.officer_id,
             "old_due": old_due.astimezone(tz).isoformat(),
             "new_due": new_due.astimezone(tz).isoformat(),
         }
-        told = [
+        told = card + [
             Notification(parties.officer(told_id), NoticeKind.PROMISE_BROKEN, {**payload, "role": role})
             for told_id, role in escalate_to
+            if told_id != keeper or keeper == case.officer_id  # a new keeper gets the card instead
         ]
-        told += self._tell_resident(
-            Update.PROMISE_BROKEN, officer_id=case.officer_id, new_due=payload["new_due"]
-        )
+        told += self._tell_resident(Update.PROMISE_BROKEN, officer_id=keeper, new_due=payload["new_due"])
         return Change(values, [event], told)
 
     def follow_up(self, now: datetime) -> Change | None:

@@ -113,6 +113,15 @@ def on_duty(officer: Officer, at: datetime, calendar: Calendar, tz: tzinfo) -> b
     return False
 
 
+def on_duty_throughout(
+    officer: Officer, start: datetime, end: datetime, calendar: Calendar, tz: tzinfo
+) -> bool:
+    """Whether the officer is on duty for all of [start, end): an urgent promise must not fall due after
+    its officer's shift has ended."""
+    periods = duty_periods(officer, start, end, calendar, tz)
+    return len(periods) == 1 and periods[0][0] <= start and periods[0][1] >= end
+
+
 def next_duty_start(
     officer: Officer, at: datetime, calendar: Calendar, tz: tzinfo, horizon: timedelta = DUTY_HORIZON
 ) -> datetime | None:

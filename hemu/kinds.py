@@ -39,6 +39,12 @@ class Update(str, Enum):
     FOLLOW_UP_CAME_BACK = "follow_up_came_back"
 
 
+class CardReason(str, Enum):
+    """Why a case card goes to an officer other than by opening or a hand-over (its payload's ``reason``)."""
+
+    URGENT_BREACH = "urgent_breach"  # an urgent promise broke: the case is theirs now, on duty
+
+
 class EventKind(str, Enum):
     """What the audit log records about a case (``EventRecord.kind``)."""
 
@@ -56,4 +62,4 @@ class EventKind(str, Enum):
     FORGOTTEN = "forgotten"
 
 
-__all__ = ["EventKind", "NoticeKind", "Update"]
+__all__ = ["CardReason", "EventKind", "NoticeKind", "Update"]

@@ -17,8 +17,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import List
 
-from hemu.case import Case
+from hemu.assignment import AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, choose_officer
+from hemu.case import Case, Change
+from hemu.cases import Priority
+from hemu.duty import on_duty
 from hemu.promise import PromiseClock
+from hemu.roster import Officer
 from hemu.settings import Settings
 from hemu.store import CaseRecord, Store
 
@@ -114,23 +118,64 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
 def _renew(
     store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
 ) -> CaseRecord | None:
-    """Record the broken promise with a new one: the policy's breach priority counted on the assigned
-    officer's duty time from now; the officer, their backup and the supervisor are told, each once."""
+    """Record the broken promise with a new one; the officer, their backup and the supervisor are told,
+    each once. A normal promise is renewed with the policy's breach priority on the assigned officer's
+    duty time. An urgent one stays urgent (README, "What a promise is"): a new urgent promise, kept by
+    whoever is on duty now (:func:`urgent_keeper`), never counted in an off-duty officer's hours."""
     policy = settings.policy
     roster = settings.roster
     officer = roster.officer(case.officer_id)
-    new_due = promises.due(officer, policy.response_time(policy.breach_priority), now)
+    hand_to: Officer | None = None
+    why = ""
+    if case.priority is Priority.URGENT:
+        keeper, why = urgent_keeper(store, settings, promises, case, now)
+        hand_to = keeper if keeper.id != case.officer_id else None
+        new_due = promises.due(keeper, policy.response_time(Priority.URGENT), now)
+    else:
+        new_due = promises.due(officer, policy.response_time(policy.breach_priority), now)
     told: dict[str, str] = {case.officer_id: "assigned"}
     if officer is not None and officer.backup and officer.backup not in told:
         told[officer.backup] = "backup"
     if roster.supervisor not in told:
         told[roster.supervisor] = "supervisor"
     old_due, officer_id = case.promise_due_at, case.officer_id
-    return store.record(
-        case.number,
+    to = hand_to.id if hand_to is not None else None
+
+    def plan(current: Case) -> Change | None:
+        return current.break_promise(
+            old_due, new_due, now, officer_id, told.items(), promises.tz, hand_to=to, why_them=why
+        )
+
+    return store.record(case.number, now, plan)
+
+
+def urgent_keeper(
+    store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
+) -> tuple[Officer, str]:
+    """Who keeps an urgent case whose promise just broke: an officer on duty now other than the one who
+    missed it (the area's, their backup, then anyone on duty, the supervisor included) — else the same
+    officer while they are still on duty — else the roster's last resort (the supervisor, or whoever is
+    back on duty first). The reason goes to the audit log."""
+    inactive = frozenset(a.officer_id for a in store.officers.accounts() if not a.active)
+    window = settings.policy.response_time(Priority.URGENT).duration
+    others = choose_officer(
+        settings.roster,
+        case.area_id,
+        Priority.URGENT,
         now,
-        lambda c: c.break_promise(old_due, new_due, now, officer_id, told.items(), promises.tz),
+        store.loads(),
+        promises.calendar,
+        promises.tz,
+        inactive | {case.officer_id},
+        until=now + window if window else None,
     )
+    if others.rule in (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY):
+        return others.officer, f"urgent promise broken; {others.reason}"
+    current = settings.roster.officer(case.officer_id)
+    working = current is not None and on_duty(current, now, promises.calendar, promises.tz)
+    if current is not None and working and current.id not in inactive:
+        return current, "urgent promise broken; nobody else is on duty, the same officer keeps it"
+    return others.officer, f"urgent promise broken; {others.reason}"
 
 
-__all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep"]
+__all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep", "urgent_keeper"]

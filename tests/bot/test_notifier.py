@@ -298,3 +298,17 @@ def test_undeliverable_notifications_say_why(desk: Desk, open_case: Callable[...
     for recipient, kind, payload, reason in cases:
         with pytest.raises(notices.Drop, match=reason):
             notices.render(gateway, _record(desk, recipient, kind, payload))
+
+
+def test_an_urgent_case_taken_over_after_a_breach_says_so_on_its_card(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    """Not "handed over to you by Wang Li": Wang Li did not hand it over, the promise broke."""
+    case = open_case()
+    desk.store.officers.redeem_invite(
+        desk.store.officers.create_invite("wang_li", desk.now(), timedelta(days=1)), 7003, desk.now()
+    )
+    gateway = _offline_gateway(desk)
+    payload = {"number": case.number, "from_officer": "zhao_min", "reason": "urgent_breach"}
+    card = notices.render(gateway, _record(desk, "officer:wang_li", "case_assigned", payload))
+    assert "🚨" in card.text and "赵敏" in card.text and "转交" not in card.text

@@ -116,17 +116,65 @@ def test_an_acknowledged_case_is_reminded_and_broken_until_the_resident_is_conta
     assert case_desk.watch() == WatchReport()  # contacted: the watch is over
 
 
-def test_an_urgent_case_breaks_within_minutes(case_desk: Desk, clock: Clock) -> None:
-    case = case_desk.open_case(
-        report(category="danger", risk_flags=("violence",)), priority=Priority.URGENT
+def urgent(case_desk: Desk, **values: Any) -> Any:
+    return case_desk.open_case(
+        report(category="danger", risk_flags=("violence",), **values), priority=Priority.URGENT
     ).case
+
+
+def test_an_urgent_case_breaks_within_minutes_and_stays_urgent_with_someone_on_duty(
+    case_desk: Desk, clock: Clock
+) -> None:
+    case = urgent(case_desk)
+    assert case.officer_id == "wang_li"  # Binhe's officer, on duty Wednesday 10:00
     assert case_desk.watch().next_check == WEDNESDAY_10 + timedelta(minutes=11, seconds=15)
     clock.advance(minutes=11, seconds=15)
     assert case_desk.watch().reminded == [case.number]
     clock.advance(minutes=3, seconds=45)
+    before = len(case_desk.store.outbox.notifications(case.number))
     assert case_desk.watch().breached == [case.number]
-    # Renewed with the breach priority (high: 2 h of the officer's duty), from now.
-    assert case_desk.store.get(case.number).promise_due_at == clock.moment + timedelta(hours=2)
+    renewed = case_desk.store.get(case.number)
+    # Urgent stays urgent: 15 minutes on the wall clock, not the breach priority's 2 duty hours, and
+    # kept by another officer on duty now (Binhe has no other; its backup starts at 12:00; Chen Hao
+    # is on duty with the fewest cases).
+    assert renewed.promise_due_at == clock.moment + timedelta(minutes=15)
+    assert (renewed.officer_id, renewed.state, renewed.version) == ("chen_hao", CaseState.HANDED_OVER, 2)
+    sent = kinds(case_desk, case.number, before)
+    assert ("officer:chen_hao", "case_assigned") in [(r, k) for r, k, _ in sent]
+    card = next(p for r, k, p in sent if k == "case_assigned")
+    assert (card["from_officer"], card["reason"]) == ("wang_li", "urgent_breach")
+    assert ("officer:wang_li", "promise_broken") in [(r, k) for r, k, _ in sent]
+    resident = next(p for r, _k, p in sent if r == "resident:42")
+    assert (resident["event"], resident["officer_id"]) == ("promise_broken", "chen_hao")
+    event = case_desk.store.events(case.number)[-1]
+    assert (
+        event.detail["to_officer"] == "chen_hao"
+        and "urgent promise broken" in event.detail["assignment_reason"]
+    )
+    # The new keeper's promise is watched like the first.
+    clock.advance(minutes=15)
+    assert case_desk.watch().breached == [case.number]
+    assert case_desk.store.get(case.number).breaches == 2
+
+
+def test_an_urgent_case_never_goes_to_an_officer_whose_shift_ends_before_it_is_due(
+    case_desk: Desk, clock: Clock
+) -> None:
+    clock.moment = at(2, 17, 20)  # Wang Li (Binhe) is on duty until 17:30; the promise is 17:35
+    case = urgent(case_desk)
+    assert case.officer_id == "zhao_min"  # Binhe's backup, on duty until 20:00
+    assert case.promise_due_at == clock.moment + timedelta(minutes=15)
+
+
+def test_an_urgent_breach_stays_with_the_only_officer_on_duty(case_desk: Desk, clock: Clock) -> None:
+    clock.moment = at(2, 23, 0)  # only the night duty officer works
+    case = urgent(case_desk)
+    assert case.officer_id == "liu_yang"
+    clock.moment = at(2, 23, 15)
+    assert case_desk.watch().breached == [case.number]
+    renewed = case_desk.store.get(case.number)
+    assert (renewed.officer_id, renewed.promise_due_at) == ("liu_yang", clock.moment + timedelta(minutes=15))
+    assert renewed.state is CaseState.OPEN
 
 
 def test_a_late_watcher_breaches_without_a_stale_reminder(case_desk: Desk, clock: Clock) -> None:
