@@ -51,6 +51,8 @@ TEXT_KEYS: tuple[str, ...] = (
     "header_assigned",
     "header_handed_over",
     "header_urgent_breach",
+    "header_low_rating",
+    "header_came_back",
     "officer_details_added",
     "officer_cancelled",
     "officer_rated",
@@ -158,6 +160,8 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         supervisor = officer_values(gateway, gateway.settings.roster.supervisor, language)
         values["supervisor_name"] = supervisor["officer_name"]
         values["supervisor_title"] = supervisor["officer_title"]
+    if event == Update.RESOLVED:  # the officer's own words on what was done, escaped like a resident's
+        values["note"] = cards.escape(cards.cap(case.resolution_note or "—", QUOTE_CAP))
     markup = cards.rating_keyboard(case.number) if event == Update.RESOLVED else None
     return Outgoing(int(ident), texts.render(f"update_{event}", language, **values).text, markup)
 
@@ -189,8 +193,14 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         if not gateway.desk.may_act(case, ident):
             raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
-        if payload.get("reason") == CardReason.URGENT_BREACH:
+        reason = payload.get("reason")
+        if reason == CardReason.URGENT_BREACH:
             header = texts.text("header_urgent_breach", language, officer=name(from_officer))
+        elif reason == CardReason.LOW_RATING:
+            rating = cards.escape(payload.get("rating", "?"))
+            header = texts.text("header_low_rating", language, officer=name(from_officer), rating=rating)
+        elif reason == CardReason.CAME_BACK:
+            header = texts.text("header_came_back", language)
         elif from_officer and from_officer != ident:
             header = texts.text("header_handed_over", language, officer=name(from_officer))
         else:

@@ -68,13 +68,13 @@ class Case:
 
     # ---------------------------------------------------------------- who is told
 
-    def _card_for(self, officer_id: str) -> Notification:
-        """The case card for the officer who now has the case; ``from_officer`` says whose it was."""
-        return Notification(
-            parties.officer(officer_id),
-            NoticeKind.CASE_ASSIGNED,
-            {"number": self.record.number, "from_officer": self.record.officer_id},
-        )
+    def _card_for(self, officer_id: str, reason: CardReason | None = None, **values: Any) -> Notification:
+        """The case card for the officer who now has the case; ``from_officer`` says whose it was and
+        ``reason`` why it is theirs when that is not a hand-over (a breach, a low rating, "it came back")."""
+        payload: dict[str, Any] = {"number": self.record.number, "from_officer": self.record.officer_id}
+        if reason is not None:
+            payload.update(reason=reason, **values)
+        return Notification(parties.officer(officer_id), NoticeKind.CASE_ASSIGNED, payload)
 
     def _tell_officer(self, officer_id: str, update: Update, **values: Any) -> Notification:
         return Notification(
@@ -191,9 +191,11 @@ class Case:
         why_them: str,
         changes: Mapping[str, Any],
         detail: Mapping[str, Any],
+        card: Notification | None = None,
     ) -> Change:
         """Reopened and given to ``officer_id`` with a new promise in one step: a reopened case never sits
-        unassigned or with its old, long-past promise. The officer gets the case card."""
+        unassigned or with its old, long-past promise. The officer gets the case card (``card``: one that
+        says why it came back)."""
         case = self.record
         check_transition(case.number, case.state, CaseState.REOPENED)
         values = {
@@ -214,7 +216,7 @@ class Case:
                 "due_at": due_at.isoformat(),
             },
         }
-        return Change(values, [reopened, assigned], [self._card_for(officer_id)])
+        return Change(values, [reopened, assigned], [card or self._card_for(officer_id)])
 
     def add_details(self, text: str, actor: str) -> Change:
         """What the resident adds later; the assigned officer is told. The summary stays as first written
@@ -336,6 +338,7 @@ class Case:
             why_them,
             {"rating": rating, "rating_comment": comment},
             {"officer_id": case.officer_id},
+            self._card_for(officer_id, CardReason.LOW_RATING, rating=rating),
         )
         change.notifications.append(self._rated(case.officer_id, rating, comment))
         return change
@@ -352,6 +355,7 @@ class Case:
             why_them,
             {},
             {},
+            self._card_for(officer_id, CardReason.CAME_BACK),
         )
         change.notifications.append(self._tell_officer(officer_id, Update.FOLLOW_UP_CAME_BACK))
         return change

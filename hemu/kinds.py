@@ -43,6 +43,8 @@ class CardReason(str, Enum):
     """Why a case card goes to an officer other than by opening or a hand-over (its payload's ``reason``)."""
 
     URGENT_BREACH = "urgent_breach"  # an urgent promise broke: the case is theirs now, on duty
+    LOW_RATING = "low_rating"  # the resident rated the handling 1–2 (payload "rating"): the supervisor's now
+    CAME_BACK = "came_back"  # the resident says the problem came back a week after closing
 
 
 class EventKind(str, Enum):

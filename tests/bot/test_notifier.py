@@ -312,3 +312,27 @@ def test_an_urgent_case_taken_over_after_a_breach_says_so_on_its_card(
     payload = {"number": case.number, "from_officer": "zhao_min", "reason": "urgent_breach"}
     card = notices.render(gateway, _record(desk, "officer:wang_li", "case_assigned", payload))
     assert "🚨" in card.text and "赵敏" in card.text and "转交" not in card.text
+
+
+def test_a_reopened_cards_header_says_why_and_the_resident_reads_what_was_done(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    case = open_case()
+    desk.store.officers.redeem_invite(
+        desk.store.officers.create_invite("zhou_jian", desk.now(), timedelta(days=1)), 7004, desk.now()
+    )
+    gateway = _offline_gateway(desk)
+    payload = {"number": case.number, "from_officer": "wang_li", "reason": "low_rating", "rating": 1}
+    card = notices.render(gateway, _record(desk, "officer:zhou_jian", "case_assigned", payload))
+    assert "1/5" in card.text and "王丽" in card.text and "转交" not in card.text
+    resolved = desk.officer_act(case.number, case.officer_id, "resolve", note="<b>谈妥</b> & 道歉").case
+    update = notices.render(
+        gateway,
+        _record(
+            desk,
+            f"resident:{resolved.resident_id}",
+            "case_update",
+            {"number": case.number, "event": "resolved", "officer_id": case.officer_id},
+        ),
+    )
+    assert "&lt;b&gt;谈妥&lt;/b&gt; &amp; 道歉" in update.text and update.markup is not None

@@ -220,11 +220,17 @@ def test_what_the_resident_does_is_told_to_the_officers_who_must_know() -> None:
         ("officer:wang_li", "case_update", "rated"),
     ]
     assert "comment" not in reopened.notifications[1].payload
+    # The supervisor's card says why it is theirs: not "handed over by Wang Li" but a low rating.
+    assert (reopened.notifications[0].payload["reason"], reopened.notifications[0].payload["rating"]) == (
+        "low_rating",
+        1,
+    )
     back = Case(record(state=CaseState.CLOSED)).came_back("zhang_wei", DUE + timedelta(days=1), "area", now)
     assert told(back) == [
         ("officer:zhang_wei", "case_assigned", None),
         ("officer:zhang_wei", "case_update", "follow_up_came_back"),
     ]
+    assert back.notifications[0].payload["reason"] == "came_back"
 
 
 def test_a_rating_comment_reaches_the_rated_officer_and_whoever_has_the_case_once_each() -> None:
