@@ -192,9 +192,13 @@ async def test_resident_updates_are_in_the_case_language(
 # ---------------------------------------------------------------- rendering, without Telegram
 
 
-def _offline_gateway(desk: Desk) -> Gateway:
+def _offline_gateway(desk: Desk, linked: dict[str, int] | None = None) -> Gateway:
+    """A gateway with no Telegram behind it, for rendering; ``linked`` officers' chats (id → chat)."""
     from bot.config import load_gateway_config
 
+    for officer_id, chat_id in (linked or {}).items():
+        code = desk.store.officers.create_invite(officer_id, desk.now(), timedelta(days=1))
+        desk.store.officers.redeem_invite(code, chat_id, desk.now())
     return Gateway(config=load_gateway_config({}), settings=desk.settings, store=desk.store, desk=desk)
 
 
@@ -220,10 +224,7 @@ def test_officer_updates_escape_what_residents_wrote(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:
     case = open_case()
-    desk.store.officers.redeem_invite(
-        desk.store.officers.create_invite("wang_li", desk.now(), timedelta(days=1)), 7001, desk.now()
-    )
-    gateway = _offline_gateway(desk)
+    gateway = _offline_gateway(desk, linked={"wang_li": 7001})
     rated = notices.render(
         gateway,
         _record(
@@ -256,10 +257,7 @@ def test_officer_updates_escape_what_residents_wrote(
 
 def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
     case = open_case()
-    desk.store.officers.redeem_invite(
-        desk.store.officers.create_invite("zhao_min", desk.now(), timedelta(days=1)), 7002, desk.now()
-    )
-    gateway = _offline_gateway(desk)
+    gateway = _offline_gateway(desk, linked={"zhao_min": 7002})
     later = (desk.now() + timedelta(hours=2)).isoformat()
     backup = notices.render(
         gateway,
@@ -305,10 +303,7 @@ def test_an_urgent_case_taken_over_after_a_breach_says_so_on_its_card(
 ) -> None:
     """Not "handed over to you by Wang Li": Wang Li did not hand it over, the promise broke."""
     case = open_case()
-    desk.store.officers.redeem_invite(
-        desk.store.officers.create_invite("wang_li", desk.now(), timedelta(days=1)), 7003, desk.now()
-    )
-    gateway = _offline_gateway(desk)
+    gateway = _offline_gateway(desk, linked={"wang_li": 7003})
     payload = {"number": case.number, "from_officer": "zhao_min", "reason": "urgent_breach"}
     card = notices.render(gateway, _record(desk, "officer:wang_li", "case_assigned", payload))
     assert "🚨" in card.text and "赵敏" in card.text and "转交" not in card.text
@@ -318,10 +313,7 @@ def test_a_reopened_cards_header_says_why_and_the_resident_reads_what_was_done(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:
     case = open_case()
-    desk.store.officers.redeem_invite(
-        desk.store.officers.create_invite("zhou_jian", desk.now(), timedelta(days=1)), 7004, desk.now()
-    )
-    gateway = _offline_gateway(desk)
+    gateway = _offline_gateway(desk, linked={"zhou_jian": 7004})
     payload = {"number": case.number, "from_officer": "wang_li", "reason": "low_rating", "rating": 1}
     card = notices.render(gateway, _record(desk, "officer:zhou_jian", "case_assigned", payload))
     assert "1/5" in card.text and "王丽" in card.text and "转交" not in card.text
