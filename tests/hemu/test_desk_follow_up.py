@@ -59,7 +59,11 @@ def test_it_came_back_reopens_to_the_same_officer_with_a_new_promise(case_desk: 
     due = datetime(2026, 12, 11, 16, 0, tzinfo=SHANGHAI)
     assert case.promise_due_at == due
     assert told(case_desk, number, before) == [
-        ("officer:wang_li", "case_assigned", {"number": number, "from_officer": "wang_li"}),
+        (
+            "officer:wang_li",
+            "case_assigned",
+            {"number": number, "from_officer": "wang_li", "reason": "came_back"},
+        ),
         ("officer:wang_li", "case_update", {"number": number, "event": "follow_up_came_back"}),
     ]  # the resident's press is answered by the gateway at once; nothing queued repeats it
     counts = len(case_desk.store.outbox.notifications(number)), len(case_desk.store.events(number))

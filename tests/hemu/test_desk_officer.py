@@ -218,7 +218,11 @@ def test_a_low_rating_reopens_the_case_to_the_supervisor(case_desk: Desk, case, 
     assert reopened.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)
     assert (reopened.promise_set_at, reopened.resolved_at, reopened.closed_at) == (clock.moment, None, None)
     assert told(case_desk, case.number, before) == [
-        ("officer:zhou_jian", "case_assigned", {"number": case.number, "from_officer": "wang_li"}),
+        (
+            "officer:zhou_jian",
+            "case_assigned",
+            {"number": case.number, "from_officer": "wang_li", "reason": "low_rating", "rating": 1},
+        ),
         (
             "officer:wang_li",
             "case_update",
