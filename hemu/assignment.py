@@ -94,8 +94,7 @@ def choose_officer(
         return duty_cache[officer.id]
 
     def stays_on_duty(officer: Officer) -> bool:
-        if until is None:
-            return is_on_duty(officer)
+        assert until is not None  # only asked when there is an until
         if officer.id not in through_cache:
             through_cache[officer.id] = on_duty_throughout(officer, at, until, calendar, tz)
         return through_cache[officer.id]
@@ -183,6 +182,15 @@ def _last_resort(
     )
 
 
+def urgent_until(policy: Policy, priority: Priority, at: datetime) -> datetime | None:
+    """When an urgent promise made at ``at`` falls due (its officer should still be on duty then); None
+    for other priorities and for a response not counted on the wall clock."""
+    response = policy.response_time(priority)
+    if Priority(priority) is not Priority.URGENT or response.counted_in != "wall_clock":
+        return None
+    return require_aware(at, "at") + response.duration if response.duration else None
+
+
 def assign(
     roster: Roster,
     policy: Policy,
@@ -196,12 +204,9 @@ def assign(
 ) -> Decision:
     """Chooses the officer and computes their promise on their own duty time (see :func:`promise_due`).
     An urgent (wall-clock) promise prefers an officer whose shift lasts until it falls due."""
-    response = policy.response_time(priority)
-    until = None
-    if Priority(priority) is Priority.URGENT and response.counted_in == "wall_clock" and response.duration:
-        until = require_aware(at, "at") + response.duration
+    until = urgent_until(policy, priority, at)
     choice = choose_officer(roster, area_id, priority, at, loads, calendar, tz, inactive, until)
-    due = promise_due(response, choice.officer, at, calendar, tz)
+    due = promise_due(policy.response_time(priority), choice.officer, at, calendar, tz)
     return Decision(officer=choice.officer, rule=choice.rule, reason=choice.reason, due_at=due)
 
 
@@ -217,4 +222,5 @@ __all__ = [
     "NoOfficerAvailable",
     "assign",
     "choose_officer",
+    "urgent_until",
 ]

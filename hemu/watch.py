@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import List
 
-from hemu.assignment import AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, choose_officer
+from hemu.assignment import AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, choose_officer, urgent_until
 from hemu.case import Case, Change
 from hemu.cases import Priority
 from hemu.duty import on_duty
@@ -156,8 +156,7 @@ def urgent_keeper(
     missed it (the area's, their backup, then anyone on duty, the supervisor included) — else the same
     officer while they are still on duty — else the roster's last resort (the supervisor, or whoever is
     back on duty first). The reason goes to the audit log."""
-    inactive = frozenset(a.officer_id for a in store.officers.accounts() if not a.active)
-    window = settings.policy.response_time(Priority.URGENT).duration
+    inactive = store.officers.switched_off()
     others = choose_officer(
         settings.roster,
         case.area_id,
@@ -167,7 +166,7 @@ def urgent_keeper(
         promises.calendar,
         promises.tz,
         inactive | {case.officer_id},
-        until=now + window if window else None,
+        until=urgent_until(settings.policy, Priority.URGENT, now),
     )
     if others.rule in (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY):
         return others.officer, f"urgent promise broken; {others.reason}"

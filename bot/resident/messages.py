@@ -60,13 +60,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any other "/…" a resident types is their words, not a command: ``/report_noise{"a":1}`` or
     ``/affirm`` must not run as an intent, and "/他拿着刀" must be screened like any message."""
-    who = sender(update)
-    message = update.effective_message
-    if who is None or message is None or not message.text:
-        return
-    await relay_words(
-        context.application, gateway_of(context), who[0], who[1], message.text, context.user_data
-    )
+    await on_text(update, context)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -79,26 +79,16 @@ class WatcherBookkeeping(CaseBase):
             "new_due": new_due.isoformat(),
             "breaches": case.breaches + 1,
         }
-        keeper = case.officer_id
+        # An urgent case's new keeper gets the card (and not the breach message the others get).
+        new_keeper = hand_to if hand_to is not None and hand_to != case.officer_id else None
         card: list[Notification] = []
-        if hand_to is not None and hand_to != case.officer_id:
+        if new_keeper is not None:
             check_transition(case.number, case.state, CaseState.HANDED_OVER)
             values.update(
-                {"officer_id": hand_to, "state": CaseState.HANDED_OVER.value, "version": case.version + 1}
+                {"officer_id": new_keeper, "state": CaseState.HANDED_OVER.value, "version": case.version + 1}
             )
-            detail.update({"to_officer": hand_to, "assignment_reason": why_them})
-            keeper = hand_to
-            card.append(
-                Notification(
-                    parties.officer(hand_to),
-                    NoticeKind.CASE_ASSIGNED,
-                    {
-                        "number": case.number,
-                        "from_officer": case.officer_id,
-                        "reason": CardReason.URGENT_BREACH,
-                    },
-                )
-            )
+            detail.update({"to_officer": new_keeper, "assignment_reason": why_them})
+            card.append(self._card_for(new_keeper, CardReason.URGENT_BREACH))
         event = {"actor": "system", "kind": EventKind.PROMISE_BROKEN, "detail": detail}
         payload = {
             "number": case.number,
@@ -109,8 +99,9 @@ class WatcherBookkeeping(CaseBase):
         told = card + [
             Notification(parties.officer(told_id), NoticeKind.PROMISE_BROKEN, {**payload, "role": role})
             for told_id, role in escalate_to
-            if told_id != keeper or keeper == case.officer_id  # a new keeper gets the card instead
+            if told_id != new_keeper
         ]
+        keeper = new_keeper or case.officer_id
         told += self._tell_resident(Update.PROMISE_BROKEN, officer_id=keeper, new_due=payload["new_due"])
         return Change(values, [event], told)
 

@@ -55,9 +55,7 @@ class DeskBase:
     def inactive_officers(self) -> frozenset[str]:
         """Officers switched off with the admin command line (the roster's ``active: false`` is applied by
         the assignment itself); one query, as it runs on every case opened."""
-        return frozenset(
-            account.officer_id for account in self.store.officers.accounts() if not account.active
-        )
+        return self.store.officers.switched_off()
 
     def _choose(
         self,

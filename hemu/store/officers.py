@@ -127,6 +127,15 @@ class OfficerAccounts:
             rows = conn.execute(select(officer_accounts).order_by(officer_accounts.c.officer_id)).all()
         return [account_record(row) for row in rows]
 
+    def switched_off(self) -> frozenset[str]:
+        """Officers switched off with the admin command line (the roster's ``active: false`` is the
+        assignment's to apply); one query, as every assignment asks it."""
+        with self._reader.connect() as conn:
+            rows = conn.execute(
+                select(officer_accounts.c.officer_id).where(officer_accounts.c.active.is_(False))
+            ).all()
+        return frozenset(officer_id for (officer_id,) in rows)
+
     def officer_for_chat(self, chat_id: int) -> str | None:
         """The active officer linked to this chat; None for residents and for deactivated officers."""
         with self._reader.connect() as conn:
