@@ -53,7 +53,7 @@ class Answered:
 
 def emergency_number(gateway: Gateway) -> str:
     """The station's first emergency number (police), which every "we can't answer now" text carries."""
-    return gateway.settings.station.emergency_numbers[0].number
+    return gateway.settings.station.first_emergency_number
 
 
 def language_for(

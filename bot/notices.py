@@ -44,6 +44,7 @@ TEXT_KEYS: tuple[str, ...] = (
     *cards.TEXT_KEYS,
     *(f"update_{event.value}" for event in RESIDENT_EVENTS),
     "update_other",
+    "update_danger_line",
     "follow_up",
     "button_fu_back",
     "button_fu_fine",
@@ -163,7 +164,11 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
     if event == Update.RESOLVED:  # the officer's own words on what was done, escaped like a resident's
         values["note"] = cards.escape(cards.cap(case.resolution_note or "—", QUOTE_CAP))
     markup = cards.rating_keyboard(case.number) if event == Update.RESOLVED else None
-    return Outgoing(int(ident), texts.render(f"update_{event}", language, **values).text, markup)
+    text = texts.render(f"update_{event}", language, **values).text
+    if event == Update.PROMISE_BROKEN and case.is_danger:  # someone in danger is told again whom to call
+        emergency = cards.escape(gateway.settings.station.first_emergency_number)
+        text += "\n" + texts.text("update_danger_line", language, emergency=emergency)
+    return Outgoing(int(ident), text, markup)
 
 
 def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:

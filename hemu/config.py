@@ -162,6 +162,12 @@ class StationProfile(_Strict):
     mediation_committee: MediationCommittee
     areas: List[Area]
 
+    @property
+    def first_emergency_number(self) -> str:
+        """The police number that every "we can't answer now" or "we are late" text to a resident in
+        danger carries."""
+        return self.emergency_numbers[0].number
+
     @validator("emergency_numbers")
     def _has_numbers(cls, value: List[PhoneLine]) -> List[PhoneLine]:
         if not value:

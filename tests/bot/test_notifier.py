@@ -328,3 +328,18 @@ def test_a_reopened_cards_header_says_why_and_the_resident_reads_what_was_done(
         ),
     )
     assert "&lt;b&gt;谈妥&lt;/b&gt; &amp; 道歉" in update.text and update.markup is not None
+
+
+def test_a_resident_in_danger_whose_promise_broke_is_told_whom_to_call_now(desk: Desk) -> None:
+    """A late officer must not leave someone in danger waiting for the next promise: the apology for a
+    danger case carries the emergency number; an ordinary case's does not."""
+    urgent = desk.open_urgent_case("42", "en", "he has a knife and is at my door", ["weapon"]).case
+    gateway = _offline_gateway(desk)
+    later = (desk.now() + timedelta(minutes=30)).isoformat()
+    payload = {"number": urgent.number, "event": "promise_broken", "officer_id": urgent.officer_id}
+    told = notices.render(gateway, _record(desk, "resident:42", "case_update", {**payload, "new_due": later}))
+    assert "110" in told.text and "in danger" in told.text
+    ordinary = desk.open_case(report(resident_id="43", language="en")).case
+    payload = {"number": ordinary.number, "event": "promise_broken", "officer_id": ordinary.officer_id}
+    told = notices.render(gateway, _record(desk, "resident:43", "case_update", {**payload, "new_due": later}))
+    assert "110" not in told.text
