@@ -123,3 +123,18 @@ def test_the_domain_imports_neither_rasa_nor_telegram() -> None:
         if name.split(".")[0] == "hemu"
     }
     assert {name: found for name, found in offending.items() if found} == {}
+
+
+# A module longer than this is read in more than one sitting; split it by job (generated migrations
+# are not read that way).
+MODULE_LINES = 400
+
+
+def test_no_module_is_longer_than_one_sitting() -> None:
+    long = {
+        name: lines
+        for name, path in module_files().items()
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINES
+    }
+    assert not long, f"modules over {MODULE_LINES} lines: {long}"
