@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ EXPLORE ?= 5000
 explore: train ## the dialogue explorer, long: EXPLORE=5000 random conversations against the real servers
 	HEMU_EXPLORE_CONVERSATIONS=$(EXPLORE) $(PY) -m pytest -s -p no:cacheprovider tests/e2e/test_dialogue_explorer.py
 
+SIMULATE ?= 400
+simulate: setup ## the promise simulator, long: SIMULATE=400 random worlds (rosters, shifts, holidays, zones, clock jumps) per test
+	HEMU_SIM_EXAMPLES=$(SIMULATE) $(PY) -m pytest -s -p no:cacheprovider tests/hemu/test_promise_simulator.py
+
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -70,9 +74,10 @@ bench-thresholds: setup ## danger thresholds on a fifth of the training lines he
 bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS
 	$(PY) bench/gateway_bench.py
 
-bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL) and officer/promise benchmarks
+bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL), assignment, and a busy week of promises replayed
 	$(PY) bench/assign_bench.py
 	$(PY) bench/store_bench.py
+	$(PY) bench/promise_week.py
 
 clean: ## remove trained models and results (keeps .venv)
 	rm -rf models results build .rasa

@@ -4,7 +4,9 @@ never addressed by two different guesses.
 - a resident: their /language choice, else their Telegram app's language, else the station's default;
 - someone not yet known (an officer registering, a stranger typing an officer command): the app's
   language, else Chinese;
-- an officer: the roster's language for them, else the gateway's officer language;
+- an officer (case cards, reminders, breach messages, every console reply): the roster's ``language``
+  for them, else the language of their Telegram app when they sent /register (stored with their account,
+  updated when they register again), else the gateway's officer language (the station's default);
 - a case's notices and buttons: the case's own language (the resident's when they reported), else the
   caller's fallback.
 """
@@ -46,18 +48,31 @@ def telegram_app(update: Update) -> str:
     return client_language(user.language_code if user else None) or FALLBACK
 
 
-def officer(settings: Settings, officer_id: str | None, default: str) -> str:
+def officer(settings: Settings, officer_id: str | None, default: str, app: str | None = None) -> str:
+    """The officer rule: the roster's language, else ``app`` (their Telegram app's at /register), else
+    ``default``."""
     found = settings.roster.officer(officer_id) if officer_id else None
     language = getattr(found, "language", None) if found is not None else None
-    return language if language in LANGUAGES else default
+    if language in LANGUAGES:
+        return language
+    return app if app in LANGUAGES else default
+
+
+def with_app(gateway: Gateway, officer_id: str | None, app: str | None) -> str:
+    """The officer rule when their stored app language is at hand: the account lookup that finds their
+    chat brings it (``OfficerAccount.language``), or /register has just stored it."""
+    return officer(gateway.settings, officer_id, gateway.officer_language, app)
 
 
 def for_officer(gateway: Gateway, officer_id: str | None) -> str:
-    return officer(gateway.settings, officer_id, gateway.officer_language)
+    """The officer rule when only their id is at hand: reads their account (one query, so not on the
+    event loop); :func:`with_app` when the account was read anyway."""
+    account = gateway.store.officers.account(officer_id) if officer_id else None
+    return with_app(gateway, officer_id, account.language if account is not None else None)
 
 
 def of_case(case: CaseRecord, default: str) -> str:
     return case.language if case.language in LANGUAGES else default
 
 
-__all__ = ["FALLBACK", "chosen", "for_officer", "of_case", "officer", "resident", "telegram_app"]
+__all__ = ["FALLBACK", "chosen", "for_officer", "of_case", "officer", "resident", "telegram_app", "with_app"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -18,6 +18,7 @@ from bot.gateway import Gateway
 from hemu.guidance import load_content
 from hemu.kinds import CardReason, NoticeKind, Update
 from hemu.parties import Party
+from hemu.policy import ESCALATION_ROLES
 from hemu.store import (
     CaseRecord,
     NotificationRecord,
@@ -38,6 +39,7 @@ RESIDENT_EVENTS = (
     Update.RESOLVED,
     Update.HANDED_OVER,
     Update.PROMISE_BROKEN,
+    Update.STILL_WAITING,
 )
 
 TEXT_KEYS: tuple[str, ...] = (
@@ -52,6 +54,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "header_assigned",
     "header_handed_over",
     "header_urgent_breach",
+    "header_breach",
     "header_low_rating",
     "header_came_back",
     "officer_details_added",
@@ -64,6 +67,11 @@ TEXT_KEYS: tuple[str, ...] = (
     "officer_broken_assigned",
     "officer_broken_backup",
     "officer_broken_supervisor",
+    "officer_broken_on_duty",
+    "officer_escalation_level",
+    "officer_call_list",
+    "officer_daily_summary",
+    "officer_daily_summary_line",
 )
 
 
@@ -83,6 +91,8 @@ def render(gateway: Gateway, record: NotificationRecord) -> Outgoing:
     party = Party.parse(record.recipient)
     if party is None:
         raise Drop(f"unknown recipient {record.recipient!r}")
+    if record.kind == NoticeKind.DAILY_SUMMARY and party.role == "officer":
+        return render_summary(gateway, record, party.ident)
     number = record.payload.get("number")
     if not number:
         raise Drop("notification without a case number")
@@ -157,25 +167,23 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         "promise": cards.escape(describe_due(due, now, tz, language)),
         **officer_values(gateway, officer_id, language),
     }
-    if event == Update.PROMISE_BROKEN:  # the resident hears who above the officer now knows
-        supervisor = officer_values(gateway, gateway.settings.roster.supervisor, language)
-        values["supervisor_name"] = supervisor["officer_name"]
-        values["supervisor_title"] = supervisor["officer_title"]
     if event == Update.RESOLVED:  # the officer's own words on what was done, escaped like a resident's
         values["note"] = cards.escape(cards.cap(case.resolution_note or "—", QUOTE_CAP))
     markup = cards.rating_keyboard(case.number) if event == Update.RESOLVED else None
     text = texts.render(f"update_{event}", language, **values).text
-    if event == Update.PROMISE_BROKEN and case.is_danger:  # someone in danger is told again whom to call
+    # Someone in danger is told again whom to call.
+    if event in (Update.PROMISE_BROKEN, Update.STILL_WAITING) and case.is_danger:
         emergency = cards.escape(gateway.settings.station.first_emergency_number)
         text += "\n" + texts.text("update_danger_line", language, emergency=emergency)
     return Outgoing(int(ident), text, markup)
 
 
 def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:
-    chat_id = gateway.store.officers.chat_for_officer(ident)
-    if chat_id is None:
+    account = gateway.store.officers.reachable(ident)
+    if account is None or account.telegram_chat_id is None:
         raise Drop(f"officer {ident} has no linked Telegram chat")
-    language = languages.for_officer(gateway, ident)
+    chat_id = account.telegram_chat_id
+    language = languages.with_app(gateway, ident, account.language)
     payload = record.payload
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
@@ -199,8 +207,8 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
         reason = payload.get("reason")
-        if reason == CardReason.URGENT_BREACH:
-            header = texts.text("header_urgent_breach", language, officer=name(from_officer))
+        if reason in (CardReason.URGENT_BREACH, CardReason.BREACH):
+            header = texts.text(f"header_{reason}", language, officer=name(from_officer))
         elif reason == CardReason.LOW_RATING:
             rating = cards.escape(payload.get("rating", "?"))
             header = texts.text("header_low_rating", language, officer=name(from_officer), rating=rating)
@@ -221,11 +229,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         )
     if record.kind == NoticeKind.PROMISE_BROKEN:
         role = str(payload.get("role") or "assigned")
-        key = (
-            f"officer_broken_{role}"
-            if role in ("assigned", "backup", "supervisor")
-            else "officer_broken_supervisor"
-        )
+        key = f"officer_broken_{role}" if role in ESCALATION_ROLES else "officer_broken_supervisor"
         old = _when(payload.get("old_due"), case.promise_due_at)
         new = _when(payload.get("new_due"), case.promise_due_at)
         text = texts.text(
@@ -236,6 +240,7 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
             old=cards.escape(describe_overdue(old, now, tz, language)),
             new=cards.escape(describe_due(new, now, tz, language)),
         )
+        text += escalation_lines(gateway, payload, language)
         return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)
     if record.kind != NoticeKind.CASE_UPDATE:
         raise Drop(f"unknown notification kind {record.kind!r}")
@@ -261,3 +266,53 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
     else:
         text = texts.text("officer_update_other", language, number=number, event=cards.escape(event))
     return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)
+
+
+def escalation_lines(gateway: Gateway, payload: Mapping[str, Any], language: str) -> str:
+    """Which escalation level a breach message is, and the station's numbers to ring when the level
+    says so (Hemu cannot telephone; the people it tells can)."""
+    lines = ""
+    level, levels = payload.get("level"), payload.get("levels")
+    if isinstance(level, int) and isinstance(levels, int) and levels > 1:
+        lines += " " + texts.text("officer_escalation_level", language, level=level, levels=levels)
+    calls = gateway.settings.policy.escalation.call_list
+    if payload.get("call") and calls:
+        listed = "；".join if language == "zh" else "; ".join
+        numbers = listed(f"{line.label.get(language)} {line.number}" for line in calls)
+        lines += "\n" + texts.text("officer_call_list", language, calls=cards.escape(numbers))
+    return lines
+
+
+def render_summary(gateway: Gateway, record: NotificationRecord, ident: str) -> Outgoing:
+    """The supervisor's daily summary: the cases past every escalation level that still wait for first
+    contact when it is sent (one answered since is left out; none left, nothing is sent)."""
+    account = gateway.store.officers.reachable(ident)
+    if account is None or account.telegram_chat_id is None:
+        raise Drop(f"officer {ident} has no linked Telegram chat")
+    chat_id = account.telegram_chat_id
+    language = languages.with_app(gateway, ident, account.language)
+    now = gateway.desk.now()
+    tz = gateway.settings.station.station.tz
+    content = load_content()
+    lines = []
+    for number in record.payload.get("numbers") or []:
+        try:
+            case = gateway.store.get(str(number))
+        except ValueError:
+            continue
+        if case is None or not case.awaits_response:
+            continue
+        lines.append(
+            texts.text(
+                "officer_daily_summary_line",
+                language,
+                number=cards.escape(case.number),
+                priority=cards.escape(content.priority_name(case.priority, language)),
+                officer=cards.escape(cards.officer_name(gateway.settings, case.officer_id, language)),
+                old=cards.escape(describe_overdue(case.promise_due_at, now, tz, language)),
+            )
+        )
+    if not lines:
+        raise Drop("every case in the daily summary has been answered since")
+    text = texts.text("officer_daily_summary", language, count=len(lines), cases="\n".join(lines))
+    return Outgoing(chat_id, text)

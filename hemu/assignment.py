@@ -17,7 +17,7 @@ from typing import AbstractSet, Callable, List, Mapping, Sequence
 from hemu.cases import Priority
 from hemu.duty import Calendar, next_duty_start, on_duty, on_duty_throughout
 from hemu.policy import Policy
-from hemu.promise import promise_due
+from hemu.promise import due_or_wall_clock, duty_within
 from hemu.roster import Officer, Roster
 from hemu.times import require_aware
 
@@ -27,7 +27,11 @@ LEAST_LOADED_ON_DUTY = "least_loaded_on_duty"
 SUPERVISOR = "supervisor"
 # Only when the supervisor is switched off too: the officer whose duty starts soonest.
 NEXT_ON_DUTY = "next_on_duty"
-RULES = (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, SUPERVISOR, NEXT_ON_DUTY)
+# A renewed promise stays with the officer who has the case, when they can keep it.
+STAYS = "stays"
+RULES = (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, SUPERVISOR, NEXT_ON_DUTY, STAYS)
+# The rules that found someone able to work on the case (not a last resort).
+WORKING_RULES = (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, STAYS)
 
 
 class NoOfficerAvailable(LookupError):
@@ -67,13 +71,16 @@ def choose_officer(
     calendar: Calendar,
     tz: tzinfo,
     inactive: AbstractSet[str] = frozenset(),
-    until: datetime | None = None,
+    keeps: Callable[[Officer], bool] | None = None,
+    prefer: str | None = None,
 ) -> Choice:
     """The officer for a case opened at ``at`` in ``area_id`` (None when the place is unknown).
 
-    ``until``: prefer officers still on duty then (an urgent promise's due time), so an urgent case
-    does not go to someone whose shift ends before it falls due; only when nobody on duty stays that
-    long do the on-duty steps consider everyone on duty now.
+    ``keeps``: whether an officer can keep the promise to be made (:func:`keeper_check`: on duty for
+    enough of its window). The chain is walked with it first, so the area officer whose shift starts in
+    twelve minutes is chosen over a backup on duty now, and nobody whose shift ends minutes later is
+    chosen; only when nobody passes it is the chain walked again with "on duty now". ``prefer``: an
+    officer who keeps the case if they pass ``keeps`` (a renewed promise stays with its officer).
 
     ``loads`` maps officer id to open cases (missing: none). Officers marked ``active: false`` or listed
     in ``inactive`` are never chosen, the supervisor included. The supervisor takes part in the area
@@ -86,21 +93,26 @@ def choose_officer(
     urgent = Priority(priority) is Priority.URGENT
     eligible = [officer for officer in roster.officers if officer.active and officer.id not in inactive]
     duty_cache: dict[str, bool] = {}
-    through_cache: dict[str, bool] = {}
+    keeps_cache: dict[str, bool] = {}
 
     def is_on_duty(officer: Officer) -> bool:
         if officer.id not in duty_cache:
             duty_cache[officer.id] = on_duty(officer, at, calendar, tz)
         return duty_cache[officer.id]
 
-    def stays_on_duty(officer: Officer) -> bool:
-        assert until is not None  # only asked when there is an until
-        if officer.id not in through_cache:
-            through_cache[officer.id] = on_duty_throughout(officer, at, until, calendar, tz)
-        return through_cache[officer.id]
+    def can_keep(officer: Officer) -> bool:
+        assert keeps is not None  # only asked when there is a check
+        if officer.id not in keeps_cache:
+            keeps_cache[officer.id] = keeps(officer)
+        return keeps_cache[officer.id]
 
-    for working_check in (stays_on_duty, is_on_duty) if until is not None else (is_on_duty,):
-        choice = _on_duty_steps(roster, area_id, urgent, eligible, loads, working_check)
+    if prefer is not None and keeps is not None:
+        kept = next((officer for officer in eligible if officer.id == prefer), None)
+        if kept is not None and can_keep(kept):
+            return Choice(officer=kept, rule=STAYS, reason=f"{kept.name.en} can keep the new promise")
+    checks = [(can_keep, "is on duty for the promise")] if keeps is not None else []
+    for working_check, working in [*checks, (is_on_duty, "is on duty")]:
+        choice = _on_duty_steps(roster, area_id, urgent, eligible, loads, working_check, working)
         if choice is not None:
             return choice
     return _last_resort(roster, eligible, at, calendar, tz)
@@ -113,22 +125,23 @@ def _on_duty_steps(
     eligible: List[Officer],
     loads: Mapping[str, int],
     is_on_duty: Callable[[Officer], bool],
+    working: str = "is on duty",
 ) -> Choice | None:
     """Area officer on duty → their backup on duty → least-loaded on duty (the supervisor only for
     urgent cases); None when nobody passes ``is_on_duty``."""
 
     def pick(candidates: List[Officer], reason: Callable[[Officer], str], rule: str) -> Choice | None:
-        working = [officer for officer in candidates if is_on_duty(officer)]
-        if not working:
+        available = [officer for officer in candidates if is_on_duty(officer)]
+        if not available:
             return None
-        chosen = _least_loaded(working, loads)
+        chosen = _least_loaded(available, loads)
         return Choice(officer=chosen, rule=rule, reason=reason(chosen))
 
     if area_id is not None:
         serving = [officer for officer in roster.officers if area_id in officer.areas]
         choice = pick(
             [officer for officer in eligible if area_id in officer.areas],
-            lambda o: f"{o.name.en} serves {area_id} and is on duty ({_cases(loads.get(o.id, 0))})",
+            lambda o: f"{o.name.en} serves {area_id} and {working} ({_cases(loads.get(o.id, 0))})",
             AREA_ON_DUTY,
         )
         if choice is not None:
@@ -137,7 +150,8 @@ def _on_duty_steps(
         choice = pick(
             [officer for officer in eligible if officer.id in backup_ids],
             lambda o: (
-                f"no officer of {area_id} on duty; backup {o.name.en} is ({_cases(loads.get(o.id, 0))})"
+                f"no officer of {area_id} {working}; "
+                f"backup {o.name.en} {working} ({_cases(loads.get(o.id, 0))})"
             ),
             BACKUP_ON_DUTY,
         )
@@ -145,10 +159,10 @@ def _on_duty_steps(
             return choice
 
     pool = [officer for officer in eligible if urgent or officer.id != roster.supervisor]
-    where = f"no officer of {area_id} or their backup on duty" if area_id else "the area is unknown"
+    where = f"no officer of {area_id} or their backup {working}" if area_id else "the area is unknown"
     return pick(
         pool,
-        lambda o: f"{where}; {o.name.en} is on duty with the fewest cases ({_cases(loads.get(o.id, 0))})",
+        lambda o: f"{where}; {o.name.en} {working} with the fewest cases ({_cases(loads.get(o.id, 0))})",
         LEAST_LOADED_ON_DUTY,
     )
 
@@ -182,13 +196,23 @@ def _last_resort(
     )
 
 
-def urgent_until(policy: Policy, priority: Priority, at: datetime) -> datetime | None:
-    """When an urgent promise made at ``at`` falls due (its officer should still be on duty then); None
-    for other priorities and for a response not counted on the wall clock."""
+def keeper_check(
+    policy: Policy, priority: Priority, at: datetime, calendar: Calendar, tz: tzinfo
+) -> Callable[[Officer], bool] | None:
+    """Who can keep a promise of ``priority`` made at ``at`` (README, "What a promise is"): for an urgent
+    (wall-clock) one, an officer on duty for all of it; for a ``wall_clock_on_duty`` one, an officer on
+    duty for enough of its window (``keeper_duty``). None for promises counted in the officer's own
+    time (``duty_time``, ``working_days``): those are theirs by construction."""
     response = policy.response_time(priority)
-    if Priority(priority) is not Priority.URGENT or response.counted_in != "wall_clock":
+    duration = response.duration
+    if duration is None or response.counted_in == "duty_time":
         return None
-    return require_aware(at, "at") + response.duration if response.duration else None
+    start = require_aware(at, "at")
+    end = start + duration
+    if response.counted_in == "wall_clock":
+        return lambda officer: on_duty_throughout(officer, start, end, calendar, tz)
+    needed = policy.keeper_duty.needed(duration)
+    return lambda officer: duty_within(officer, start, end, calendar, tz) >= needed
 
 
 def assign(
@@ -201,12 +225,14 @@ def assign(
     calendar: Calendar,
     tz: tzinfo,
     inactive: AbstractSet[str] = frozenset(),
+    prefer: str | None = None,
 ) -> Decision:
-    """Chooses the officer and computes their promise on their own duty time (see :func:`promise_due`).
-    An urgent (wall-clock) promise prefers an officer whose shift lasts until it falls due."""
-    until = urgent_until(policy, priority, at)
-    choice = choose_officer(roster, area_id, priority, at, loads, calendar, tz, inactive, until)
-    due = promise_due(policy.response_time(priority), choice.officer, at, calendar, tz)
+    """Chooses the officer who can keep the promise (:func:`keeper_check`) and computes it for them
+    (:func:`~hemu.promise.promise_due`)."""
+    keeps = keeper_check(policy, priority, at, calendar, tz)
+    choice = choose_officer(roster, area_id, priority, at, loads, calendar, tz, inactive, keeps, prefer)
+    response = policy.response_time(priority)
+    due = due_or_wall_clock(response, choice.officer, at, calendar, tz, policy.keeper_duty)
     return Decision(officer=choice.officer, rule=choice.rule, reason=choice.reason, due_at=due)
 
 
@@ -216,11 +242,13 @@ __all__ = [
     "LEAST_LOADED_ON_DUTY",
     "NEXT_ON_DUTY",
     "RULES",
+    "STAYS",
     "SUPERVISOR",
+    "WORKING_RULES",
     "Choice",
     "Decision",
     "NoOfficerAvailable",
     "assign",
     "choose_officer",
-    "urgent_until",
+    "keeper_check",
 ]

@@ -18,7 +18,8 @@ class NoticeKind(str, Enum):
     CASE_ASSIGNED = "case_assigned"  # the case card, to the officer who now has the case
     CASE_UPDATE = "case_update"  # something happened to the case (an :class:`Update`)
     PROMISE_REMINDER = "promise_reminder"  # to the assigned officer, before the promise falls due
-    PROMISE_BROKEN = "promise_broken"  # to the officer, their backup and the supervisor (payload "role")
+    PROMISE_BROKEN = "promise_broken"  # to those an escalation level tells (payload "role", "level")
+    DAILY_SUMMARY = "daily_summary"  # to the supervisor: cases past every escalation level (no case)
     FOLLOW_UP = "follow_up"  # a week after closing: has the problem come back? (to the resident)
 
 
@@ -31,6 +32,7 @@ class Update(str, Enum):
     RESOLVED = "resolved"
     HANDED_OVER = "handed_over"
     PROMISE_BROKEN = "promise_broken"
+    STILL_WAITING = "still_waiting"  # past the last escalation level: no new time, the station knows
     # To officers: what the resident did.
     DETAILS_ADDED = "details_added"
     CANCELLED_BY_RESIDENT = "cancelled_by_resident"
@@ -43,6 +45,7 @@ class CardReason(str, Enum):
     """Why a case card goes to an officer other than by opening or a hand-over (its payload's ``reason``)."""
 
     URGENT_BREACH = "urgent_breach"  # an urgent promise broke: the case is theirs now, on duty
+    BREACH = "breach"  # a promise broke and its officer cannot keep the new one: the case is theirs now
     LOW_RATING = "low_rating"  # the resident rated the handling 1–2 (payload "rating"): the supervisor's now
     CAME_BACK = "came_back"  # the resident says the problem came back a week after closing
 
@@ -59,6 +62,7 @@ class EventKind(str, Enum):
     RATING_COMMENT = "rating_comment"
     REMINDED = "reminded"
     PROMISE_BROKEN = "promise_broken"
+    ESCALATION_RAN_OUT = "escalation_ran_out"
     FOLLOWED_UP = "followed_up"
     FOLLOW_UP_ANSWERED = "follow_up_answered"
     FORGOTTEN = "forgotten"

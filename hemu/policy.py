@@ -7,7 +7,7 @@ a fixed string (SPEC §4).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Literal
@@ -16,7 +16,7 @@ from pydantic import Field, root_validator, validator
 
 from hemu import LANGUAGES
 from hemu.cases import Priority
-from hemu.config import RISK_KINDS, _Strict, config_dir, load_model
+from hemu.config import RISK_KINDS, PhoneLine, _Strict, config_dir, load_model
 from hemu.guidance import REPORT_INTENTS
 from hemu.intake import HARM_VALUES
 
@@ -29,15 +29,17 @@ class ResponseTime(_Strict):
     minutes: int | None = Field(None, gt=0, le=7 * 24 * 60)
     hours: int | None = Field(None, gt=0, le=24 * 30)
     working_days: int | None = Field(None, gt=0, le=30)
-    # duty_time: only while the assigned officer is on duty; wall_clock: any hour (urgent cases).
-    counted_in: Literal["duty_time", "wall_clock"] = "duty_time"
+    # wall_clock: exactly the amount, day or night (urgent cases); wall_clock_on_duty: at most the amount,
+    # ending while the officer is on duty (README, "What a promise is"); duty_time: only while the
+    # assigned officer is on duty.
+    counted_in: Literal["duty_time", "wall_clock", "wall_clock_on_duty"] = "duty_time"
 
     @root_validator(skip_on_failure=True)
     def _one_amount(cls, values: Dict[str, object]) -> Dict[str, object]:
         given = [key for key in ("minutes", "hours", "working_days") if values.get(key) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of minutes, hours or working_days")
-        if values.get("working_days") is not None and values.get("counted_in") == "wall_clock":
+        if values.get("working_days") is not None and values.get("counted_in") != "duty_time":
             raise ValueError("working_days are counted on the station calendar, not on the wall clock")
         return values
 
@@ -85,6 +87,63 @@ class DangerPolicy(_Strict):
         return None
 
 
+# Who a level of escalation tells: the officer who has the case, their backup, the supervisor, every
+# officer on duty at that moment.
+ESCALATION_ROLES = ("assigned", "backup", "supervisor", "on_duty")
+
+
+class EscalationLevel(_Strict):
+    """One step of the escalation of a broken promise: who is told, and whether the station's call list
+    goes with it (Hemu cannot telephone; the people told are asked to ring the numbers)."""
+
+    tell: List[Literal["assigned", "backup", "supervisor", "on_duty"]] = Field(..., min_items=1)
+    call_list: bool = False
+
+
+class Escalation(_Strict):
+    """Like an on-call tool: the first broken promise is level 1, the renewed promise breaking too is
+    level 2, and so on, each level sent once; past the last level no case message is repeated — the
+    supervisor gets one summary a day of every case still waiting (README, "What a promise is")."""
+
+    levels: List[EscalationLevel] = Field(
+        default_factory=lambda: [
+            EscalationLevel(tell=["assigned", "backup"]),
+            EscalationLevel(tell=["assigned", "supervisor"]),
+            EscalationLevel(tell=["supervisor", "on_duty"]),
+        ],
+        min_items=1,
+        max_items=10,
+    )
+    # The numbers a level with ``call_list: true`` asks to ring (duty desk, station head).
+    call_list: List[PhoneLine] = []
+    # Station time of the daily summary to the supervisor.
+    daily_summary_at: time = time(8, 30)
+
+    @root_validator(skip_on_failure=True)
+    def _numbers_to_call(cls, values: Dict[str, object]) -> Dict[str, object]:
+        levels = values["levels"]
+        if any(level.call_list for level in levels) and not values.get("call_list"):  # type: ignore[attr-defined]
+            raise ValueError("a level has call_list: true, so give the call_list numbers to ring")
+        return values
+
+    def level(self, number: int) -> EscalationLevel | None:
+        """Level ``number`` (1 = the first broken promise); None past the last."""
+        return self.levels[number - 1] if 1 <= number <= len(self.levels) else None
+
+
+class KeeperDuty(_Strict):
+    """Who may be given a case: an officer on duty for ``share`` of its promise window, or for
+    ``enough_hours`` of it if that is less (a 24-hour promise needs two hours of duty in it, not twelve),
+    so a case never goes to someone whose shift ends minutes after it arrives. Urgent promises (counted
+    on the wall clock) need the whole window."""
+
+    share: float = Field(0.5, gt=0, le=1)
+    enough_hours: float = Field(2, gt=0, le=24)
+
+    def needed(self, window: timedelta) -> timedelta:
+        return min(window * self.share, timedelta(hours=self.enough_hours))
+
+
 class Policy(_Strict):
     response_times: Dict[Priority, ResponseTime]
     # The starting priority of each kind of dispute; the answers below can only raise it.
@@ -102,6 +161,10 @@ class Policy(_Strict):
     breach_priority: Priority = Priority.HIGH
     # Danger screening tiers and the danger question.
     danger: DangerPolicy = DangerPolicy()
+    # Escalation of broken promises, level by level, then a daily summary.
+    escalation: Escalation = Escalation()
+    # How much duty inside a promise's window makes an officer someone who can keep it.
+    keeper_duty: KeeperDuty = KeeperDuty()
     # A danger that "happened, not now" (answer to the danger question) opens a case this priority.
     past_danger_priority: Priority = Priority.HIGH
 

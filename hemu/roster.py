@@ -68,7 +68,8 @@ class Officer(_Strict):
     duty: List[Shift]
     backup: OfficerId | None = None  # type: ignore[valid-type]
     active: bool = True
-    # The language of the officer's own Telegram messages; None: the station's default_language.
+    # The language of the officer's own Telegram messages; None: their Telegram app's at /register, else
+    # the station's default_language (bot/languages.py).
     language: Literal["zh", "en"] | None = None
 
     @validator("duty")

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import List
+from typing import Dict, List
 
-from hemu.assignment import AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, choose_officer, urgent_until
+from hemu import parties
+from hemu.assignment import STAYS, WORKING_RULES, Decision, assign, keeper_check
 from hemu.case import Case, Change
 from hemu.cases import Priority
 from hemu.duty import on_duty
+from hemu.kinds import NoticeKind
 from hemu.promise import PromiseClock
-from hemu.roster import Officer
 from hemu.settings import Settings
-from hemu.store import CaseRecord, Store
+from hemu.store import CaseRecord, Notification, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class WatchReport:
     reminded: List[str] = field(default_factory=list)
     breached: List[str] = field(default_factory=list)
     followed_up: List[str] = field(default_factory=list)
+    summarised: List[str] = field(default_factory=list)  # listed in today's daily summary
     next_check: datetime | None = None
 
 
@@ -62,7 +64,12 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
     breached: List[str] = []
     followed_up: List[str] = []
     upcoming: List[datetime] = []
+    levels = len(settings.policy.escalation.levels)
+    ran_out: List[CaseRecord] = []
     for case in store.awaiting_response():
+        if case.breaches > levels:  # past every level: in the daily summary, not messaged again
+            ran_out.append(case)
+            continue
         try:
             if now >= case.promise_due_at:
                 renewed = _renew(store, settings, promises, case, now)
@@ -98,11 +105,19 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
         except Exception:  # noqa: BLE001 - as above
             log.exception("watch: follow-up of case %s failed", case.number)
 
+    try:
+        summarised, next_summary = _daily_summary(store, settings, ran_out, now)
+    except Exception:  # noqa: BLE001 - the summary must not stop reminders and breaches next sweep
+        log.exception("watch: the daily summary could not be written")
+        summarised, next_summary = [], None
+    if next_summary is not None:
+        upcoming.append(next_summary)
     later = [moment for moment in upcoming if moment > now]
     result = WatchReport(
         reminded=reminded,
         breached=breached,
         followed_up=followed_up,
+        summarised=summarised,
         next_check=min(later).astimezone(promises.tz) if later else None,
     )
     if result.reminded or result.breached or result.followed_up:
@@ -118,63 +133,154 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
 def _renew(
     store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
 ) -> CaseRecord | None:
-    """Record the broken promise with a new one; the officer, their backup and the supervisor are told,
-    each once. A normal promise is renewed with the policy's breach priority on the assigned officer's
-    duty time. An urgent one stays urgent (README, "What a promise is"): a new urgent promise, kept by
-    whoever is on duty now (:func:`urgent_keeper`), never counted in an off-duty officer's hours."""
-    policy = settings.policy
-    roster = settings.roster
-    officer = roster.officer(case.officer_id)
-    hand_to: Officer | None = None
-    why = ""
-    if case.priority is Priority.URGENT:
-        keeper, why = urgent_keeper(store, settings, promises, case, now)
-        hand_to = keeper if keeper.id != case.officer_id else None
-        new_due = promises.due(keeper, policy.response_time(Priority.URGENT), now)
-    else:
-        new_due = promises.due(officer, policy.response_time(policy.breach_priority), now)
-    told: dict[str, str] = {case.officer_id: "assigned"}
-    if officer is not None and officer.backup and officer.backup not in told:
-        told[officer.backup] = "backup"
-    if roster.supervisor not in told:
-        told[roster.supervisor] = "supervisor"
+    """Record the broken promise at its escalation level (README, "What a promise is"): those the level
+    names are told, once, and the resident gets a new promise — kept by an officer who can keep it
+    (:func:`renewal_keeper`). Past the last level the case runs out: no new promise, no more messages,
+    the supervisor's daily summary lists it."""
+    escalation = settings.policy.escalation
+    levels = len(escalation.levels)
+    level = escalation.level(case.breaches + 1)
     old_due, officer_id = case.promise_due_at, case.officer_id
-    to = hand_to.id if hand_to is not None else None
+    if level is None:
+        return store.record(case.number, now, lambda current: current.run_out(old_due, now, levels))
+    decision = renewal_keeper(store, settings, promises, case, now)
+    hand_to = decision.officer.id if decision.officer.id != case.officer_id else None
+    told = _told(level.tell, store, settings, promises, case, now)
 
     def plan(current: Case) -> Change | None:
         return current.break_promise(
-            old_due, new_due, now, officer_id, told.items(), promises.tz, hand_to=to, why_them=why
+            old_due,
+            decision.due_at,
+            now,
+            officer_id,
+            told,
+            promises.tz,
+            hand_to=hand_to,
+            why_them=f"promise broken; {decision.reason}",
+            level=case.breaches + 1,
+            levels=levels,
+            call=level.call_list,
         )
 
     return store.record(case.number, now, plan)
 
 
-def urgent_keeper(
+def _told(
+    roles: List[str],
+    store: Store,
+    settings: Settings,
+    promises: PromiseClock,
+    case: CaseRecord,
+    now: datetime,
+) -> List[tuple[str, str]]:
+    """The officers an escalation level tells, each once with the first role that names them."""
+    roster = settings.roster
+    told: Dict[str, str] = {}
+    for role in roles:
+        if role == "assigned":
+            ids = [case.officer_id]
+        elif role == "backup":
+            officer = roster.officer(case.officer_id)
+            ids = [officer.backup] if officer is not None and officer.backup else []
+        elif role == "supervisor":
+            ids = [roster.supervisor]
+        else:  # on_duty
+            inactive = store.officers.switched_off()
+            ids = [
+                officer.id
+                for officer in roster.active_officers()
+                if officer.id not in inactive and on_duty(officer, now, promises.calendar, promises.tz)
+            ]
+        for officer_id in ids:
+            told.setdefault(officer_id, role)
+    return list(told.items())
+
+
+def renewal_keeper(
     store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
-) -> tuple[Officer, str]:
-    """Who keeps an urgent case whose promise just broke: an officer on duty now other than the one who
-    missed it (the area's, their backup, then anyone on duty, the supervisor included) — else the same
-    officer while they are still on duty — else the roster's last resort (the supervisor, or whoever is
-    back on duty first). The reason goes to the audit log."""
+) -> Decision:
+    """Who keeps the renewed promise, and by when. An urgent case stays urgent: a new urgent promise, at
+    once with an officer on duty for all of it other than the one who missed it (the area's, their
+    backup, anyone, the supervisor included) — else the same officer while still on duty — else the
+    roster's last resort; never counted in an off-duty officer's hours. Any other case is renewed with
+    the policy's ``breach_priority``, staying with its officer if they can keep that promise, else going
+    to whoever the roster's chain finds can."""
+    policy = settings.policy
     inactive = store.officers.switched_off()
-    others = choose_officer(
+    urgent = case.priority is Priority.URGENT
+    priority = Priority.URGENT if urgent else policy.breach_priority
+    decision = assign(
         settings.roster,
+        policy,
         case.area_id,
-        Priority.URGENT,
+        priority,
         now,
         store.loads(),
         promises.calendar,
         promises.tz,
-        inactive | {case.officer_id},
-        until=urgent_until(settings.policy, Priority.URGENT, now),
+        inactive | {case.officer_id} if urgent else inactive,
+        prefer=None if urgent else case.officer_id,
     )
-    if others.rule in (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY):
-        return others.officer, f"urgent promise broken; {others.reason}"
+    if not urgent:
+        return decision
+    # Someone else on duty for the whole new promise; else the same officer if they are; else someone
+    # else on duty now; else the same officer if on duty now; else the roster's last resort.
+    keeps = keeper_check(policy, priority, now, promises.calendar, promises.tz)
+    if keeps is not None and keeps(decision.officer):
+        return decision
     current = settings.roster.officer(case.officer_id)
-    working = current is not None and on_duty(current, now, promises.calendar, promises.tz)
-    if current is not None and working and current.id not in inactive:
-        return current, "urgent promise broken; nobody else is on duty, the same officer keeps it"
-    return others.officer, f"urgent promise broken; {others.reason}"
+    if current is None or not current.active or current.id in inactive:
+        return decision
+    stays = Decision(
+        current,
+        STAYS,
+        "nobody else is on duty for the new promise, the same officer keeps it",
+        promises.due(current, policy.response_time(priority), now),
+    )
+    if keeps is not None and keeps(current):
+        return stays
+    if decision.rule in WORKING_RULES:
+        return decision
+    return stays if on_duty(current, now, promises.calendar, promises.tz) else decision
 
 
-__all__ = ["FOLLOW_UP_AFTER", "FOLLOW_UP_UNTIL", "WatchReport", "reminder_moment", "sweep", "urgent_keeper"]
+def summary_moment(settings: Settings, now: datetime) -> datetime:
+    """Today's daily summary time at the station (in UTC terms, daylight saving included)."""
+    tz = settings.station.station.tz
+    at = settings.policy.escalation.daily_summary_at
+    return datetime.combine(now.astimezone(tz).date(), at, tzinfo=tz).astimezone(timezone.utc)
+
+
+def _daily_summary(
+    store: Store, settings: Settings, waiting: List[CaseRecord], now: datetime
+) -> tuple[List[str], datetime | None]:
+    """One message a day to the supervisor listing the cases past every escalation level (instead of a
+    message per case per breach); the cases it listed if it was written now, and when the next is due."""
+    if not waiting:
+        return [], None
+    today = summary_moment(settings, now)
+    if now < today:
+        return [], today
+    tomorrow = summary_moment(settings, today + timedelta(days=1, hours=12))
+    # A case joins the summary the morning after it ran out (its last promise is when that happened):
+    # the last level's messages went out only hours before.
+    listed = [case.number for case in waiting if case.promise_due_at <= today]
+    if not listed:
+        return [], tomorrow
+    notice = Notification(
+        parties.officer(settings.roster.supervisor),
+        NoticeKind.DAILY_SUMMARY,
+        {"numbers": listed, "at": now.isoformat()},
+    )
+    return (listed if store.outbox.add_once(notice, since=today, now=now) else []), tomorrow
+
+
+__all__ = [
+    "FOLLOW_UP_AFTER",
+    "FOLLOW_UP_UNTIL",
+    "WatchReport",
+    "reminder_moment",
+    "renewal_keeper",
+    "summary_moment",
+    "sweep",
+]

@@ -18,6 +18,7 @@ from telegram.ext import (
 from bot import callbacks, cards, languages, notifier, texts
 from bot.console.common import (
     PENDING_NOTE,
+    Officer,
     alert,
     edit,
     may_act,
@@ -34,18 +35,18 @@ log = logging.getLogger(__name__)
 
 
 async def resolve_with_note(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, gateway: Gateway, officer_id: str, note: str
+    update: Update, context: ContextTypes.DEFAULT_TYPE, gateway: Gateway, officer: Officer, note: str
 ) -> None:
     """The officer's text after "Resolve" is the note; the case is resolved only if it did not change."""
     pending = context.chat_data.pop(PENDING_NOTE)
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     number, version = pending["number"], pending["version"]
     try:
         result = await asyncio.to_thread(
-            gateway.desk.officer_act, number, officer_id, "resolve", expected_version=version, note=note
+            gateway.desk.officer_act, number, officer.id, "resolve", expected_version=version, note=note
         )
     except (ConcurrentUpdate, InvalidTransition, PermissionError, CaseNotFound) as error:
-        log.info("officer %s: resolving %s refused: %s", officer_id, number, error)
+        log.info("officer %s: resolving %s refused: %s", officer.id, number, error)
         case = await asyncio.to_thread(gateway.store.get, number)
         if case is not None and case.state is CaseState.RESOLVED:
             await reply(update, cards.escape(texts.text("already_done", language)))
@@ -53,13 +54,13 @@ async def resolve_with_note(
             await reply(update, cards.escape(texts.text("refused_not_allowed", language, number=number)))
         else:
             await reply(update, cards.escape(texts.text("refused_stale", language, number=number)))
-            if await may_act(gateway, case, officer_id):
-                await reply(update, *render_card(gateway, case, officer_id, allowed=True))
+            if await may_act(gateway, case, officer.id):
+                await reply(update, *render_card(gateway, case, officer, allowed=True))
         return
     notifier.wake(gateway)
     await reply(update, cards.escape(texts.text("done_resolve", language, number=number)))
-    allowed = await may_act(gateway, result.case, officer_id)
-    text, markup = render_card(gateway, result.case, officer_id, allowed)
+    allowed = await may_act(gateway, result.case, officer.id)
+    text, markup = render_card(gateway, result.case, officer, allowed)
     try:
         await context.bot.edit_message_text(
             text,
@@ -82,21 +83,21 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     gateway = gateway_of(context)
     chat = query.message.chat if query.message is not None else None
-    officer_id = await officer_of(gateway, chat.id) if chat is not None else None
-    if officer_id is None:
+    officer = await officer_of(gateway, chat.id) if chat is not None else None
+    if officer is None:
         await alert(query, texts.text("officer_only", languages.telegram_app(update)))
         raise ApplicationHandlerStop
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     pressed = callbacks.parse_officer(query.data)
     if pressed is None:
-        log.warning("officer %s pressed malformed button %r", officer_id, query.data)
+        log.warning("officer %s pressed malformed button %r", officer.id, query.data)
         await alert(query, texts.text("refused_forged", language))
         raise ApplicationHandlerStop
     case = await asyncio.to_thread(gateway.store.get, pressed.number)
     if case is None:
         await alert(query, texts.text("case_not_found", language, number=pressed.number))
         raise ApplicationHandlerStop
-    if not await may_act(gateway, case, officer_id):
+    if not await may_act(gateway, case, officer.id):
         if _repeated_hand_over(case, pressed):
             await query.answer(texts.text("already_done", language))
             raise ApplicationHandlerStop
@@ -104,15 +105,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await alert(query, texts.text(key, language, number=case.number))
         raise ApplicationHandlerStop
     if pressed.verb == "open":
-        await _open(query, gateway, case, officer_id)
+        await _open(query, gateway, case, officer)
     elif pressed.verb in ("ack", "contact"):
-        await _act(query, gateway, case, officer_id, pressed)
+        await _act(query, gateway, case, officer, pressed)
     elif pressed.verb == "resolve":
-        await _ask_note(query, context, gateway, case, officer_id, pressed)
+        await _ask_note(query, context, gateway, case, officer, pressed)
     elif pressed.verb == "handover":
-        await _choose_officer(query, gateway, case, officer_id, pressed)
+        await _choose_officer(query, gateway, case, officer, pressed)
     else:  # "to" / "auto"
-        await _hand_over(query, gateway, case, officer_id, pressed)
+        await _hand_over(query, gateway, case, officer, pressed)
     raise ApplicationHandlerStop
 
 
@@ -123,8 +124,8 @@ def _repeated_hand_over(case: CaseRecord, pressed: callbacks.OfficerButton) -> b
     return case.version == (pressed.version or 0) + 1 and pressed.officer_id in (None, case.officer_id)
 
 
-async def _open(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer_id: str) -> None:
-    text, markup = render_card(gateway, case, officer_id, await may_act(gateway, case, officer_id))
+async def _open(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer: Officer) -> None:
+    text, markup = render_card(gateway, case, officer, await may_act(gateway, case, officer.id))
     await query.answer()
     if query.message is not None and cards.is_handover_keyboard(query.message.reply_markup, case.number):
         await edit(query, text, markup)  # "back" from the hand-over choice: the card again, in place
@@ -140,13 +141,13 @@ async def _open(query: CallbackQuery, gateway: Gateway, case: CaseRecord, office
 async def _stale_or_done(
     query: CallbackQuery,
     gateway: Gateway,
-    officer_id: str,
+    officer: Officer,
     number: str,
     done: Callable[[CaseRecord], bool],
 ) -> None:
     """After a refused change: a repeated press of what already happened is "already done"; anything
     else is a stale card, refreshed so the officer sees why."""
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     current = await asyncio.to_thread(gateway.store.get, number)
     if current is None:
         await alert(query, texts.text("case_not_found", language, number=number))
@@ -155,42 +156,42 @@ async def _stale_or_done(
         await query.answer(texts.text("already_done", language))
     else:
         await alert(query, texts.text("refused_stale", language, number=number))
-    await refresh(query, gateway, current, officer_id)
+    await refresh(query, gateway, current, officer)
 
 
 async def _refuse_invalid(
     query: CallbackQuery,
     gateway: Gateway,
     case: CaseRecord,
-    officer_id: str,
+    officer: Officer,
     done: Callable[[CaseRecord], bool] | None = None,
 ) -> None:
     """After the desk found the press invalid for the case's state: the alert names the state the case is
     in now (a repeat of what already happened is just "already done"), and the card shows it."""
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     current = await asyncio.to_thread(gateway.store.get, case.number) or case
     if done is not None and done(current):
         await query.answer(texts.text("already_done", language))
     else:
         state = cards.state_name(current.state, language)
         await alert(query, texts.text("refused_invalid", language, number=case.number, state=state))
-    await refresh(query, gateway, current, officer_id)
+    await refresh(query, gateway, current, officer)
 
 
 async def _act(
     query: CallbackQuery,
     gateway: Gateway,
     case: CaseRecord,
-    officer_id: str,
+    officer: Officer,
     pressed: callbacks.OfficerButton,
 ) -> None:
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     target = cards.VERB_TARGETS[pressed.verb]
     try:
         result = await asyncio.to_thread(
             gateway.desk.officer_act,
             case.number,
-            officer_id,
+            officer.id,
             cards.ACT_VERBS[pressed.verb],
             expected_version=pressed.version,
         )
@@ -198,10 +199,10 @@ async def _act(
         await alert(query, texts.text("refused_not_allowed", language, number=case.number))
         return
     except ConcurrentUpdate:
-        await _stale_or_done(query, gateway, officer_id, case.number, lambda c: c.state is target)
+        await _stale_or_done(query, gateway, officer, case.number, lambda c: c.state is target)
         return
     except InvalidTransition:
-        await _refuse_invalid(query, gateway, case, officer_id, lambda c: c.state is target)
+        await _refuse_invalid(query, gateway, case, officer, lambda c: c.state is target)
         return
     except CaseNotFound:
         await alert(query, texts.text("case_not_found", language, number=case.number))
@@ -209,7 +210,7 @@ async def _act(
     if result.changed:
         notifier.wake(gateway)
     await query.answer(texts.text(f"done_{pressed.verb}" if result.changed else "already_done", language))
-    await refresh(query, gateway, result.case, officer_id)
+    await refresh(query, gateway, result.case, officer)
 
 
 def _precheck(case: CaseRecord, pressed: callbacks.OfficerButton, language: str) -> str | None:
@@ -232,18 +233,18 @@ async def _ask_note(
     context: ContextTypes.DEFAULT_TYPE,
     gateway: Gateway,
     case: CaseRecord,
-    officer_id: str,
+    officer: Officer,
     pressed: callbacks.OfficerButton,
 ) -> None:
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     if case.state is CaseState.RESOLVED:
         await query.answer(texts.text("already_done", language))
-        await refresh(query, gateway, case, officer_id)
+        await refresh(query, gateway, case, officer)
         return
     refusal = _precheck(case, pressed, language)
     if refusal is not None:
         await alert(query, refusal)
-        await refresh(query, gateway, case, officer_id)
+        await refresh(query, gateway, case, officer)
         return
     context.chat_data[PENDING_NOTE] = {
         "number": case.number,
@@ -263,17 +264,17 @@ async def _choose_officer(
     query: CallbackQuery,
     gateway: Gateway,
     case: CaseRecord,
-    officer_id: str,
+    officer: Officer,
     pressed: callbacks.OfficerButton,
 ) -> None:
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     refusal = _precheck(case, pressed, language)
     if refusal is not None:
         if refusal:
             await alert(query, refusal)
         else:
             await query.answer(texts.text("already_done", language))
-        await refresh(query, gateway, case, officer_id)
+        await refresh(query, gateway, case, officer)
         return
     accounts = await asyncio.to_thread(gateway.store.officers.accounts)
     inactive = [account.officer_id for account in accounts if not account.active]
@@ -290,10 +291,10 @@ async def _hand_over(
     query: CallbackQuery,
     gateway: Gateway,
     case: CaseRecord,
-    officer_id: str,
+    officer: Officer,
     pressed: callbacks.OfficerButton,
 ) -> None:
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     to_officer = pressed.officer_id if pressed.verb == "to" else None
     if to_officer is not None and gateway.settings.roster.officer(to_officer) is None:
         await alert(query, texts.text("refused_unknown_officer", language))
@@ -306,7 +307,7 @@ async def _hand_over(
         outcome = await asyncio.to_thread(
             gateway.desk.hand_over_to,
             case.number,
-            officer_id,
+            officer.id,
             to_officer,
             expected_version=pressed.version,
         )
@@ -314,21 +315,21 @@ async def _hand_over(
         await alert(query, texts.text("refused_not_allowed", language, number=case.number))
         return
     except ConcurrentUpdate:
-        await _stale_or_done(query, gateway, officer_id, case.number, done)
+        await _stale_or_done(query, gateway, officer, case.number, done)
         return
     except InvalidTransition:
-        await _refuse_invalid(query, gateway, case, officer_id)
+        await _refuse_invalid(query, gateway, case, officer)
         return
     except CaseNotFound:
         await alert(query, texts.text("case_not_found", language, number=case.number))
         return
     except (LookupError, ValueError) as error:  # no one the roster can give it to, or an unknown officer
-        log.info("hand-over of %s by %s refused: %s", case.number, officer_id, error)
+        log.info("hand-over of %s by %s refused: %s", case.number, officer.id, error)
         await alert(query, texts.text("refused_no_candidate", language, number=case.number))
         return
     notifier.wake(gateway)
     new_officer = cards.officer_name(gateway.settings, outcome.case.officer_id, language)
     await query.answer(texts.text("done_handover", language, number=case.number, officer=new_officer))
-    allowed = await may_act(gateway, outcome.case, officer_id)
-    text, markup = render_card(gateway, outcome.case, officer_id, allowed)
+    allowed = await may_act(gateway, outcome.case, officer.id)
+    text, markup = render_card(gateway, outcome.case, officer, allowed)
     await edit(query, text, markup)

@@ -19,6 +19,7 @@ from bot.console.buttons import resolve_with_note
 from bot.console.common import (
     NOTE_WAIT,
     PENDING_NOTE,
+    Officer,
     alert,
     may_act,
     officer_of,
@@ -48,26 +49,26 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None:
         return
     gateway = gateway_of(context)
-    officer_id = await officer_of(gateway, chat.id)
+    officer = await officer_of(gateway, chat.id)
     message = update.message
     text = (message.text or "").strip() if message else ""
     name, args = _command(text)
-    if officer_id is None:
+    if officer is None:
         if name in OFFICER_COMMANDS:
             await reply(update, cards.escape(texts.text("officer_only", languages.telegram_app(update))))
             raise ApplicationHandlerStop
         return
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     if update.callback_query is not None:  # not an o: button (those have their own handler)
         await alert(update.callback_query, texts.text("refused_forged", language))
     elif message is None:
         pass  # edits, reactions, …: nothing to do, but they are not a resident's
     elif name == "cases":
-        await show_cases(update, gateway, officer_id)
+        await show_cases(update, gateway, officer)
     elif name == "case":
-        await show_case(update, gateway, officer_id, " ".join(args))
+        await show_case(update, gateway, officer, " ".join(args))
     elif name == "stats":
-        await show_stats(update, gateway, officer_id)
+        await show_stats(update, gateway, officer)
     elif name == "cancel":
         pending = context.chat_data.pop(PENDING_NOTE, None)
         if pending:
@@ -85,18 +86,18 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 update, cards.escape(texts.text("resolve_cancelled", language, number=pending["number"]))
             )
         else:
-            await resolve_with_note(update, context, gateway, officer_id, text)
+            await resolve_with_note(update, context, gateway, officer, text)
     else:
         await reply(update, cards.escape(texts.text("officer_help", language)))
     raise ApplicationHandlerStop
 
 
-async def show_cases(update: Update, gateway: Gateway, officer_id: str) -> None:
+async def show_cases(update: Update, gateway: Gateway, officer: Officer) -> None:
     """The officer's active cases (the supervisor sees the whole station's), soonest promise first."""
-    language = languages.for_officer(gateway, officer_id)
-    supervisor = officer_id == gateway.settings.roster.supervisor
+    language = officer.language
+    supervisor = officer.id == gateway.settings.roster.supervisor
     found = await asyncio.to_thread(
-        gateway.store.cases, officer_id=None if supervisor else officer_id, active_only=True
+        gateway.store.cases, officer_id=None if supervisor else officer.id, active_only=True
     )
     if not found:
         await reply(update, cards.escape(texts.text("cases_none", language)))
@@ -110,8 +111,8 @@ async def show_cases(update: Update, gateway: Gateway, officer_id: str) -> None:
     await reply(update, "\n".join(body), markup)
 
 
-async def show_case(update: Update, gateway: Gateway, officer_id: str, typed: str) -> None:
-    language = languages.for_officer(gateway, officer_id)
+async def show_case(update: Update, gateway: Gateway, officer: Officer, typed: str) -> None:
+    language = officer.language
     try:
         number = normalise_case_number(typed)
     except ValueError:
@@ -120,10 +121,10 @@ async def show_case(update: Update, gateway: Gateway, officer_id: str, typed: st
     case = await asyncio.to_thread(gateway.store.get, number)
     if case is None:
         await reply(update, cards.escape(texts.text("case_not_found", language, number=number)))
-    elif not await may_act(gateway, case, officer_id):
+    elif not await may_act(gateway, case, officer.id):
         await reply(update, cards.escape(texts.text("case_not_yours", language, number=number)))
     else:
-        await reply(update, *render_card(gateway, case, officer_id, allowed=True))
+        await reply(update, *render_card(gateway, case, officer, allowed=True))
 
 
 def _percent(part: int, whole: int, language: str) -> str:
@@ -177,7 +178,6 @@ def stats_text(stats: Any, gateway: Gateway, language: str) -> str:
     )
 
 
-async def show_stats(update: Update, gateway: Gateway, officer_id: str) -> None:
-    language = languages.for_officer(gateway, officer_id)
+async def show_stats(update: Update, gateway: Gateway, officer: Officer) -> None:
     stats = await asyncio.to_thread(gateway.desk.stats)
-    await reply(update, stats_text(stats, gateway, language))
+    await reply(update, stats_text(stats, gateway, officer.language))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -23,8 +24,20 @@ PENDING_NOTE = "hemu_pending_note"
 NOTE_WAIT = timedelta(hours=1)
 
 
-async def officer_of(gateway: Gateway, chat_id: int) -> str | None:
-    return await asyncio.to_thread(gateway.store.officers.officer_for_chat, chat_id)
+@dataclass(frozen=True)
+class Officer:
+    """The officer behind a chat, and the language every reply to them is in (:mod:`bot.languages`)."""
+
+    id: str
+    language: str
+
+
+async def officer_of(gateway: Gateway, chat_id: int) -> Officer | None:
+    """One query: the account linked to the chat brings the language stored at /register with it."""
+    account = await asyncio.to_thread(gateway.store.officers.account_for_chat, chat_id)
+    if account is None:
+        return None
+    return Officer(account.officer_id, languages.with_app(gateway, account.officer_id, account.language))
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -40,10 +53,10 @@ async def may_act(gateway: Gateway, case: CaseRecord, officer_id: str) -> bool:
 
 
 def render_card(
-    gateway: Gateway, case: CaseRecord, officer_id: str, allowed: bool, header: str | None = None
+    gateway: Gateway, case: CaseRecord, officer: Officer, allowed: bool, header: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Card text in the officer's language, with buttons only when they may press them (``allowed``)."""
-    language = languages.for_officer(gateway, officer_id)
+    language = officer.language
     text = cards.card_text(case, gateway.settings, gateway.desk.now(), language, header=header)
     return text, cards.card_keyboard(case, language) if allowed else None
 
@@ -56,10 +69,10 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
             raise
 
 
-async def refresh(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer_id: str) -> None:
+async def refresh(query: CallbackQuery, gateway: Gateway, case: CaseRecord, officer: Officer) -> None:
     """Show the case as it is now on the pressed card, if the officer may see it at all."""
-    if await may_act(gateway, case, officer_id):
-        await edit(query, *render_card(gateway, case, officer_id, allowed=True))
+    if await may_act(gateway, case, officer.id):
+        await edit(query, *render_card(gateway, case, officer, allowed=True))
 
 
 async def alert(query: CallbackQuery, text: str) -> None:

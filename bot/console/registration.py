@@ -1,4 +1,5 @@
-"""``/register <code>``: an officer links this chat with a one-time invite from the admin command line."""
+"""``/register <code>``: an officer links this chat with a one-time invite from the admin command line; their
+Telegram app's language is kept with the link (the roster's ``language`` still comes first, bot.languages)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from telegram.ext import (
 from bot import cards, languages, texts
 from bot.console.common import PENDING_NOTE, reply
 from bot.gateway import Gateway, gateway_of
+from hemu.language import client_language
 from hemu.store import InviteError
 
 log = logging.getLogger(__name__)
@@ -34,20 +36,24 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not code:
         await reply(update, cards.escape(texts.text("register_usage", language)))
         raise ApplicationHandlerStop
+    user = update.effective_user
+    app = client_language(user.language_code if user else None)  # stored: None unless zh or en
     now = gateway.desk.now()
     refused = _recent_refusals(gateway, chat.id, now)
     if len(refused) >= REGISTER_TRIES:
         await reply(update, cards.escape(texts.text("register_too_many", language)))
         raise ApplicationHandlerStop
     try:
-        officer_id = await asyncio.to_thread(gateway.store.officers.redeem_invite, code, chat.id, now)
+        officer_id = await asyncio.to_thread(
+            gateway.store.officers.redeem_invite, code, chat.id, now, language=app
+        )
     except InviteError as error:
         log.info("chat %s: invite refused: %s", chat.id, error)
         refused.append(now)
         await reply(update, cards.escape(texts.text(_invite_problem(error), language)))
         raise ApplicationHandlerStop from None
     context.chat_data.pop(PENDING_NOTE, None)
-    language = languages.for_officer(gateway, officer_id)
+    language = languages.with_app(gateway, officer_id, app)
     officer = gateway.settings.roster.officer(officer_id)
     name = officer.name.get(language) if officer else officer_id
     log.info("officer %s linked chat %s", officer_id, chat.id)

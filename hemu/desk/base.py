@@ -37,7 +37,7 @@ class DeskBase:
         self.settings = settings
         self.store = store
         self.calendar = calendar or WorkCalendar(settings.station.calendar)
-        self.promises = PromiseClock(self.calendar, settings.station.station.tz)
+        self.promises = PromiseClock(self.calendar, settings.station.station.tz, settings.policy.keeper_duty)
         self.clock = clock
 
     @property

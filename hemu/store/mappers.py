@@ -85,4 +85,5 @@ def account_record(row: Row) -> OfficerAccount:
         active=bool(row.active),
         linked_at=row.linked_at,
         deactivated_at=row.deactivated_at,
+        language=row.language,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from hemu import LANGUAGES
 from hemu.store import checks, db
 from hemu.store.checks import nonempty
 from hemu.store.errors import InviteError
@@ -62,14 +63,17 @@ class OfficerAccounts:
             )
         return code
 
-    def redeem_invite(self, code: str, chat_id: int, now: datetime) -> str:
+    def redeem_invite(self, code: str, chat_id: int, now: datetime, language: str | None = None) -> str:
         """Link ``chat_id`` to the invited officer and return their id; InviteError says why not.
 
         One chat per officer: a new chat replaces the officer's old one. A chat already linked to another
-        active officer is refused; one left behind by a deactivated officer is taken over.
+        active officer is refused; one left behind by a deactivated officer is taken over. ``language`` is
+        the officer's Telegram app language ("zh", "en" or None), kept until they register again.
         """
         now = require_aware(now, "now")
         checks.chat_id(chat_id)
+        if language is not None and language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES} or None, got {language!r}")
         ask = "ask the station admin for a new code"
         with self.engine.begin() as conn:
             invite = conn.execute(
@@ -108,7 +112,9 @@ class OfficerAccounts:
                     .values(telegram_chat_id=None, linked_at=None)
                 )
             try:
-                self._upsert_account(conn, officer_id, telegram_chat_id=chat_id, linked_at=now)
+                self._upsert_account(
+                    conn, officer_id, telegram_chat_id=chat_id, linked_at=now, language=language
+                )
             except IntegrityError as error:
                 raise InviteError(
                     "this Telegram chat was just linked to another officer", "chat_taken"
@@ -136,23 +142,44 @@ class OfficerAccounts:
             ).all()
         return frozenset(officer_id for (officer_id,) in rows)
 
-    def officer_for_chat(self, chat_id: int) -> str | None:
-        """The active officer linked to this chat; None for residents and for deactivated officers."""
+    def account(self, officer_id: str) -> OfficerAccount | None:
+        """The officer's account, whatever its state; None for an officer never invited."""
         with self._reader.connect() as conn:
-            return conn.execute(
-                select(officer_accounts.c.officer_id).where(
+            row = self._account_row(conn, officer_id)
+        return account_record(row) if row is not None else None
+
+    def account_for_chat(self, chat_id: int) -> OfficerAccount | None:
+        """The active officer linked to this chat, with their stored app language, in one query; None for
+        residents and for deactivated officers."""
+        with self._reader.connect() as conn:
+            row = conn.execute(
+                select(officer_accounts).where(
                     officer_accounts.c.telegram_chat_id == chat_id, officer_accounts.c.active.is_(True)
                 )
-            ).scalar()
+            ).first()
+        return account_record(row) if row is not None else None
+
+    def officer_for_chat(self, chat_id: int) -> str | None:
+        account = self.account_for_chat(chat_id)
+        return account.officer_id if account is not None else None
+
+    def reachable(self, officer_id: str) -> OfficerAccount | None:
+        """The officer's account when they can be written to (linked and active), with their stored app
+        language, in one query; None otherwise (a deactivated officer must not get case details)."""
+        with self._reader.connect() as conn:
+            row = conn.execute(
+                select(officer_accounts).where(
+                    officer_accounts.c.officer_id == officer_id,
+                    officer_accounts.c.active.is_(True),
+                    officer_accounts.c.telegram_chat_id.is_not(None),
+                )
+            ).first()
+        return account_record(row) if row is not None else None
 
     def chat_for_officer(self, officer_id: str) -> int | None:
         """Where to reach the officer; None when unlinked or deactivated (they must not get case details)."""
-        with self._reader.connect() as conn:
-            return conn.execute(
-                select(officer_accounts.c.telegram_chat_id).where(
-                    officer_accounts.c.officer_id == officer_id, officer_accounts.c.active.is_(True)
-                )
-            ).scalar()
+        account = self.reachable(officer_id)
+        return account.telegram_chat_id if account is not None else None
 
     def deactivate(self, officer_id: str, now: datetime) -> None:
         """Lock the officer out; their chat link is kept so reactivating needs no new invite."""

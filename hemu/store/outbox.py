@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, List, Sequence
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from hemu.cases import normalise_case_number
@@ -103,6 +103,26 @@ class Outbox:
             query = query.join(cases, cases.c.id == outbox.c.case_id).where(cases.c.number == canonical)
         with self._reader.connect() as conn:
             return [notification_record(row) for row in conn.execute(query)]
+
+    def add_once(self, notification: Notification, since: datetime, now: datetime) -> bool:
+        """Queue a notification that belongs to no case (the supervisor's daily summary) unless one of
+        the same kind went to the same recipient at or after ``since``; whether it was queued. Two
+        watchers sweeping at once write it once: SQLite's BEGIN IMMEDIATE serialises them, PostgreSQL
+        takes a transaction lock named after the kind."""
+        since, now = require_aware(since, "since"), require_aware(now, "now")
+        kind, recipient = known_kind(notification.kind), known_recipient(notification.recipient)
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:kind))"), {"kind": kind})
+            earlier = conn.execute(
+                select(outbox.c.id).where(
+                    outbox.c.kind == kind, outbox.c.recipient == recipient, outbox.c.created_at >= since
+                )
+            ).first()
+            if earlier is not None:
+                return False
+            add_notifications(conn, None, now, [notification])
+        return True
 
     def claim(self, now: datetime, lease: timedelta, limit: int = 50) -> List[NotificationRecord]:
         """Take up to ``limit`` due notifications for sending, oldest first.

@@ -223,3 +223,5 @@ class OfficerAccount:
     active: bool
     linked_at: datetime | None
     deactivated_at: datetime | None
+    # Their Telegram app's language at /register ("zh" or "en"), if it was one of ours.
+    language: str | None = None

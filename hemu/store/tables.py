@@ -204,6 +204,9 @@ officer_accounts = Table(
     Column("active", Boolean, nullable=False),
     Column("linked_at", UTCDateTime()),
     Column("deactivated_at", UTCDateTime()),
+    # The officer's Telegram app language at /register ("zh", "en"), None for any other; the roster's
+    # language outranks it (bot/languages.py).
+    Column("language", String(8)),
     UniqueConstraint("telegram_chat_id"),
 )
 

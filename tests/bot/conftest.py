@@ -98,15 +98,18 @@ async def gateway(tmp_path: Path, clock_file: Path) -> AsyncIterator[RunningGate
         yield running
 
 
-async def register(running: RunningGateway, officer_id: str, chat_id: int | None = None) -> dict[str, Any]:
-    """Links an officer the real way: an invite code sent with /register; returns the bot's answer."""
+async def register(
+    running: RunningGateway, officer_id: str, chat_id: int | None = None, language_code: str = "zh-hans"
+) -> dict[str, Any]:
+    """Links an officer the real way: an invite code sent with /register; returns the bot's answer. The
+    officer's Telegram app is Chinese unless the test says otherwise (its language is kept at /register)."""
     chat_id = chat_id or OFFICER_CHATS[officer_id]
     store = running.store
     code = await asyncio.to_thread(
         store.officers.create_invite, officer_id, hemu_clock.now(), timedelta(days=7)
     )
     before = len(await bot_messages(running, chat_id))
-    await running.control.send_text(chat_id, f"/register {code}", language_code="en")
+    await running.control.send_text(chat_id, f"/register {code}", language_code=language_code)
     messages = await running.control.wait_for(chat_id, before + 1)
     return messages[-1]
 

@@ -47,19 +47,21 @@ async def test_reminder_then_breach_each_told_once(gateway: RunningGateway, cloc
     await asyncio.sleep(1.0)  # several sweeps: still one reminder
     assert await _counts(gateway, [chat, backup_chat, boss_chat]) == [3, 1, 1]
 
-    advance(clock_file, minutes=5)  # past due
+    advance(clock_file, minutes=5)  # past due: escalation level 1, the officer and the backup
     assigned = await latest(gateway, chat, 4)
     assert case.number in assigned["text"] and "未能按承诺" in assigned["text"]
+    assert "第 1 级" in assigned["text"]
     assert case.number in (await latest(gateway, backup_chat, 2))["text"]
-    assert case.number in (await latest(gateway, boss_chat, 2))["text"]
     told = await latest(gateway, RESIDENT, hello + 1)
     assert "We're sorry" in told["text"] and case.number in told["text"] and "within" in told["text"]
-    assert "Zhou Jian has been told" in told["text"]  # the supervisor, by name
+    assert "escalated" in told["text"]
     renewed = gateway.store.get(case.number)
     assert renewed.promise_due_at > case.promise_due_at
 
     await asyncio.sleep(1.0)
-    assert await _counts(gateway, [chat, backup_chat, boss_chat, RESIDENT]) == [4, 2, 2, hello + 1]
+    # The supervisor hears nothing at level 1 (unless the urgent case is now theirs: the card).
+    boss = 2 if renewed.officer_id == roster.supervisor else 1
+    assert await _counts(gateway, [chat, backup_chat, boss_chat, RESIDENT]) == [4, 2, boss, hello + 1]
 
 
 async def test_a_breach_while_the_gateway_was_down_is_caught_at_start(

@@ -22,6 +22,7 @@ from bot import texts
 from hemu import clock
 from hemu.cases import CaseState, Priority
 from hemu.desk import Desk, Report
+from hemu.duty import on_duty
 from hemu.roster import Officer
 from hemu.store import CaseRecord
 from tests.e2e.conftest import E2E, Chat, eventually
@@ -246,18 +247,25 @@ def test_a_broken_promise_reminds_then_escalates(e2e: E2E) -> None:
     reminded = e2e.wait_case(case.number, lambda c: c.reminded_at, "reminded_at")
     assert reminded.breaches == 0
 
-    # Past the promise: the backup and the supervisor are told, and the resident gets a new promise.
+    # Past the promise (the clock moved): escalation level 1 tells the officer and their backup; the
+    # case stays urgent — a new 15-minute promise, kept by an officer on duty now, who gets it within
+    # one sweep (the card if the case moved to them, else the breach message).
     backup = roster.get(case.officer_id).backup
-    told = {case.officer_id, roster.supervisor, *([backup] if backup else [])}
-    for officer_id in told:
+    told = {case.officer_id, *([backup] if backup else [])}
+    for officer_id in {*told, *(o.id for o in roster.active_officers() if o.id in e2e.officers)}:
         e2e.officers[officer_id].set_mark()
     resident.set_mark()
     clock.advance(case.promise_due_at - clock.now() + timedelta(seconds=30), e2e.clock_file)
     broken = e2e.wait_case(case.number, lambda c: c.breaches == 1, "the breach")
-    assert broken.promise_due_at > case.promise_due_at
+    assert broken.promise_due_at - broken.promise_set_at == timedelta(minutes=15)
+    keeper = roster.get(broken.officer_id)
+    calendar = desk(e2e).calendar
+    assert on_duty(keeper, broken.promise_set_at, calendar, e2e.settings.station.station.tz)
+    if keeper.id != case.officer_id:
+        e2e.officers[keeper.id].wait_button(f"o:ack:{case.number}:")
     for officer_id in told:
         e2e.officers[officer_id].expect(case.number)
-    new_promise_by = roster.get(broken.officer_id).name.zh
+    new_promise_by = keeper.name.zh
     text = resident.expect(case.number, new_promise_by, local_due(e2e, broken))
     assert "很抱歉" in text or "sorry" in text.lower()
     # The watcher keeps sweeping; nothing is announced twice.

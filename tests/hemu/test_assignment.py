@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,7 +51,7 @@ class TestChain:
     def test_the_backup_when_the_area_officer_is_off_duty(self) -> None:
         choice = choose("binhe", wednesday(18, 30), loads={"zhao_min": 1})
         assert (choice.officer.id, choice.rule) == ("zhao_min", BACKUP_ON_DUTY)
-        assert choice.reason.startswith("no officer of binhe on duty; backup Zhao Min is")
+        assert choice.reason.startswith("no officer of binhe is on duty; backup Zhao Min is on duty")
         assert "(1 open case)" in choice.reason
 
     def test_the_least_loaded_officer_on_duty_when_area_and_backup_are_off(self) -> None:
@@ -127,10 +127,28 @@ class TestInactive:
 
 
 class TestAssign:
-    def test_the_promise_runs_on_the_chosen_officers_duty_time(self) -> None:
+    def test_not_to_an_officer_whose_shift_ends_minutes_later(self) -> None:
+        # Wang Li (Binhe) works until 17:30: 30 of the 120 minutes. Her backup Zhao Min works until 20:00
+        # and keeps the 2-hour promise on the wall clock (it used to be Wang Li, "tomorrow 10:00").
         decision = assign(ROSTER, POLICY, "binhe", HIGH, wednesday(17), {}, CHINA, SHANGHAI)
+        assert (decision.officer.id, decision.rule) == ("zhao_min", BACKUP_ON_DUTY)
+        assert decision.due_at == wednesday(19)
+
+    def test_the_area_officer_starting_in_twelve_minutes_is_preferred(self) -> None:
+        # 08:18: Wang Li (Binhe) starts at 08:30; Chen Hao (another area) has been on duty since 08:00.
+        # The report used to go to Chen Hao; it is Wang Li's, within 24 hours, due while she works (24
+        # hours end at 08:18 tomorrow, before her next shift: the end of today's is the promise).
+        decision = assign(ROSTER, POLICY, "binhe", NORMAL, wednesday(8, 18), {}, CHINA, SHANGHAI)
         assert (decision.officer.id, decision.rule) == ("wang_li", AREA_ON_DUTY)
-        assert decision.due_at == datetime(2026, 12, 3, 10, tzinfo=SHANGHAI)
+        assert decision.due_at == wednesday(17, 30)
+
+    def test_a_normal_report_is_promised_within_24_hours_not_days(self) -> None:
+        # Friday 17:00 used to read "within 5 days" (24 hours of duty time). Now the area officer works
+        # only 30 minutes of the window, so whoever works enough of the next 24 hours keeps it.
+        friday = datetime(2026, 12, 4, 17, tzinfo=SHANGHAI)
+        decision = assign(ROSTER, POLICY, "binhe", NORMAL, friday, {}, CHINA, SHANGHAI)
+        assert decision.due_at - friday <= timedelta(hours=24)
+        assert on_duty(decision.officer, decision.due_at - timedelta(minutes=1), CHINA, SHANGHAI)
 
     def test_urgent_is_fifteen_minutes_on_the_wall_clock(self) -> None:
         decision = assign(ROSTER, POLICY, None, URGENT, wednesday(3), {}, CHINA, SHANGHAI)

@@ -19,10 +19,11 @@ def test_a_report_becomes_a_case_with_the_reason_for_its_officer_in_the_audit_lo
     assert outcome.opened and outcome.rule == "area_on_duty"
     case = outcome.case
     assert (case.priority, case.officer_id, case.state) == (Priority.NORMAL, "wang_li", CaseState.OPEN)
-    # 24 hours of Wang Li's duty (08:30–17:30) from Wednesday 10:00 ends Friday 16:00.
-    assert case.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 4, 16, 0, tzinfo=SHANGHAI)
+    # Within 24 hours on the wall clock (it used to be 24 hours of her duty, Friday 16:00): Wednesday
+    # 10:00 + 24 h is Thursday 10:00, when Wang Li (08:30–17:30) is on duty.
+    assert case.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI)
     assigned = [event for event in case_desk.store.events(case.number) if event.kind == "assigned"]
-    assert "Wang Li serves binhe and is on duty" in assigned[0].reason
+    assert "Wang Li serves binhe and is on duty for the promise" in assigned[0].reason
 
 
 def test_contact_is_kept_only_with_consent(case_desk: Desk) -> None:

@@ -55,8 +55,8 @@ def test_it_came_back_reopens_to_the_same_officer_with_a_new_promise(case_desk: 
     before = len(case_desk.store.outbox.notifications(number))
     case = case_desk.follow_up_answer("42", number, came_back=True)
     assert (case.state, case.officer_id, case.promise_set_at) == (CaseState.REOPENED, "wang_li", clock.moment)
-    # Normal priority, 24 duty hours of Wang Li from Wednesday 10:00 again: Friday 16:00.
-    due = datetime(2026, 12, 11, 16, 0, tzinfo=SHANGHAI)
+    # Normal priority, within 24 hours of Wednesday 10:00 again, Wang Li on duty then: Thursday 10:00.
+    due = datetime(2026, 12, 10, 10, 0, tzinfo=SHANGHAI)
     assert case.promise_due_at == due
     assert told(case_desk, number, before) == [
         (

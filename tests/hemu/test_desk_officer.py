@@ -138,8 +138,8 @@ def test_hand_over_to_a_chosen_officer_with_their_promise(case_desk: Desk, case,
         CaseState.HANDED_OVER,
         "zhao_min",
     )
-    # 24 duty hours of Zhao Min (12:00–20:00) from Wednesday 11:00: Wed 8 h, Thu 8 h, Fri 8 h → Fri 20:00.
-    assert moved.case.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 4, 20, 0, tzinfo=SHANGHAI)
+    # Within 24 hours of Wednesday 11:00, ending while Zhao Min (12:00–20:00) works: Wednesday 20:00.
+    assert moved.case.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 2, 20, 0, tzinfo=SHANGHAI)
     assert moved.case.promise_set_at == clock.moment and moved.case.reminded_at is None
     due = moved.case.promise_due_at.astimezone(SHANGHAI).isoformat()
     assert told(case_desk, case.number, before) == [
@@ -213,9 +213,8 @@ def test_a_low_rating_reopens_the_case_to_the_supervisor(case_desk: Desk, case, 
         1,
         "根本没解决",
     )
-    # A fresh promise on the supervisor's duty (08:30–17:30), 24 h from Wednesday 12:00:
-    # Wed 5.5 h, Thu 9 h, Fri 9 h = 23.5 h, the last half hour on Monday 7 December → 09:00.
-    assert reopened.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)
+    # A fresh promise within 24 hours of Wednesday 12:00, the supervisor (08:30–17:30) on duty then.
+    assert reopened.promise_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 3, 12, 0, tzinfo=SHANGHAI)
     assert (reopened.promise_set_at, reopened.resolved_at, reopened.closed_at) == (clock.moment, None, None)
     assert told(case_desk, case.number, before) == [
         (

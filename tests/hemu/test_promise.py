@@ -33,9 +33,46 @@ def sh(*args: int) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
 
 
+# The duty-time clock (``counted_in: duty_time``), which a station may still choose for a priority.
+DUTY_TIME = {
+    "high": ResponseTime(hours=2),
+    "normal": ResponseTime(hours=24),
+    "urgent": POLICY.response_times["urgent"],  # type: ignore[index]
+    "low": POLICY.response_times["low"],  # type: ignore[index]
+}
+
+
 def due(priority: str, officer_id: str, opened_at: datetime) -> datetime:
+    return promise_due(DUTY_TIME[priority], ROSTER.get(officer_id), opened_at, CHINA, SHANGHAI)
+
+
+def promised(priority: str, officer_id: str, opened_at: datetime) -> datetime:
+    """The station's policy: high and normal are wall-clock promises due while the officer works."""
     response = POLICY.response_times[priority]  # type: ignore[index]
-    return promise_due(response, ROSTER.get(officer_id), opened_at, CHINA, SHANGHAI)
+    return promise_due(response, ROSTER.get(officer_id), opened_at, CHINA, SHANGHAI, POLICY.keeper_duty)
+
+
+class TestWallClockOnDuty:
+    """README, "What a promise is": the resident's promise is wall-clock time, due while its officer works."""
+
+    def test_a_normal_report_is_within_24_hours_not_five_days(self) -> None:
+        # Opened Friday 18:00: the weekend officer works Saturday 08:00-20:00, on duty when 24 hours end.
+        assert promised("normal", "sun_wei", sh(2026, 12, 4, 18)) == sh(2026, 12, 5, 18)
+        # Opened Wednesday 18:00: Thursday's shift ends 17:30, inside the 24 hours.
+        assert promised("normal", "wang_li", sh(2026, 12, 2, 18)) == sh(2026, 12, 3, 17, 30)
+        # Opened Wednesday 10:00: on duty at Thursday 10:00, so exactly 24 hours.
+        assert promised("normal", "wang_li", sh(2026, 12, 2, 10)) == sh(2026, 12, 3, 10)
+
+    def test_a_high_case_is_within_two_hours_when_the_officer_works_them(self) -> None:
+        assert promised("high", "wang_li", sh(2026, 12, 2, 10)) == sh(2026, 12, 2, 12)
+        # The area officer's shift starts in 12 minutes: 108 of the 120 minutes are hers.
+        assert promised("high", "wang_li", sh(2026, 12, 2, 8, 18)) == sh(2026, 12, 2, 10, 18)
+        # Only 30 minutes of her shift left (less than half the window): her own duty time, not 17:30.
+        assert promised("high", "wang_li", sh(2026, 12, 4, 17)) == sh(2026, 12, 7, 10)
+
+    def test_the_promise_ends_while_the_officer_is_on_duty(self) -> None:
+        # 16:30 + 2 h = 18:30, after her 17:30 end; one hour of duty is enough: due 17:30.
+        assert promised("high", "wang_li", sh(2026, 12, 2, 16, 30)) == sh(2026, 12, 2, 17, 30)
 
 
 class TestWorkedExamples:

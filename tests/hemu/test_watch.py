@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
+from hemu import watch
 from hemu.cases import CaseState, Priority
 from hemu.desk import Desk, WatchReport
 from hemu.promise import NoDutyTime
@@ -35,37 +36,45 @@ def second_desk(path: Path, clock: Clock) -> Desk:
 
 
 def test_reminder_once_then_breach_once_with_a_new_promise(case_desk: Desk, clock: Clock) -> None:
-    case = case_desk.open_case(report()).case  # due Friday 16:00, promise made Wednesday 10:00
+    case = case_desk.open_case(report()).case  # due Thursday 10:00, promise made Wednesday 10:00
     assert case.promise_set_at == WEDNESDAY_10 and case.breaches == 0
-    # 75 % of the 54 wall-clock hours from Wednesday 10:00 to Friday 16:00: Friday 02:30.
+    # 75 % of the 24 hours from Wednesday 10:00 to Thursday 10:00: Thursday 04:00.
     quiet = case_desk.watch()
-    assert quiet == WatchReport(next_check=at(4, 2, 30))
+    assert quiet == WatchReport(next_check=at(3, 4))
 
-    clock.moment = at(4, 2, 30)
+    clock.moment = at(3, 4)
     before = len(case_desk.store.outbox.notifications(case.number))
     first = case_desk.watch()
-    assert (first.reminded, first.breached, first.next_check) == ([case.number], [], at(4, 16))
-    due = at(4, 16).isoformat()
+    assert (first.reminded, first.breached, first.next_check) == ([case.number], [], at(3, 10))
+    due = at(3, 10).isoformat()
     assert kinds(case_desk, case.number, before) == [
         ("officer:wang_li", "promise_reminder", {"number": case.number, "due_at": due})
     ]
     assert case_desk.watch().reminded == []  # once
     assert case_desk.store.get(case.number).reminded_at == clock.moment
 
-    clock.moment = at(4, 16)
+    clock.moment = at(3, 10)
     before = len(case_desk.store.outbox.notifications(case.number))
     broken = case_desk.watch()
     assert broken.breached == [case.number] and broken.reminded == []
     renewed = case_desk.store.get(case.number)
-    # High priority, 2 duty hours for Wang Li (08:30–17:30) from Friday 16:00: 1.5 h now, 0.5 h Monday.
-    new_due = at(7, 9)
-    assert (renewed.promise_due_at, renewed.promise_set_at, renewed.reminded_at) == (new_due, at(4, 16), None)
+    # High priority, 2 hours on the wall clock; Wang Li works them (08:30–17:30), so she keeps it.
+    new_due = at(3, 12)
+    assert (renewed.promise_due_at, renewed.promise_set_at, renewed.reminded_at) == (new_due, at(3, 10), None)
     assert (renewed.breaches, renewed.promise_kept, renewed.version) == (1, False, case.version)
-    payload = {"number": case.number, "officer_id": "wang_li", "old_due": due, "new_due": new_due.isoformat()}
+    payload = {
+        "number": case.number,
+        "officer_id": "wang_li",
+        "old_due": due,
+        "new_due": new_due.isoformat(),
+        "level": 1,
+        "levels": 3,
+        "call": False,
+    }
+    # Level 1 of the escalation: the officer and their backup; not yet the supervisor.
     assert kinds(case_desk, case.number, before) == [
         ("officer:wang_li", "promise_broken", {**payload, "role": "assigned"}),
         ("officer:zhao_min", "promise_broken", {**payload, "role": "backup"}),
-        ("officer:zhou_jian", "promise_broken", {**payload, "role": "supervisor"}),
         (
             "resident:42",
             "case_update",
@@ -77,11 +86,11 @@ def test_reminder_once_then_breach_once_with_a_new_promise(case_desk: Desk, cloc
             },
         ),
     ]
-    # The renewed promise gets its own reminder: 75 % of Friday 16:00 → Monday 09:00 is Sunday 16:45.
-    assert broken.next_check == at(6, 16, 45)
-    assert case_desk.watch() == WatchReport(next_check=at(6, 16, 45))
+    # The renewed promise gets its own reminder: 75 % of Thursday 10:00 → 12:00 is 11:30.
+    assert broken.next_check == at(3, 11, 30)
+    assert case_desk.watch() == WatchReport(next_check=at(3, 11, 30))
     assert [e.kind for e in case_desk.store.events(case.number)][-2:] == ["reminded", "promise_broken"]
-    clock.moment = at(6, 16, 45)
+    clock.moment = at(3, 11, 30)
     assert case_desk.watch().reminded == [case.number]
 
 
@@ -101,9 +110,9 @@ def test_an_acknowledged_case_is_reminded_and_broken_until_the_resident_is_conta
     case = case_desk.open_case(report()).case
     clock.advance(minutes=5)
     case_desk.officer_act(case.number, "wang_li", "acknowledge")
-    clock.moment = at(4, 15)
+    clock.moment = at(3, 5)
     assert case_desk.watch().reminded == [case.number]
-    clock.moment = at(4, 17)
+    clock.moment = at(3, 11)
     assert case_desk.watch().breached == [case.number]
     broken = case_desk.store.get(case.number)
     assert (broken.state, broken.breaches, broken.promise_kept) == (CaseState.ACKNOWLEDGED, 1, False)
@@ -147,10 +156,7 @@ def test_an_urgent_case_breaks_within_minutes_and_stays_urgent_with_someone_on_d
     resident = next(p for r, _k, p in sent if r == "resident:42")
     assert (resident["event"], resident["officer_id"]) == ("promise_broken", "chen_hao")
     event = case_desk.store.events(case.number)[-1]
-    assert (
-        event.detail["to_officer"] == "chen_hao"
-        and "urgent promise broken" in event.detail["assignment_reason"]
-    )
+    assert event.detail["to_officer"] == "chen_hao" and "promise broken" in event.detail["assignment_reason"]
     # The new keeper's promise is watched like the first.
     clock.advance(minutes=15)
     assert case_desk.watch().breached == [case.number]
@@ -201,7 +207,7 @@ def test_an_officer_without_duty_gets_a_wall_clock_promise(
 
 def test_two_watchers_on_one_database_breach_once(case_desk: Desk, clock: Clock, tmp_path: Path) -> None:
     numbers = [case_desk.open_case(report(resident_id=str(r))).case.number for r in range(5)]
-    clock.moment = at(4, 16)
+    clock.moment = at(3, 10)
     others = [second_desk(tmp_path / "hemu.sqlite3", clock) for _ in range(3)]
     desks = [case_desk, *others]
     barrier = threading.Barrier(len(desks))
@@ -221,20 +227,20 @@ def test_two_watchers_on_one_database_breach_once(case_desk: Desk, clock: Clock,
     for number in numbers:
         assert case_desk.store.get(number).breaches == 1
         sent = [n for n in case_desk.store.outbox.notifications(number) if n.kind == "promise_broken"]
-        assert len(sent) == 3
+        assert len(sent) == 2  # level 1: the officer and the backup
     # And every watcher, winner or not, knows when to look next (the renewed promises' reminders).
-    assert {report.next_check for report in reports} == {at(6, 16, 45)}
+    assert {report.next_check for report in reports} == {at(3, 11, 30)}
     for desk in others:
         desk.store.close()
 
 
 def test_a_restarted_watcher_continues_from_the_store(case_desk: Desk, clock: Clock, tmp_path: Path) -> None:
     case = case_desk.open_case(report()).case
-    clock.moment = at(4, 3)
+    clock.moment = at(3, 4)
     assert case_desk.watch().reminded == [case.number]
     restarted = second_desk(tmp_path / "hemu.sqlite3", clock)
     assert restarted.watch().reminded == []  # the reminder is remembered in the store, not in memory
-    clock.moment = at(4, 16, 1)
+    clock.moment = at(3, 10, 1)
     assert restarted.watch().breached == [case.number]
     assert case_desk.watch().breached == []
     restarted.store.close()
@@ -304,15 +310,15 @@ def test_one_case_that_fails_does_not_stop_the_watch(
     bad = case_desk.open_case(report(resident_id="1")).case.number
     good = case_desk.open_case(report(resident_id="2")).case.number
     clock.moment = at(4, 16)
-    renew = case_desk.promises.due
+    renew = watch.renewal_keeper
 
-    def failing(officer: Any, response: Any, start: datetime) -> datetime:
+    def failing(*args: Any) -> Any:
         if failing.calls == 0:  # type: ignore[attr-defined]
             failing.calls += 1  # type: ignore[attr-defined]
             raise RuntimeError("roster trouble")
-        return renew(officer, response, start)
+        return renew(*args)
 
     failing.calls = 0  # type: ignore[attr-defined]
-    monkeypatch.setattr(case_desk.promises, "due", failing)
+    monkeypatch.setattr(watch, "renewal_keeper", failing)
     assert case_desk.watch().breached == [good]
     assert case_desk.watch().breached == [bad]  # and the next sweep tries it again

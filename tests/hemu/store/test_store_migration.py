@@ -1,5 +1,5 @@
 """Migrations on a database that already holds cases: 0002 backfills, 0003 stops counting an
-acknowledgement as contact."""
+acknowledgement as contact, 0004 adds the officer's app language to accounts already linked."""
 
 from __future__ import annotations
 
@@ -114,3 +114,22 @@ def test_an_acknowledgement_that_counted_as_contact_no_longer_does(make_store) -
     assert one.awaits_response  # the watcher reminds and escalates it now
     assert (two.first_response_at, two.promise_kept) == (NOW + timedelta(minutes=5), True)
     assert (three.first_response_at, three.promise_kept) == (NOW + timedelta(minutes=5), True)
+
+
+def test_officers_linked_before_0004_stay_linked_with_no_app_language(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    upgrade(store, "0003")
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO officer_accounts (officer_id, telegram_chat_id, active, linked_at)"
+                " VALUES ('wang_li', 7001, true, :linked)"
+            ),
+            {"linked": _bind(store, NOW)},
+        )
+    store.migrate()
+    (account,) = store.officers.accounts()
+    assert (account.officer_id, account.telegram_chat_id, account.language) == ("wang_li", 7001, None)
+    code = store.officers.create_invite("wang_li", NOW, timedelta(days=1))
+    store.officers.redeem_invite(code, 7001, NOW, language="en")
+    assert store.officers.account_for_chat(7001).language == "en"  # type: ignore[union-attr]

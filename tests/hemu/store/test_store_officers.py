@@ -122,3 +122,25 @@ def test_one_chat_per_officer(store: Store) -> None:
     assert store.officers.redeem_invite(code, 777, NOW) == "zhang_wei"
     accounts = {a.officer_id: a.telegram_chat_id for a in store.officers.accounts()}
     assert accounts == {"wang_li": None, "zhang_wei": 777}
+
+
+def test_the_app_language_of_the_last_register_is_kept_with_the_account(store: Store) -> None:
+    officers = store.officers
+    officers.redeem_invite(officers.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW, language="en")
+    account = officers.account_for_chat(WANG_CHAT)
+    assert account is not None and (account.officer_id, account.language) == ("wang_li", "en")
+    reachable = officers.reachable("wang_li")
+    assert reachable is not None and (reachable.telegram_chat_id, reachable.language) == (WANG_CHAT, "en")
+    # Registering again says it afresh, an app in neither language included.
+    officers.redeem_invite(officers.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW, language="zh")
+    assert officers.reachable("wang_li").language == "zh"  # type: ignore[union-attr]
+    officers.redeem_invite(officers.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW)
+    assert officers.reachable("wang_li").language is None  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="language"):
+        officers.redeem_invite(officers.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW, language="fr")
+    # Nobody is reached through a deactivated or unlinked account.
+    officers.deactivate("wang_li", NOW)
+    assert officers.account_for_chat(WANG_CHAT) is None and officers.reachable("wang_li") is None
+    assert officers.account("wang_li").language is None  # type: ignore[union-attr]
+    assert officers.account("zhang_wei") is None
+    assert officers.reachable("zhang_wei") is None
