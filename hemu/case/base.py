@@ -46,13 +46,17 @@ class CaseBase:
 
     def _new_promise(self, officer_id: str, due_at: datetime, now: datetime) -> dict[str, Any]:
         """The values that give the case to ``officer_id`` with a promise made now (hand-over, reopening):
-        a new officer, a new promise, the reminder counted afresh. A first promise that already lapsed
-        unanswered is settled as broken here, so the new one cannot hide it."""
+        a new officer, a new promise, the reminder counted afresh, and its escalation from level 1 again
+        (``breaches`` counts the levels of the current promise; the audit log keeps every breach) — a
+        case past every level that someone hands over or reopens is watched again, not left silent. A
+        first promise that already lapsed unanswered is settled as broken here, so the new one cannot
+        hide it."""
         values: dict[str, Any] = {
             "officer_id": officer_id,
             "promise_due_at": due_at,
             "promise_set_at": now,
             "reminded_at": None,
+            "breaches": 0,
         }
         if self.lapsed(now):
             values["promise_kept"] = False

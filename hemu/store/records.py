@@ -128,6 +128,8 @@ class CaseRecord:
     # When the current promise was made: opening, hand-over, reopening or a renewal after a breach.
     promise_set_at: datetime
     reminded_at: datetime | None
+    # The escalation level the current promise has reached (0: not broken; past the policy's last level:
+    # in the supervisor's daily summary); a hand-over or reopening starts again at 0.
     breaches: int
     followed_up_at: datetime | None
     # None until first contact or the first breach settles whether the first promise was kept.

@@ -110,8 +110,9 @@ cases = Table(
     Column("rating_comment", Text),
     Column("version", Integer, nullable=False),
     # The promise watcher's bookkeeping (migration 0002): when the current promise was made (the reminder
-    # falls at a share of promise_set_at → promise_due_at), whether its officer was reminded, how often
-    # a promise on this case was broken and renewed, and whether the resident got the follow-up question.
+    # falls at a share of promise_set_at → promise_due_at), whether its officer was reminded, the
+    # escalation level the current promise has reached (breaches; a hand-over or reopening starts it
+    # again, the audit log keeps every breach), and whether the resident got the follow-up question.
     Column("promise_set_at", UTCDateTime(), nullable=False),
     Column("reminded_at", UTCDateTime()),
     Column("breaches", Integer, nullable=False, server_default=text("0")),

@@ -128,3 +128,22 @@ def test_a_summary_with_every_case_answered_since_is_not_sent(case_desk: Desk, c
     assert len(summaries(case_desk)) == 1
     assert case_desk.store.outbox.notifications(status=OutboxStatus.PENDING)
     assert case_desk.store.get(number).breaches == 4
+
+
+def test_a_case_past_every_level_handed_over_is_watched_again(case_desk: Desk, clock: Clock) -> None:
+    """A person making a new promise starts the escalation again: left at "past the last level", the
+    new officer's promise would break with nobody told."""
+    number = case_desk.open_case(report()).case.number
+    for moment in (at(3, 10), at(3, 12), at(3, 14), at(3, 16)):
+        clock.moment = moment
+        case_desk.watch()
+    assert case_desk.store.get(number).breaches == 4
+    clock.moment = at(3, 16, 30)
+    moved = case_desk.hand_over_to(number, "zhou_jian", "zhao_min").case
+    assert (moved.officer_id, moved.breaches) == ("zhao_min", 0)
+    clock.moment = moved.promise_due_at + timedelta(minutes=1)
+    assert case_desk.watch().breached == [number]
+    assert broken_to(case_desk, number, 0)[-2:] == [
+        ("officer:zhao_min", "assigned", 1),
+        ("officer:wang_li", "backup", 1),
+    ]
