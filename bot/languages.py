@@ -64,15 +64,8 @@ def with_app(gateway: Gateway, officer_id: str | None, app: str | None) -> str:
     return officer(gateway.settings, officer_id, gateway.officer_language, app)
 
 
-def for_officer(gateway: Gateway, officer_id: str | None) -> str:
-    """The officer rule when only their id is at hand: reads their account (one query, so not on the
-    event loop); :func:`with_app` when the account was read anyway."""
-    account = gateway.store.officers.account(officer_id) if officer_id else None
-    return with_app(gateway, officer_id, account.language if account is not None else None)
-
-
 def of_case(case: CaseRecord, default: str) -> str:
     return case.language if case.language in LANGUAGES else default
 
 
-__all__ = ["FALLBACK", "chosen", "for_officer", "of_case", "officer", "resident", "telegram_app", "with_app"]
+__all__ = ["FALLBACK", "chosen", "of_case", "officer", "resident", "telegram_app", "with_app"]

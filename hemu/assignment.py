@@ -25,13 +25,32 @@ AREA_ON_DUTY = "area_on_duty"
 BACKUP_ON_DUTY = "backup_on_duty"
 LEAST_LOADED_ON_DUTY = "least_loaded_on_duty"
 SUPERVISOR = "supervisor"
+DUTY_OFFICER_ON_DUTY = "duty_officer_on_duty"
+# Urgent cases only, after every other officer: the supervisor, on duty.
+SUPERVISOR_ON_DUTY = "supervisor_on_duty"
 # Only when the supervisor is switched off too: the officer whose duty starts soonest.
 NEXT_ON_DUTY = "next_on_duty"
 # A renewed promise stays with the officer who has the case, when they can keep it.
 STAYS = "stays"
-RULES = (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, SUPERVISOR, NEXT_ON_DUTY, STAYS)
+RULES = (
+    AREA_ON_DUTY,
+    BACKUP_ON_DUTY,
+    DUTY_OFFICER_ON_DUTY,
+    LEAST_LOADED_ON_DUTY,
+    SUPERVISOR_ON_DUTY,
+    SUPERVISOR,
+    NEXT_ON_DUTY,
+    STAYS,
+)
 # The rules that found someone able to work on the case (not a last resort).
-WORKING_RULES = (AREA_ON_DUTY, BACKUP_ON_DUTY, LEAST_LOADED_ON_DUTY, STAYS)
+WORKING_RULES = (
+    AREA_ON_DUTY,
+    BACKUP_ON_DUTY,
+    DUTY_OFFICER_ON_DUTY,
+    LEAST_LOADED_ON_DUTY,
+    SUPERVISOR_ON_DUTY,
+    STAYS,
+)
 
 
 class NoOfficerAvailable(LookupError):
@@ -127,8 +146,9 @@ def _on_duty_steps(
     is_on_duty: Callable[[Officer], bool],
     working: str = "is on duty",
 ) -> Choice | None:
-    """Area officer on duty → their backup on duty → least-loaded on duty (the supervisor only for
-    urgent cases); None when nobody passes ``is_on_duty``."""
+    """Area officer → their backup → the duty officer → the least-loaded other officer → (urgent cases
+    only) the supervisor, each passing ``is_on_duty``; None when nobody does. The supervisor takes part
+    in the area, backup and duty officer steps only where the roster names them so."""
 
     def pick(candidates: List[Officer], reason: Callable[[Officer], str], rule: str) -> Choice | None:
         available = [officer for officer in candidates if is_on_duty(officer)]
@@ -158,12 +178,25 @@ def _on_duty_steps(
         if choice is not None:
             return choice
 
-    pool = [officer for officer in eligible if urgent or officer.id != roster.supervisor]
     where = f"no officer of {area_id} or their backup {working}" if area_id else "the area is unknown"
-    return pick(
-        pool,
+    choice = pick(
+        [officer for officer in eligible if officer.duty_officer],
+        lambda o: f"{where}; duty officer {o.name.en} {working} ({_cases(loads.get(o.id, 0))})",
+        DUTY_OFFICER_ON_DUTY,
+    )
+    if choice is not None:
+        return choice
+    choice = pick(
+        [officer for officer in eligible if officer.id != roster.supervisor],
         lambda o: f"{where}; {o.name.en} {working} with the fewest cases ({_cases(loads.get(o.id, 0))})",
         LEAST_LOADED_ON_DUTY,
+    )
+    if choice is not None or not urgent:
+        return choice
+    return pick(
+        [officer for officer in eligible if officer.id == roster.supervisor],
+        lambda o: f"{where}; nobody else {working}: the supervisor {o.name.en} takes the urgent case",
+        SUPERVISOR_ON_DUTY,
     )
 
 
@@ -239,11 +272,13 @@ def assign(
 __all__ = [
     "AREA_ON_DUTY",
     "BACKUP_ON_DUTY",
+    "DUTY_OFFICER_ON_DUTY",
     "LEAST_LOADED_ON_DUTY",
     "NEXT_ON_DUTY",
     "RULES",
     "STAYS",
     "SUPERVISOR",
+    "SUPERVISOR_ON_DUTY",
     "WORKING_RULES",
     "Choice",
     "Decision",

@@ -67,6 +67,9 @@ class Officer(_Strict):
     areas: List[str] = []
     duty: List[Shift]
     backup: OfficerId | None = None  # type: ignore[valid-type]
+    # The station's duty officer (值班民警): after the area's officers and their backups, the first
+    # asked to take a case, and the first to take over an urgent case whose promise broke.
+    duty_officer: bool = False
     active: bool = True
     # The language of the officer's own Telegram messages; None: their Telegram app's at /register, else
     # the station's default_language (bot/languages.py).

@@ -200,9 +200,9 @@ def renewal_keeper(
     store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
 ) -> Decision:
     """Who keeps the renewed promise, and by when. An urgent case stays urgent: a new urgent promise, at
-    once with an officer on duty for all of it other than the one who missed it (the area's, their
-    backup, anyone, the supervisor included) — else the same officer while still on duty — else the
-    roster's last resort; never counted in an off-duty officer's hours. Any other case is renewed with
+    once with an officer on duty for all of it other than the one who missed it (the duty officer, then
+    anyone, then the supervisor) — else the same officer while still on duty — else the roster's last
+    resort; never counted in an off-duty officer's hours. Any other case is renewed with
     the policy's ``breach_priority``, staying with its officer if they can keep that promise, else going
     to whoever the roster's chain finds can."""
     policy = settings.policy
@@ -212,7 +212,7 @@ def renewal_keeper(
     decision = assign(
         settings.roster,
         policy,
-        case.area_id,
+        None if urgent else case.area_id,  # urgent: whoever is on duty now, duty officer first
         priority,
         now,
         store.loads(),

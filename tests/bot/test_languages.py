@@ -68,14 +68,12 @@ def test_cards_reminders_and_breaches_follow_the_app_language_kept_at_register(
     broken = {**number, "old_due": desk.now().isoformat(), "new_due": later, "role": "assigned"}
     breach = notices.render(gateway, _notice(desk, "officer:wang_li", "promise_broken", broken))
     assert "missed its promise" in breach.text
-    assert languages.for_officer(gateway, "wang_li") == "en"  # for a caller with only the id at hand
 
     # The roster's language outranks the app's: the supervisor reads Chinese from an English phone.
     _linked(desk, "zhou_jian", ZHOU, "en")
     told = notices.render(gateway, _notice(desk, "officer:zhou_jian", "promise_broken", broken))
     assert "未能按承诺" in told.text
-    assert languages.for_officer(gateway, "zhou_jian") == "zh"
-    assert languages.for_officer(gateway, "chen_hao") == "zh"  # never registered: the station's
+    assert languages.with_app(gateway, "chen_hao", None) == "zh"  # never registered: the station's
 
 
 async def test_an_officer_on_an_english_app_reads_english_until_they_register_from_a_chinese_one(

@@ -99,6 +99,7 @@ def rosters(draw: Any) -> Roster:
                 "title": {"zh": "民警", "en": "Officer"},
                 "areas": draw(st.lists(st.sampled_from(AREAS), max_size=3, unique=True)),
                 "backup": draw(st.one_of(st.none(), st.sampled_from(others))),
+                "duty_officer": draw(st.booleans()),
                 "duty": draw(st.lists(shifts(), min_size=1, max_size=2)),
             }
         )

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from hemu.assignment import (
     AREA_ON_DUTY,
     BACKUP_ON_DUTY,
+    DUTY_OFFICER_ON_DUTY,
     LEAST_LOADED_ON_DUTY,
     NEXT_ON_DUTY,
     SUPERVISOR,
+    SUPERVISOR_ON_DUTY,
     Choice,
     NoOfficerAvailable,
     assign,
@@ -54,9 +56,15 @@ class TestChain:
         assert choice.reason.startswith("no officer of binhe is on duty; backup Zhao Min is on duty")
         assert "(1 open case)" in choice.reason
 
-    def test_the_least_loaded_officer_on_duty_when_area_and_backup_are_off(self) -> None:
+    def test_the_duty_officer_when_area_and_backup_are_off(self) -> None:
         choice = choose("binhe", wednesday(23))
-        assert (choice.officer.id, choice.rule) == ("liu_yang", LEAST_LOADED_ON_DUTY)
+        assert (choice.officer.id, choice.rule) == ("liu_yang", DUTY_OFFICER_ON_DUTY)
+
+    def test_the_duty_officer_before_any_other_officer_on_duty(self) -> None:
+        # 08:00 Wednesday: Chen Hao (another area) and the night duty officer Liu Yang (until 08:30) are
+        # on duty; neither Binhe's officer nor her backup is. Liu Yang is asked first, even with more cases.
+        choice = choose("binhe", wednesday(8), loads={"liu_yang": 3})
+        assert (choice.officer.id, choice.rule) == ("liu_yang", DUTY_OFFICER_ON_DUTY)
 
     def test_an_unknown_area_goes_to_the_least_loaded_officer_on_duty_not_the_supervisor(self) -> None:
         # 13:00: Wang Li, Zhao Min, Chen Hao and the supervisor are on duty.
@@ -88,7 +96,7 @@ class TestUrgent:
     def test_urgent_at_night_reaches_the_officer_on_duty_whatever_the_area(self) -> None:
         for area in ("donghu", "binhe", None):
             choice = choose(area, wednesday(3), URGENT)
-            assert (choice.officer.id, choice.rule) == ("liu_yang", LEAST_LOADED_ON_DUTY)
+            assert (choice.officer.id, choice.rule) == ("liu_yang", DUTY_OFFICER_ON_DUTY)
 
     def test_urgent_by_day_still_prefers_the_area_and_its_backup(self) -> None:
         assert choose("binhe", wednesday(10), URGENT).officer.id == "wang_li"
@@ -98,7 +106,7 @@ class TestUrgent:
     def test_the_supervisor_on_duty_counts_for_urgent_cases_only(self) -> None:
         others = {officer.id for officer in ROSTER.officers} - {"zhou_jian"}
         urgent = choose("binhe", wednesday(10), URGENT, inactive=others)
-        assert (urgent.officer.id, urgent.rule) == ("zhou_jian", LEAST_LOADED_ON_DUTY)
+        assert (urgent.officer.id, urgent.rule) == ("zhou_jian", SUPERVISOR_ON_DUTY)
         routine = choose("binhe", wednesday(10), NORMAL, inactive=others)
         assert (routine.officer.id, routine.rule) == ("zhou_jian", SUPERVISOR)
 

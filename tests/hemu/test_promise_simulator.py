@@ -85,7 +85,11 @@ def check_new_promise(
     allowed = [
         o
         for o in roster.active_officers()
-        if priority is Priority.URGENT or o.id != roster.supervisor or area in o.areas or o.id in backups
+        if priority is Priority.URGENT
+        or o.id != roster.supervisor
+        or area in o.areas
+        or o.id in backups
+        or o.duty_officer
     ]
     able = [o.id for o in allowed if keeps(o)]
     assert not able, f"{officer.id} ({decision.rule}) chosen although {able} could keep the promise"
