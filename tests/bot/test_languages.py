@@ -7,13 +7,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot import languages, notices
-from bot.config import load_gateway_config
-from bot.gateway import Gateway
 from hemu.desk import Desk
 from hemu.settings import load_settings
-from hemu.store import CaseRecord, NotificationRecord, OutboxStatus
+from hemu.store import CaseRecord
 from tests.auxil.gateway import RunningGateway
 from tests.bot.conftest import OFFICER_CHATS, latest, open_case_now, press, register, resident_says_hello
+from tests.bot.offline import notice, offline_gateway
 from tests.conftest import REPO_ROOT
 
 WANG = OFFICER_CHATS["wang_li"]  # no language in the roster
@@ -29,49 +28,25 @@ def test_the_roster_wins_then_the_app_then_the_station() -> None:
     assert languages.officer(settings, None, "en", app="zh") == "zh"
 
 
-def _linked(desk: Desk, officer_id: str, chat_id: int, language: str | None) -> Gateway:
-    code = desk.store.officers.create_invite(officer_id, desk.now(), timedelta(days=1))
-    desk.store.officers.redeem_invite(code, chat_id, desk.now(), language=language)
-    return Gateway(config=load_gateway_config({}), settings=desk.settings, store=desk.store, desk=desk)
-
-
-def _notice(desk: Desk, recipient: str, kind: str, payload: dict) -> NotificationRecord:
-    now = desk.now()
-    return NotificationRecord(
-        id=1,
-        case_id=1,
-        created_at=now,
-        updated_at=now,
-        recipient=recipient,
-        kind=kind,
-        payload=payload,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        sent_at=None,
-        last_error=None,
-    )
-
-
 def test_cards_reminders_and_breaches_follow_the_app_language_kept_at_register(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:
     case = open_case()  # Wang Li's
-    gateway = _linked(desk, "wang_li", WANG, "en")
+    gateway = offline_gateway(desk, {"wang_li": WANG}, "en")
     number = {"number": case.number}
-    card = notices.render(gateway, _notice(desk, "officer:wang_li", "case_assigned", number))
+    card = notices.render(gateway, notice(desk, "officer:wang_li", "case_assigned", number))
     assert card.chat_id == WANG
     assert "A new case for you" in card.text and f"Case {case.number}" in card.text
-    reminder = notices.render(gateway, _notice(desk, "officer:wang_li", "promise_reminder", number))
+    reminder = notices.render(gateway, notice(desk, "officer:wang_li", "promise_reminder", number))
     assert reminder.text.startswith("⏰ Reminder")
     later = (desk.now() + timedelta(hours=2)).isoformat()
     broken = {**number, "old_due": desk.now().isoformat(), "new_due": later, "role": "assigned"}
-    breach = notices.render(gateway, _notice(desk, "officer:wang_li", "promise_broken", broken))
+    breach = notices.render(gateway, notice(desk, "officer:wang_li", "promise_broken", broken))
     assert "missed its promise" in breach.text
 
     # The roster's language outranks the app's: the supervisor reads Chinese from an English phone.
-    _linked(desk, "zhou_jian", ZHOU, "en")
-    told = notices.render(gateway, _notice(desk, "officer:zhou_jian", "promise_broken", broken))
+    offline_gateway(desk, {"zhou_jian": ZHOU}, "en")
+    told = notices.render(gateway, notice(desk, "officer:zhou_jian", "promise_broken", broken))
     assert "未能按承诺" in told.text
     assert languages.with_app(gateway, "chen_hao", None) == "zh"  # never registered: the station's
 

@@ -12,11 +12,10 @@ import pytest
 from telegram.error import NetworkError
 
 from bot import notices, notifier
-from bot.gateway import Gateway
 from hemu import clock as hemu_clock
 from hemu.desk import Desk
 from hemu.settings import load_settings
-from hemu.store import CaseRecord, NotificationRecord, OutboxStatus, Store
+from hemu.store import CaseRecord, OutboxStatus, Store
 from sandbox.server import LocalBotApi
 from tests.auxil.gateway import RunningGateway, running_gateway
 from tests.bot.conftest import (
@@ -32,6 +31,7 @@ from tests.bot.conftest import (
     resident_says_hello,
     wait_until,
 )
+from tests.bot.offline import notice, offline_gateway
 
 WANG = OFFICER_CHATS["wang_li"]
 
@@ -192,42 +192,14 @@ async def test_resident_updates_are_in_the_case_language(
 # ---------------------------------------------------------------- rendering, without Telegram
 
 
-def _offline_gateway(desk: Desk, linked: dict[str, int] | None = None) -> Gateway:
-    """A gateway with no Telegram behind it, for rendering; ``linked`` officers' chats (id → chat)."""
-    from bot.config import load_gateway_config
-
-    for officer_id, chat_id in (linked or {}).items():
-        code = desk.store.officers.create_invite(officer_id, desk.now(), timedelta(days=1))
-        desk.store.officers.redeem_invite(code, chat_id, desk.now())
-    return Gateway(config=load_gateway_config({}), settings=desk.settings, store=desk.store, desk=desk)
-
-
-def _record(desk: Desk, recipient: str, kind: str, payload: dict) -> NotificationRecord:
-    now = desk.now()
-    return NotificationRecord(
-        id=1,
-        case_id=1,
-        created_at=now,
-        updated_at=now,
-        recipient=recipient,
-        kind=kind,
-        payload=payload,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        sent_at=None,
-        last_error=None,
-    )
-
-
 def test_officer_updates_escape_what_residents_wrote(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:
     case = open_case()
-    gateway = _offline_gateway(desk, linked={"wang_li": 7001})
+    gateway = offline_gateway(desk, linked={"wang_li": 7001})
     rated = notices.render(
         gateway,
-        _record(
+        notice(
             desk,
             "officer:wang_li",
             "case_update",
@@ -238,7 +210,7 @@ def test_officer_updates_escape_what_residents_wrote(
     assert "&lt;i&gt;bad&lt;/i&gt; &amp; worse" in rated.text and "2/5" in rated.text
     details = notices.render(
         gateway,
-        _record(
+        notice(
             desk,
             "officer:wang_li",
             "case_update",
@@ -248,7 +220,7 @@ def test_officer_updates_escape_what_residents_wrote(
     assert "a&lt;b" in details.text
     safe = notices.render(
         gateway,
-        _record(
+        notice(
             desk, "officer:wang_li", "case_update", {"number": case.number, "event": "resident_says_safe"}
         ),
     )
@@ -257,11 +229,11 @@ def test_officer_updates_escape_what_residents_wrote(
 
 def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
     case = open_case()
-    gateway = _offline_gateway(desk, linked={"zhao_min": 7002})
+    gateway = offline_gateway(desk, linked={"zhao_min": 7002})
     later = (desk.now() + timedelta(hours=2)).isoformat()
     backup = notices.render(
         gateway,
-        _record(
+        notice(
             desk,
             "officer:zhao_min",
             "promise_broken",
@@ -280,7 +252,7 @@ def test_a_broken_promise_names_the_role(desk: Desk, open_case: Callable[..., Ca
 
 def test_undeliverable_notifications_say_why(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
     case = open_case()
-    gateway = _offline_gateway(desk)
+    gateway = offline_gateway(desk)
     cases = [
         (
             "resident:abc",
@@ -295,7 +267,7 @@ def test_undeliverable_notifications_say_why(desk: Desk, open_case: Callable[...
     ]
     for recipient, kind, payload, reason in cases:
         with pytest.raises(notices.Drop, match=reason):
-            notices.render(gateway, _record(desk, recipient, kind, payload))
+            notices.render(gateway, notice(desk, recipient, kind, payload))
 
 
 def test_an_urgent_case_taken_over_after_a_breach_says_so_on_its_card(
@@ -303,9 +275,9 @@ def test_an_urgent_case_taken_over_after_a_breach_says_so_on_its_card(
 ) -> None:
     """Not "handed over to you by Wang Li": Wang Li did not hand it over, the promise broke."""
     case = open_case()
-    gateway = _offline_gateway(desk, linked={"wang_li": 7003})
+    gateway = offline_gateway(desk, linked={"wang_li": 7003})
     payload = {"number": case.number, "from_officer": "zhao_min", "reason": "urgent_breach"}
-    card = notices.render(gateway, _record(desk, "officer:wang_li", "case_assigned", payload))
+    card = notices.render(gateway, notice(desk, "officer:wang_li", "case_assigned", payload))
     assert "🚨" in card.text and "赵敏" in card.text and "转交" not in card.text
 
 
@@ -313,14 +285,14 @@ def test_a_reopened_cards_header_says_why_and_the_resident_reads_what_was_done(
     desk: Desk, open_case: Callable[..., CaseRecord]
 ) -> None:
     case = open_case()
-    gateway = _offline_gateway(desk, linked={"zhou_jian": 7004})
+    gateway = offline_gateway(desk, linked={"zhou_jian": 7004})
     payload = {"number": case.number, "from_officer": "wang_li", "reason": "low_rating", "rating": 1}
-    card = notices.render(gateway, _record(desk, "officer:zhou_jian", "case_assigned", payload))
+    card = notices.render(gateway, notice(desk, "officer:zhou_jian", "case_assigned", payload))
     assert "1/5" in card.text and "王丽" in card.text and "转交" not in card.text
     resolved = desk.officer_act(case.number, case.officer_id, "resolve", note="<b>谈妥</b> & 道歉").case
     update = notices.render(
         gateway,
-        _record(
+        notice(
             desk,
             f"resident:{resolved.resident_id}",
             "case_update",
@@ -334,12 +306,12 @@ def test_a_resident_in_danger_whose_promise_broke_is_told_whom_to_call_now(desk:
     """A late officer must not leave someone in danger waiting for the next promise: the apology for a
     danger case carries the emergency number; an ordinary case's does not."""
     urgent = desk.open_urgent_case("42", "en", "he has a knife and is at my door", ["weapon"]).case
-    gateway = _offline_gateway(desk)
+    gateway = offline_gateway(desk)
     later = (desk.now() + timedelta(minutes=30)).isoformat()
     payload = {"number": urgent.number, "event": "promise_broken", "officer_id": urgent.officer_id}
-    told = notices.render(gateway, _record(desk, "resident:42", "case_update", {**payload, "new_due": later}))
+    told = notices.render(gateway, notice(desk, "resident:42", "case_update", {**payload, "new_due": later}))
     assert "110" in told.text and "in danger" in told.text
     ordinary = desk.open_case(report(resident_id="43", language="en")).case
     payload = {"number": ordinary.number, "event": "promise_broken", "officer_id": ordinary.officer_id}
-    told = notices.render(gateway, _record(desk, "resident:43", "case_update", {**payload, "new_due": later}))
+    told = notices.render(gateway, notice(desk, "resident:43", "case_update", {**payload, "new_due": later}))
     assert "110" not in told.text
