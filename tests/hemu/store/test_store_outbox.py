@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+from typing import Callable
 
 import pytest
 
@@ -91,3 +93,30 @@ def test_a_notification_nobody_could_send_is_refused_with_its_change(
     with pytest.raises(ValueError, match=problem):
         store.open_case(new_case(), assign_to("wang_li"), NOW, "resident:42", notify=[notification])
     assert store.cases() == []
+
+
+def test_a_notice_without_a_case_is_queued_once_since_a_moment_even_by_racing_writers(
+    make_store: Callable[[], Store],
+) -> None:
+    """The supervisor's daily summary: several watchers (threads, each its own engine) write it once."""
+    first = make_store()
+    first.migrate()
+    stores = [first, *(make_store() for _ in range(3))]
+    summary = Notification("officer:zhou_jian", "daily_summary", {"numbers": ["HM-2026-000001"]})
+    barrier = threading.Barrier(len(stores))
+    written: list[bool] = []
+
+    def write(store: Store) -> None:
+        barrier.wait()
+        written.append(store.outbox.add_once(summary, since=NOW, now=NOW + timedelta(minutes=1)))
+
+    threads = [threading.Thread(target=write, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(written) == [False, False, False, True]
+    queued = [n for n in first.outbox.notifications() if n.kind == "daily_summary"]
+    assert [(n.case_id, n.recipient) for n in queued] == [(None, "officer:zhou_jian")]
+    # The next day's moment: written again.
+    assert first.outbox.add_once(summary, since=NOW + timedelta(days=1), now=NOW + timedelta(days=1))
