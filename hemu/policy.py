@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Literal
+from typing import Dict, List, Literal, get_args
 
 from pydantic import Field, root_validator, validator
 
@@ -89,14 +89,15 @@ class DangerPolicy(_Strict):
 
 # Who a level of escalation tells: the officer who has the case, their backup, the supervisor, every
 # officer on duty at that moment.
-ESCALATION_ROLES = ("assigned", "backup", "supervisor", "on_duty")
+EscalationRole = Literal["assigned", "backup", "supervisor", "on_duty"]
+ESCALATION_ROLES: tuple[str, ...] = get_args(EscalationRole)
 
 
 class EscalationLevel(_Strict):
     """One step of the escalation of a broken promise: who is told, and whether the station's call list
     goes with it (Hemu cannot telephone; the people told are asked to ring the numbers)."""
 
-    tell: List[Literal["assigned", "backup", "supervisor", "on_duty"]] = Field(..., min_items=1)
+    tell: List[EscalationRole] = Field(..., min_items=1)
     call_list: bool = False
 
 

@@ -137,10 +137,8 @@ def on_duty_within(
     """The wall-clock promise a resident can rely on ("within 24 hours"), due while its officer works:
     ``opened + duration`` if they are on duty then, else the end of their last shift before it — if
     they work at least ``needed`` of the window; else counted in their duty time."""
-    end = opened_utc + duration
-    periods = duty_periods(officer, opened_utc, end, calendar, tz)
-    worked = sum((e.astimezone(UTC) - s.astimezone(UTC) for s, e in periods), timedelta(0))
-    if not periods or worked < needed:
+    periods = duty_periods(officer, opened_utc, opened_utc + duration, calendar, tz)
+    if not periods or _worked(periods) < needed:
         return _duty_time_due(duration, officer, opened_utc, calendar, tz)
     return periods[-1][1].astimezone(UTC)
 
@@ -149,10 +147,12 @@ def duty_within(
     officer: Officer, start: datetime, end: datetime, calendar: Calendar, tz: tzinfo
 ) -> timedelta:
     """How much of [start, end) the officer is on duty."""
-    total = timedelta(0)
-    for begin, finish in duty_periods(officer, start, end, calendar, tz):
-        total += finish.astimezone(UTC) - begin.astimezone(UTC)
-    return total
+    return _worked(duty_periods(officer, start, end, calendar, tz))
+
+
+def _worked(periods: list[tuple[datetime, datetime]]) -> timedelta:
+    # In UTC: two datetimes sharing a ZoneInfo subtract by wall clock (hemu.duty).
+    return sum((end.astimezone(UTC) - start.astimezone(UTC) for start, end in periods), timedelta(0))
 
 
 def _duty_time_due(

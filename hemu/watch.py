@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Dict, List
+from typing import AbstractSet, Dict, List
 
 from hemu import parties
 from hemu.assignment import STAYS, WORKING_RULES, Decision, assign, keeper_check
@@ -143,9 +143,10 @@ def _renew(
     old_due, officer_id = case.promise_due_at, case.officer_id
     if level is None:
         return store.record(case.number, now, lambda current: current.run_out(old_due, now, levels))
-    decision = renewal_keeper(store, settings, promises, case, now)
+    inactive = store.officers.switched_off()
+    decision = renewal_keeper(store, settings, promises, case, now, inactive)
     hand_to = decision.officer.id if decision.officer.id != case.officer_id else None
-    told = _told(level.tell, store, settings, promises, case, now)
+    told = _told(level.tell, settings, promises, case, now, inactive)
 
     def plan(current: Case) -> Change | None:
         return current.break_promise(
@@ -167,11 +168,11 @@ def _renew(
 
 def _told(
     roles: List[str],
-    store: Store,
     settings: Settings,
     promises: PromiseClock,
     case: CaseRecord,
     now: datetime,
+    inactive: AbstractSet[str],
 ) -> List[tuple[str, str]]:
     """The officers an escalation level tells, each once with the first role that names them."""
     roster = settings.roster
@@ -185,7 +186,6 @@ def _told(
         elif role == "supervisor":
             ids = [roster.supervisor]
         else:  # on_duty
-            inactive = store.officers.switched_off()
             ids = [
                 officer.id
                 for officer in roster.active_officers()
@@ -197,7 +197,12 @@ def _told(
 
 
 def renewal_keeper(
-    store: Store, settings: Settings, promises: PromiseClock, case: CaseRecord, now: datetime
+    store: Store,
+    settings: Settings,
+    promises: PromiseClock,
+    case: CaseRecord,
+    now: datetime,
+    inactive: AbstractSet[str],
 ) -> Decision:
     """Who keeps the renewed promise, and by when. An urgent case stays urgent: a new urgent promise, at
     once with an officer on duty for all of it other than the one who missed it (the duty officer, then
@@ -206,7 +211,6 @@ def renewal_keeper(
     the policy's ``breach_priority``, staying with its officer if they can keep that promise, else going
     to whoever the roster's chain finds can."""
     policy = settings.policy
-    inactive = store.officers.switched_off()
     urgent = case.priority is Priority.URGENT
     priority = Priority.URGENT if urgent else policy.breach_priority
     decision = assign(
@@ -218,7 +222,7 @@ def renewal_keeper(
         store.loads(),
         promises.calendar,
         promises.tz,
-        inactive | {case.officer_id} if urgent else inactive,
+        {*inactive, case.officer_id} if urgent else inactive,
         prefer=None if urgent else case.officer_id,
     )
     if not urgent:
@@ -226,22 +230,19 @@ def renewal_keeper(
     # Someone else on duty for the whole new promise; else the same officer if they are; else someone
     # else on duty now; else the same officer if on duty now; else the roster's last resort.
     keeps = keeper_check(policy, priority, now, promises.calendar, promises.tz)
-    if keeps is not None and keeps(decision.officer):
-        return decision
     current = settings.roster.officer(case.officer_id)
     if current is None or not current.active or current.id in inactive:
         return decision
-    stays = Decision(
-        current,
-        STAYS,
-        "nobody else is on duty for the new promise, the same officer keeps it",
-        promises.due(current, policy.response_time(priority), now),
-    )
-    if keeps is not None and keeps(current):
-        return stays
-    if decision.rule in WORKING_RULES:
+    if keeps is not None and keeps(decision.officer):
         return decision
-    return stays if on_duty(current, now, promises.calendar, promises.tz) else decision
+    if (keeps is None or not keeps(current)) and (
+        decision.rule in WORKING_RULES or not on_duty(current, now, promises.calendar, promises.tz)
+    ):
+        return decision
+    due = promises.due(current, policy.response_time(priority), now)
+    return Decision(
+        current, STAYS, "nobody else is on duty for the new promise, the same officer keeps it", due
+    )
 
 
 def summary_moment(settings: Settings, now: datetime) -> datetime:
@@ -261,6 +262,7 @@ def _daily_summary(
     today = summary_moment(settings, now)
     if now < today:
         return [], today
+    # Midday tomorrow is tomorrow's local date whatever the clocks do tonight.
     tomorrow = summary_moment(settings, today + timedelta(days=1, hours=12))
     # A case joins the summary the morning after it ran out (its last promise is when that happened):
     # the last level's messages went out only hours before.

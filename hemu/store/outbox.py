@@ -111,15 +111,17 @@ class Outbox:
         takes a transaction lock named after the kind."""
         since, now = require_aware(since, "since"), require_aware(now, "now")
         kind, recipient = known_kind(notification.kind), known_recipient(notification.recipient)
+        earlier = select(outbox.c.id).where(
+            outbox.c.kind == kind, outbox.c.recipient == recipient, outbox.c.created_at >= since
+        )
+        # The watcher asks on every sweep for the rest of the day: look without the write lock first.
+        with self._reader.connect() as conn:
+            if conn.execute(earlier).first() is not None:
+                return False
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:kind))"), {"kind": kind})
-            earlier = conn.execute(
-                select(outbox.c.id).where(
-                    outbox.c.kind == kind, outbox.c.recipient == recipient, outbox.c.created_at >= since
-                )
-            ).first()
-            if earlier is not None:
+            if conn.execute(earlier).first() is not None:
                 return False
             add_notifications(conn, None, now, [notification])
         return True
