@@ -86,3 +86,23 @@ def test_the_resident_hears_once_that_the_station_head_knows(
     payload = {"number": case.number, "event": "still_waiting", "officer_id": case.officer_id}
     told = notices.render(gateway, notice(desk, f"resident:{case.resident_id}", "case_update", payload))
     assert case.number in told.text and "head of the station" in told.text
+
+
+@pytest.mark.parametrize("event", ["promise_broken", "still_waiting"])
+def test_a_resident_in_danger_is_given_the_emergency_number_at_every_late_word(
+    desk: Desk, open_case: Callable[..., CaseRecord], event: str
+) -> None:
+    """Safety: a danger case whose promises keep breaking — renewed, or past every level — never leaves
+    the resident with only an apology."""
+    case = open_case(risk_flags=("threat",), language="zh")
+    assert case.is_danger
+    gateway = offline_gateway(desk)
+    payload = {
+        "number": case.number,
+        "event": event,
+        "officer_id": case.officer_id,
+        "new_due": (desk.now() + timedelta(minutes=15)).isoformat(),
+    }
+    told = notices.render(gateway, notice(desk, f"resident:{case.resident_id}", "case_update", payload))
+    emergency = desk.settings.station.first_emergency_number
+    assert case.number in told.text and emergency in told.text and "不要等待" in told.text

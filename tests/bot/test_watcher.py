@@ -1,13 +1,14 @@
 """The promise watcher inside the gateway: a reminder before the promise falls due, and on a breach the
-officer, the backup, the supervisor and the resident are each told once — all derived from the store, so
-moving the shared clock (HEMU_CLOCK_FILE) is enough to see it happen."""
+first escalation level (the officer and the backup) and the resident are each told once — all derived
+from the store, so moving the shared clock (HEMU_CLOCK_FILE) is enough to see it happen."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from hemu.desk import WatchReport
 from hemu.settings import load_settings
+from hemu.store import OutboxStatus
 from tests.auxil.gateway import RunningGateway
 from tests.bot.conftest import (
     OFFICER_CHATS,
@@ -18,11 +19,32 @@ from tests.bot.conftest import (
     open_case_now,
     register_all,
     resident_says_hello,
+    wait_until,
 )
 
 
 async def _counts(gateway: RunningGateway, chats: list[int]) -> list[int]:
     return [len(await bot_messages(gateway, chat)) for chat in chats]
+
+
+async def _swept_and_delivered(running: RunningGateway, number: str, sweeps: int = 3) -> None:
+    """A positive signal instead of a pause: ``sweeps`` more watcher sweeps have finished, and nothing
+    about the case is left in the outbox — whatever they queued has been sent."""
+    desk = running.gateway.desk
+    watch = desk.watch
+    finished: list[WatchReport] = []
+
+    def counted() -> WatchReport:
+        report = watch()
+        finished.append(report)
+        return report
+
+    desk.watch = counted  # type: ignore[method-assign]
+    try:
+        await wait_until(lambda: len(finished) >= sweeps)
+    finally:
+        del desk.watch  # the class's method again
+    await wait_until(lambda: not running.store.outbox.notifications(number, status=OutboxStatus.PENDING))
 
 
 async def test_reminder_then_breach_each_told_once(gateway: RunningGateway, clock_file: Path) -> None:
@@ -44,7 +66,7 @@ async def test_reminder_then_breach_each_told_once(gateway: RunningGateway, cloc
     advance(clock_file, minutes=12)  # 80 % of the promise window
     reminder = await latest(gateway, chat, 3)
     assert case.number in reminder["text"] and "提醒" in reminder["text"]
-    await asyncio.sleep(1.0)  # several sweeps: still one reminder
+    await _swept_and_delivered(gateway, case.number)  # several sweeps: still one reminder
     assert await _counts(gateway, [chat, backup_chat, boss_chat]) == [3, 1, 1]
 
     advance(clock_file, minutes=5)  # past due: escalation level 1, the officer and the backup
@@ -58,7 +80,7 @@ async def test_reminder_then_breach_each_told_once(gateway: RunningGateway, cloc
     renewed = gateway.store.get(case.number)
     assert renewed.promise_due_at > case.promise_due_at
 
-    await asyncio.sleep(1.0)
+    await _swept_and_delivered(gateway, case.number)
     # The supervisor hears nothing at level 1 (unless the urgent case is now theirs: the card).
     boss = 2 if renewed.officer_id == roster.supervisor else 1
     assert await _counts(gateway, [chat, backup_chat, boss_chat, RESIDENT]) == [4, 2, boss, hello + 1]

@@ -268,8 +268,15 @@ def test_a_broken_promise_reminds_then_escalates(e2e: E2E) -> None:
     new_promise_by = keeper.name.zh
     text = resident.expect(case.number, new_promise_by, local_due(e2e, broken))
     assert "很抱歉" in text or "sorry" in text.lower()
-    # The watcher keeps sweeping; nothing is announced twice.
-    time.sleep(2)
+    # The watcher keeps sweeping; nothing is announced twice. The positive signal that it swept after
+    # the breach: the renewed promise's own reminder reaches its keeper once its moment comes.
+    keeper_chat = e2e.officers[keeper.id]
+    keeper_chat.set_mark()
+    remind_at = broken.promise_set_at + (broken.promise_due_at - broken.promise_set_at) * 0.8
+    clock.advance(remind_at - clock.now() + timedelta(seconds=5), e2e.clock_file)
+    e2e.wait_case(case.number, lambda c: c.reminded_at, "the renewed promise's reminder")
+    keeper_chat.expect(case.number)
+    wait_all_sent(e2e, case.number)
     assert resident.count(case.number) == 1
     assert e2e.store.get(case.number).breaches == 1
 
