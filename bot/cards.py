@@ -1,21 +1,21 @@
 """The officer's case card and the buttons that travel with it: pure functions, no I/O.
 
 Everything a resident (or an officer, for notes) wrote is untrusted text inside an HTML message, so it
-goes through :func:`html.escape` here, in one place, and never anywhere else; the card is cut to
-Telegram's 4096-character limit by shortening the summary rather than by failing to send. Button data
-carries the case version so a press on an old card is recognised as stale instead of acting on a case
-that has moved on.
+goes through :func:`html.escape` here, in one place, and never anywhere else; the card always fits
+Telegram's limit because everything typed on it is shortened together (:mod:`bot.fit`) rather than the
+card failing to send. Button data carries the case version so a press on an old card is recognised as
+stale instead of acting on a case that has moved on.
 """
 
 from __future__ import annotations
 
 import html
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callbacks, texts
+from bot import callbacks, fit, texts
 from hemu.cases import TRANSITIONS, CaseState
 from hemu.config import RISK_KINDS
 from hemu.desk import Desk
@@ -24,13 +24,8 @@ from hemu.settings import Settings
 from hemu.store import CaseRecord
 from hemu.when import describe_due
 
-# Telegram's limit on message text, counted in UTF-16 code units.
-MAX_TEXT = 4096
-# Free-text fields other than the summary are capped first, so the summary always keeps most of the room.
-FIELD_CAP = 600
 # How many cases /cases lists with a button each (Telegram allows 100 buttons; a phone screen far fewer).
 LIST_LIMIT = 30
-ELLIPSIS = "…"
 
 # Button verb → desk verb, and the state the press leads to (used to recognise a repeated press).
 ACT_VERBS: dict[str, str] = {"ack": "acknowledge", "contact": "contacted", "resolve": "resolve"}
@@ -57,6 +52,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "card_rating",
     "card_rating_value",
     "card_area_value",
+    "card_minimal_note",
     *(f"state_{state.value}" for state in CaseState),
     *(f"risk_{kind}" for kind in RISK_KINDS),
     "button_ack",
@@ -68,17 +64,6 @@ TEXT_KEYS: tuple[str, ...] = (
     "list_line",
     "list_more",
 )
-
-
-def utf16_len(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units (an emoji is two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def cap(text: str | None, limit: int = FIELD_CAP) -> str | None:
-    if text is None:
-        return None
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def _e(value: object) -> str:
@@ -121,20 +106,42 @@ def card_text(
     language: str,
     header: str | None = None,
 ) -> str:
-    """The case card in HTML; ``header`` is an already-HTML line put on top (e.g. "handed over to you")."""
-    text = _card(case, settings, now, language, header, case.summary)
-    if utf16_len(text) <= MAX_TEXT:
-        return text
-    # Escaping works character by character (& → &amp;), so each summary character costs its escaped
-    # length on the card: keep the longest prefix whose cost fits the room the rest of the card leaves.
-    room = MAX_TEXT - utf16_len(_card(case, settings, now, language, header, ELLIPSIS))
-    kept = used = 0
-    for char in case.summary:
-        used += utf16_len(_e(char))
-        if used > room:
-            break
-        kept += 1
-    return _card(case, settings, now, language, header, case.summary[:kept].rstrip() + ELLIPSIS)
+    """The case card in HTML; ``header`` is an already-HTML line put on top (e.g. "handed over to you").
+
+    Everything typed on the card (the resident's words, the officer's note) is one budget for
+    :func:`bot.fit.fit`, so the card fits Telegram however much was written; raises
+    :class:`bot.fit.TooLong` only if Hemu's own lines do not fit (see :func:`minimal_card_text`).
+    """
+    typed = {
+        "summary": case.summary,
+        "area_text": case.area_text,
+        "parties": case.parties,
+        "duration": case.duration,
+        "contact": case.contact if case.contact_consent else None,
+        "note": case.resolution_note,
+        "comment": case.rating_comment if case.rating is not None else None,
+    }
+    return fit.fit(lambda values: _card(case, settings, now, language, header, values), typed)
+
+
+def _line(label: str, value: object, language: str) -> str:
+    return texts.text("card_line", language, label=_e(label), value=_e(value))
+
+
+def _labelled(key: str, value: object, language: str) -> str:
+    """A card line whose label is one of the gateway's texts."""
+    return _line(texts.text(key, language), value, language)
+
+
+def _card_top(case: CaseRecord, language: str, header: str | None) -> list[str]:
+    """Header, title, category, priority and state: the lines every card starts with."""
+    content = load_content()
+    lines: list[str] = [header] if header else []
+    lines.append(texts.text("card_title", language, number=_e(case.number)))
+    lines.append(_labelled("card_category", content.category_name(case.category, language), language))
+    lines.append(_labelled("card_priority", content.priority_name(case.priority, language), language))
+    lines.append(_labelled("card_state", state_name(case.state, language), language))
+    return lines
 
 
 def _card(
@@ -143,31 +150,27 @@ def _card(
     now: datetime,
     language: str,
     header: str | None,
-    summary: str,
+    typed: Mapping[str, str | None],
 ) -> str:
     content = load_content()
 
     def line(label: str, value: object) -> str:
-        return texts.text("card_line", language, label=_e(label), value=_e(value))
+        return _line(label, value, language)
 
     def label(key: str) -> str:
         return texts.text(key, language)
 
-    lines: list[str] = [header] if header else []
-    lines.append(texts.text("card_title", language, number=_e(case.number)))
-    lines.append(line(label("card_category"), content.category_name(case.category, language)))
-    lines.append(line(label("card_priority"), content.priority_name(case.priority, language)))
-    lines.append(line(label("card_state"), state_name(case.state, language)))
+    lines = _card_top(case, language, header)
     area = area_name(settings, case.area_id, language)
-    area_text = cap(case.area_text)
+    area_text = typed["area_text"]
     if area and area_text:
         area_value = texts.text("card_area_value", language, area=area, text=area_text)
     else:
         area_value = area or area_text or content.labels.unknown.get(language)
     lines.append(line(content.field_name("area", language), area_value))
-    lines.append(line(label("card_summary"), summary))
+    lines.append(line(label("card_summary"), typed["summary"] or ""))
     for field in ("parties", "duration"):
-        value = cap(getattr(case, field))
+        value = typed[field]
         if value:
             lines.append(line(content.field_name(field, language), value))
     if case.harm:
@@ -177,7 +180,7 @@ def _card(
     if case.risk_flags:
         lines.append("⚠️ " + line(label("card_risk"), risk_names(case.risk_flags, language)))
     if case.contact_consent and case.contact:
-        contact = cap(case.contact)
+        contact = typed["contact"]
     elif case.is_danger:
         contact = label("card_contact_not_given")
     else:
@@ -187,12 +190,23 @@ def _card(
         lines.append(line(label("card_promise"), promise_text(case, now, settings, language)))
     lines.append(line(label("card_officer"), officer_name(settings, case.officer_id, language)))
     if case.resolution_note:
-        lines.append(line(label("card_note"), cap(case.resolution_note)))
+        lines.append(line(label("card_note"), typed["note"]))
     if case.rating is not None:
         rating = texts.text(
-            "card_rating_value", language, rating=case.rating, comment=cap(case.rating_comment) or ""
+            "card_rating_value", language, rating=case.rating, comment=typed["comment"] or ""
         ).rstrip(" :：—-")
         lines.append(line(label("card_rating"), rating))
+    return "\n".join(lines)
+
+
+def minimal_card_text(case: CaseRecord, settings: Settings, now: datetime, language: str) -> str:
+    """The card without anything anyone typed, for when Telegram refuses the full one: what the case is,
+    where it stands, who has it, and where the full record can be read. Always fits (Hemu's words only)."""
+    lines = _card_top(case, language, None)
+    if case.is_active:
+        lines.append(_labelled("card_promise", promise_text(case, now, settings, language), language))
+    lines.append(_labelled("card_officer", officer_name(settings, case.officer_id, language), language))
+    lines.append(texts.text("card_minimal_note", language, number=_e(case.number)))
     return "\n".join(lines)
 
 

@@ -1,23 +1,23 @@
 """What each queued notice says: rendered at send time from the case as it is *now* (a card delivered
 late shows the current state), in the recipient's language. :mod:`bot.notifier` delivers what this
 renders; :class:`Drop` is a notice that should no longer be sent to anyone (the case moved on, the
-recipient is gone).
+recipient is gone). Every message fits Telegram whatever was typed into it (:mod:`bot.fit`), and each has a
+short stand-in without any typed words, :func:`render_minimal`, for a message Telegram refuses anyway.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callbacks, cards, languages, texts
+from bot import callbacks, cards, fit, recipients, texts
 from bot.gateway import Gateway
+from bot.recipients import Drop, Outgoing
 from hemu.guidance import load_content
 from hemu.kinds import CardReason, NoticeKind, Update
-from hemu.parties import Party
 from hemu.policy import ESCALATION_ROLES
 from hemu.store import (
     CaseRecord,
@@ -27,9 +27,18 @@ from hemu.when import describe_due, describe_overdue
 
 log = logging.getLogger(__name__)
 
-# A resident's own words inside an officer's update are capped so the message always fits.
-QUOTE_CAP = 3000
-
+# What a short notice (render_minimal) says each notice was: officers by kind and by case-update event.
+OFFICER_MINIMAL = (
+    NoticeKind.CASE_ASSIGNED,
+    NoticeKind.PROMISE_REMINDER,
+    NoticeKind.PROMISE_BROKEN,
+    NoticeKind.CASE_UPDATE,
+    Update.DETAILS_ADDED,
+    Update.CANCELLED_BY_RESIDENT,
+    Update.RESIDENT_SAYS_SAFE,
+    Update.RATED,
+    Update.FOLLOW_UP_CAME_BACK,
+)
 
 # Case updates a resident is sent. Closing (a rating) and reopening (a low rating, "it came back") are
 # the resident's own presses, answered by bot.ratings at once: the desk queues nothing for them.
@@ -72,39 +81,37 @@ TEXT_KEYS: tuple[str, ...] = (
     "officer_call_list",
     "officer_daily_summary",
     "officer_daily_summary_line",
+    "list_more",
+    "minimal_officer",
+    *(f"minimal_officer_{kind.value}" for kind in OFFICER_MINIMAL),
+    "minimal_officer_daily_summary",
+    "minimal_resident",
+    *(f"minimal_resident_{event.value}" for event in RESIDENT_EVENTS),
+    "minimal_resident_follow_up",
+    "minimal_resident_other",
 )
 
 
-class Drop(Exception):
-    """This notification can never be delivered (no chat, not a Telegram user, case gone): say why."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    chat_id: int
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-
-
 def render(gateway: Gateway, record: NotificationRecord) -> Outgoing:
-    """The message for one notification, from the current case; :class:`Drop` when there is none."""
-    party = Party.parse(record.recipient)
-    if party is None:
-        raise Drop(f"unknown recipient {record.recipient!r}")
-    if record.kind == NoticeKind.DAILY_SUMMARY and party.role == "officer":
-        return render_summary(gateway, record, party.ident)
-    number = record.payload.get("number")
-    if not number:
-        raise Drop("notification without a case number")
+    """The message for one notification, from the current case; :class:`Drop` when there is none.
+
+    It always fits Telegram: typed text is shortened to fit (:mod:`bot.fit`), and a message whose own
+    words still would not fit is sent as :func:`render_minimal` instead of being refused.
+    """
+    party, case = recipients.subject(gateway, record)
     try:
-        case = gateway.store.get(str(number))
-    except ValueError:
-        raise Drop(f"not a case number: {number!r}") from None
-    if case is None:
-        raise Drop(f"case {number} does not exist")
-    if party.role == "resident":
-        return render_resident(gateway, record, case, party.ident)
-    return render_officer(gateway, record, case, party.ident)
+        if case is None:
+            outgoing = render_summary(gateway, record, party.ident)
+        elif party.role == "resident":
+            outgoing = render_resident(gateway, record, case, party.ident)
+        else:
+            outgoing = render_officer(gateway, record, case, party.ident)
+        if fit.visible_len(outgoing.text) > fit.MAX_TEXT:
+            raise fit.TooLong(f"{fit.visible_len(outgoing.text)} UTF-16 units visible")
+    except fit.TooLong as error:
+        log.warning("notification %s does not fit Telegram (%s): sending it short", record.id, error)
+        return render_minimal(gateway, record)
+    return outgoing
 
 
 def _when(value: Any, fallback: datetime) -> datetime:
@@ -128,34 +135,40 @@ def officer_values(gateway: Gateway, officer_id: str, language: str) -> dict[str
     }
 
 
+def _follow_up_markup(number: str, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.text("button_fu_back", language),
+                    callback_data=callbacks.follow_up(number, came_back=True),
+                ),
+                InlineKeyboardButton(
+                    texts.text("button_fu_fine", language),
+                    callback_data=callbacks.follow_up(number, came_back=False),
+                ),
+            ]
+        ]
+    )
+
+
+def _danger_line(gateway: Gateway, case: CaseRecord, event: str, language: str) -> str:
+    """Someone in danger whose promise broke is told again whom to call."""
+    if event in (Update.PROMISE_BROKEN, Update.STILL_WAITING) and case.is_danger:
+        emergency = cards.escape(gateway.settings.station.first_emergency_number)
+        return "\n" + texts.text("update_danger_line", language, emergency=emergency)
+    return ""
+
+
 def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:
-    if not ident.isdigit():
-        raise Drop("not a Telegram resident")
-    if case.resident_id != ident:
-        raise Drop("the case no longer belongs to this resident")
-    language = languages.of_case(case, gateway.officer_language)
+    language = recipients.resident_language(gateway, record, case, ident)
     payload = record.payload
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
     number = cards.escape(case.number)
     if record.kind == NoticeKind.FOLLOW_UP:
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        texts.text("button_fu_back", language),
-                        callback_data=callbacks.follow_up(case.number, came_back=True),
-                    ),
-                    InlineKeyboardButton(
-                        texts.text("button_fu_fine", language),
-                        callback_data=callbacks.follow_up(case.number, came_back=False),
-                    ),
-                ]
-            ]
-        )
-        return Outgoing(int(ident), texts.text("follow_up", language, number=number), markup)
-    if record.kind != NoticeKind.CASE_UPDATE:
-        raise Drop(f"unknown notification kind {record.kind!r}")
+        text = texts.text("follow_up", language, number=number)
+        return Outgoing(int(ident), text, _follow_up_markup(case.number, language))
     event = str(payload.get("event") or "")
     if event not in RESIDENT_EVENTS:
         state = cards.escape(load_content().state_name(case.state, language))
@@ -167,23 +180,21 @@ def render_resident(gateway: Gateway, record: NotificationRecord, case: CaseReco
         "promise": cards.escape(describe_due(due, now, tz, language)),
         **officer_values(gateway, officer_id, language),
     }
-    if event == Update.RESOLVED:  # the officer's own words on what was done, escaped like a resident's
-        values["note"] = cards.escape(cards.cap(case.resolution_note or "—", QUOTE_CAP))
+
+    def build(typed: Mapping[str, str | None]) -> str:
+        # The officer's own words on what was done, escaped and shortened like a resident's.
+        note = {"note": cards.escape(typed["note"])} if typed["note"] is not None else {}
+        text = texts.render(f"update_{event}", language, **values, **note).text
+        return text + _danger_line(gateway, case, event, language)
+
+    note = (case.resolution_note or "—") if event == Update.RESOLVED else None
     markup = cards.rating_keyboard(case.number) if event == Update.RESOLVED else None
-    text = texts.render(f"update_{event}", language, **values).text
-    # Someone in danger is told again whom to call.
-    if event in (Update.PROMISE_BROKEN, Update.STILL_WAITING) and case.is_danger:
-        emergency = cards.escape(gateway.settings.station.first_emergency_number)
-        text += "\n" + texts.text("update_danger_line", language, emergency=emergency)
-    return Outgoing(int(ident), text, markup)
+    return Outgoing(int(ident), fit.fit(build, {"note": note}), markup)
 
 
 def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:
-    account = gateway.store.officers.reachable(ident)
-    if account is None or account.telegram_chat_id is None:
-        raise Drop(f"officer {ident} has no linked Telegram chat")
-    chat_id = account.telegram_chat_id
-    language = languages.with_app(gateway, ident, account.language)
+    chat_id, language = recipients.officer_chat(gateway, ident)
+    recipients.check_officer_notice(gateway, record, case, ident)
     payload = record.payload
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
@@ -203,8 +214,6 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         return cards.escape(cards.officer_name(gateway.settings, str(officer_id), language))
 
     if record.kind == NoticeKind.CASE_ASSIGNED:
-        if not gateway.desk.may_act(case, ident):
-            raise Drop(f"case {case.number} is no longer assigned to {ident}")
         from_officer = payload.get("from_officer")
         reason = payload.get("reason")
         if reason in (CardReason.URGENT_BREACH, CardReason.BREACH):
@@ -221,8 +230,6 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         text = cards.card_text(case, gateway.settings, now, language, header=header)
         return Outgoing(chat_id, text, cards.viewer_keyboard(case, ident, gateway.desk, language))
     if record.kind == NoticeKind.PROMISE_REMINDER:
-        if not case.is_active or case.officer_id != ident:
-            raise Drop(f"case {case.number} no longer waits for {ident}")
         promise = cards.escape(describe_due(case.promise_due_at, now, tz, language))
         return Outgoing(
             chat_id, texts.text("officer_reminder", language, number=number, promise=promise), view
@@ -242,25 +249,28 @@ def render_officer(gateway: Gateway, record: NotificationRecord, case: CaseRecor
         )
         text += escalation_lines(gateway, payload, language)
         return Outgoing(chat_id, text, view if gateway.desk.may_act(case, ident) else None)
-    if record.kind != NoticeKind.CASE_UPDATE:
-        raise Drop(f"unknown notification kind {record.kind!r}")
     event = str(payload.get("event") or "")
     if event == Update.DETAILS_ADDED:
-        quoted = cards.escape(cards.cap(str(payload.get("text") or ""), QUOTE_CAP))
-        text = texts.text("officer_details_added", language, number=number, text=quoted)
+
+        def details(typed: Mapping[str, str | None]) -> str:
+            quoted = cards.escape(typed["text"] or "")
+            return texts.text("officer_details_added", language, number=number, text=quoted)
+
+        text = fit.fit(details, {"text": str(payload.get("text") or "")})
     elif event == Update.CANCELLED_BY_RESIDENT:
         text = texts.text("officer_cancelled", language, number=number)
     elif event == Update.RESIDENT_SAYS_SAFE:
         text = texts.text("officer_resident_safe", language, number=number)
     elif event == Update.RATED:
-        comment = payload.get("comment")
-        said = (
-            texts.text("officer_comment", language, comment=cards.escape(cards.cap(str(comment), QUOTE_CAP)))
-            if comment
-            else ""
-        )
         rating = cards.escape(payload.get("rating", case.rating or "?"))
-        text = texts.text("officer_rated", language, number=number, rating=rating, comment=said).rstrip()
+
+        def rated(typed: Mapping[str, str | None]) -> str:
+            comment = typed["comment"]
+            said = texts.text("officer_comment", language, comment=cards.escape(comment)) if comment else ""
+            return texts.text("officer_rated", language, number=number, rating=rating, comment=said).rstrip()
+
+        comment = payload.get("comment")
+        text = fit.fit(rated, {"comment": str(comment) if comment else None})
     elif event == Update.FOLLOW_UP_CAME_BACK:
         text = texts.text("officer_follow_up_came_back", language, number=number)
     else:
@@ -285,34 +295,88 @@ def escalation_lines(gateway: Gateway, payload: Mapping[str, Any], language: str
 
 def render_summary(gateway: Gateway, record: NotificationRecord, ident: str) -> Outgoing:
     """The supervisor's daily summary: the cases past every escalation level that still wait for first
-    contact when it is sent (one answered since is left out; none left, nothing is sent)."""
-    account = gateway.store.officers.reachable(ident)
-    if account is None or account.telegram_chat_id is None:
-        raise Drop(f"officer {ident} has no linked Telegram chat")
-    chat_id = account.telegram_chat_id
-    language = languages.with_app(gateway, ident, account.language)
+    contact when it is sent (none left, nothing is sent); as many as fit, then how many more."""
+    chat_id, language = recipients.officer_chat(gateway, ident)
     now = gateway.desk.now()
     tz = gateway.settings.station.station.tz
     content = load_content()
-    lines = []
-    for number in record.payload.get("numbers") or []:
-        try:
-            case = gateway.store.get(str(number))
-        except ValueError:
-            continue
-        if case is None or not case.awaits_response:
-            continue
-        lines.append(
-            texts.text(
-                "officer_daily_summary_line",
-                language,
-                number=cards.escape(case.number),
-                priority=cards.escape(content.priority_name(case.priority, language)),
-                officer=cards.escape(cards.officer_name(gateway.settings, case.officer_id, language)),
-                old=cards.escape(describe_overdue(case.promise_due_at, now, tz, language)),
-            )
+    waiting = recipients.still_waiting(gateway, record)
+    lines = [
+        texts.text(
+            "officer_daily_summary_line",
+            language,
+            number=cards.escape(case.number),
+            priority=cards.escape(content.priority_name(case.priority, language)),
+            officer=cards.escape(cards.officer_name(gateway.settings, case.officer_id, language)),
+            old=cards.escape(describe_overdue(case.promise_due_at, now, tz, language)),
         )
-    if not lines:
-        raise Drop("every case in the daily summary has been answered since")
-    text = texts.text("officer_daily_summary", language, count=len(lines), cases="\n".join(lines))
-    return Outgoing(chat_id, text)
+        for case in waiting
+    ]
+
+    def build(shown: Sequence[str], hidden: int) -> str:
+        more = [texts.text("list_more", language, count=hidden)] if hidden else []
+        cases = "\n".join([*shown, *more])
+        return texts.text("officer_daily_summary", language, count=len(lines), cases=cases)
+
+    return Outgoing(chat_id, fit.fit_lines(build, lines))
+
+
+def render_minimal(gateway: Gateway, record: NotificationRecord) -> Outgoing:
+    """A short stand-in for a notification Telegram refused (:mod:`bot.notifier` sends it after a
+    ``BadRequest`` to the full message): the case number, what kind of notice it was and where to read
+    the rest (``/case N`` for an officer, ``/status`` for a resident), in the recipient's language.
+
+    It holds no word anyone typed, so it always fits and always parses. A resident still gets the
+    buttons the notice asked them to press (the rating, the follow-up answer) and, on a danger case whose
+    promise broke, the emergency number. Raises :class:`Drop` exactly when :func:`render` would: both ask
+    :mod:`bot.recipients`.
+    """
+    party, case = recipients.subject(gateway, record)
+    if case is not None and party.role == "resident":
+        return _minimal_resident(gateway, record, case, party.ident)
+    chat_id, language = recipients.officer_chat(gateway, party.ident)
+    if case is None:
+        count = len(recipients.still_waiting(gateway, record))
+        return Outgoing(chat_id, texts.text("minimal_officer_daily_summary", language, count=count))
+    recipients.check_officer_notice(gateway, record, case, party.ident)
+    event = str(record.payload.get("event") or "")
+    named = {kind.value for kind in OFFICER_MINIMAL}
+    name = (
+        event if record.kind == NoticeKind.CASE_UPDATE and event in named else NoticeKind(record.kind).value
+    )
+    kind = texts.text(f"minimal_officer_{name}", language)
+    number = cards.escape(case.number)
+    return Outgoing(chat_id, texts.text("minimal_officer", language, kind=kind, number=number))
+
+
+def _minimal_resident(gateway: Gateway, record: NotificationRecord, case: CaseRecord, ident: str) -> Outgoing:
+    language = recipients.resident_language(gateway, record, case, ident)
+    event = str(record.payload.get("event") or "")
+    markup: InlineKeyboardMarkup | None = None
+    if record.kind == NoticeKind.FOLLOW_UP:
+        name, markup = "follow_up", _follow_up_markup(case.number, language)
+    elif event in RESIDENT_EVENTS:
+        name = event
+        markup = cards.rating_keyboard(case.number) if event == Update.RESOLVED else None
+    else:
+        name = "other"
+    kind = texts.text(f"minimal_resident_{name}", language)
+    text = texts.text("minimal_resident", language, number=cards.escape(case.number), kind=kind)
+    return Outgoing(int(ident), text + _danger_line(gateway, case, event, language), markup)
+
+
+# Drop and Outgoing live in bot.recipients; the notifier and bot.delivery import them from here.
+__all__ = [
+    "OFFICER_MINIMAL",
+    "RESIDENT_EVENTS",
+    "TEXT_KEYS",
+    "Drop",
+    "Outgoing",
+    "escalation_lines",
+    "officer_values",
+    "render",
+    "render_minimal",
+    "render_officer",
+    "render_resident",
+    "render_summary",
+]

@@ -10,7 +10,7 @@ import re
 import time
 from typing import Any
 
-from sandbox.markup import MAX_TEXT_LENGTH, ParseError, parse_html
+from sandbox.markup import MAX_TEXT_LENGTH, ParseError, parse_html, utf16_len
 from sandbox.protocol import (
     CHAT_ACTIONS,
     DEFAULT_UPDATE_TYPES,
@@ -155,7 +155,9 @@ class BotMethods:
             entities = params["entities"]
         if not text.strip():
             raise bad_request("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
+        # Telegram measures what the reader sees (tags gone, &amp; one character) in UTF-16 code units, so
+        # an emoji costs two: counting Python characters would pass 4,000 emoji that Telegram refuses.
+        if utf16_len(text) > MAX_TEXT_LENGTH:
             raise bad_request("message is too long")
         return text, entities, str(parse_mode) if parse_mode else None
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+# A message's text after entity parsing, in UTF-16 code units (:func:`utf16_len`).
 MAX_TEXT_LENGTH = 4096
 
 # Tag → entity type. ``span`` is only valid as ``<span class="tg-spoiler">``.

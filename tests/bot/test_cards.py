@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot import cards
+from bot import cards, fit
 from hemu.cases import CaseState
 from hemu.desk import Desk
 from hemu.store import CaseRecord
@@ -81,12 +81,12 @@ def test_a_huge_summary_is_shortened_to_fit_telegram(
 ) -> None:
     case = open_case(summary="噪音&<" * 3000, parties="p" * 5000)
     text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
-    assert cards.utf16_len(text) <= cards.MAX_TEXT
+    assert fit.visible_len(text) <= fit.MAX_TEXT
     assert "…" in text
     assert "&amp;&lt;" in text  # escaping survived the cut (no half entity)
     assert "&am…" not in text and "&l…" not in text
     emoji = open_case(summary="😡" * 5000, category="report_pet_dispute")
-    assert cards.utf16_len(cards.card_text(emoji, desk.settings, WEDNESDAY_10, "en")) <= cards.MAX_TEXT
+    assert fit.visible_len(cards.card_text(emoji, desk.settings, WEDNESDAY_10, "en")) <= fit.MAX_TEXT
 
 
 def test_keyboard_follows_the_state_and_carries_the_version(
