@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import cases
 from actions.cases import officer_values, report_from, resident_id, station_values
 from actions.common import content, language, say
-from hemu.desk import Outcome
+from hemu.desk import LimitReached
 from hemu.guidance import REPORT_INTENTS
 from hemu.store import CaseRecord
 
@@ -28,13 +28,14 @@ log = logging.getLogger(__name__)
 REPEAT_SLOT = "repeat_case"
 
 
-def open_case_like(tracker: Tracker, category: str | None) -> CaseRecord | None:
+async def open_case_like(tracker: Tracker, category: str | None) -> CaseRecord | None:
     """The resident's open case of this category, if any (None too when the store cannot be read: the
     report then simply goes on)."""
     if category not in REPORT_INTENTS:
         return None
+    resident = resident_id(tracker)
     try:
-        return cases.desk().open_case_about(resident_id(tracker), category)
+        return await cases.at_desk(lambda the_desk: the_desk.open_case_about(resident, category))
     except Exception:
         log.exception("could not look for an open %s case of %s", category, resident_id(tracker))
         return None
@@ -51,12 +52,12 @@ class ActionAskSameMatter(Action):
     ) -> list[EventType]:
         number = tracker.get_slot(REPEAT_SLOT)
         try:
-            the_desk = cases.desk()
-            case = the_desk.store.get(number) if number else None
-            if case is not None and case.is_active:
-                outcome = Outcome(case=case, officer=the_desk.officer(case.officer_id), opened=False)
-                values = officer_values(outcome, tracker, the_desk.now())
-                category = content().category_name(case.category, language(tracker))
+            outcome, now = await cases.at_desk(
+                lambda the_desk: (cases.active_case(the_desk, number), the_desk.now())
+            )
+            if outcome is not None:
+                values = officer_values(outcome, tracker, now)
+                category = content().category_name(outcome.case.category, language(tracker))
                 say(dispatcher, tracker, "repeat_report_question", category=category, **values)
                 return []
         except Exception:
@@ -83,9 +84,11 @@ class ActionAddToOpenCase(Action):
         category = tracker.get_slot("category")
         summary = tracker.get_slot("report_text") or content().category_name(category, language(tracker))
         try:
-            the_desk = cases.desk()
-            outcome = the_desk.open_case(report_from(tracker, category, summary, []))
-            now = the_desk.now()
+            report = report_from(tracker, category, summary, [])
+            outcome, now = await cases.at_desk(lambda the_desk: (the_desk.open_case(report), the_desk.now()))
+        except LimitReached as limit:  # the open case was closed meanwhile, and today's limit is reached
+            cases.say_limit_reached(dispatcher, tracker, limit)
+            return [SlotSet(REPEAT_SLOT, None)]
         except Exception:
             log.exception("could not add to the open case of %s", resident_id(tracker))
             say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))

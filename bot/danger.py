@@ -38,6 +38,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "danger_helplines",
     "danger_case_opened",
     "danger_case_extended",
+    "danger_limit_extended",
     "danger_case_failed",
 )
 
@@ -139,6 +140,8 @@ async def _page(
         return None
     notifier.wake(gateway)  # the officer's card goes out now, not at the next poll
     key = "danger_case_opened" if outcome.opened else "danger_case_extended"
+    if outcome.held_back:  # past the daily page limit: on their case as details, no new page or promise
+        key = "danger_limit_extended"
     await _tell(
         application, chat_id, escape(texts.text(key, language, **_case_values(gateway, outcome, language)))
     )

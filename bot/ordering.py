@@ -1,7 +1,16 @@
-"""Updates from different chats run concurrently; updates from one chat run in the order they came.
+"""Updates from different chats run concurrently; updates from one chat run in the order they came, and
+a chat's waiting updates wait in their own queue, not in the gateway's.
 
 PTB's ``concurrent_updates(True)`` gives no order at all, which would let a resident's second message
 overtake the first inside Rasa; sequential processing would make 100 residents wait for each other.
+
+PTB's ``BaseUpdateProcessor.process_update`` takes one of the global slots (``max_concurrent_updates``)
+*before* it hands the update to ``do_process_update``. Waiting for the chat's turn inside that would let
+one resident sending hundreds of messages fill every slot with updates that only wait for their own
+chat, while every other resident and officer waited for a slot. So ``process_update`` is replaced (PTB
+marks it ``final`` for type checkers only; the application calls it on whatever processor it was given):
+an update first waits for its chat's turn, and only then for one of the global slots — which it holds
+only while it runs. A chat with a queue holds at most one slot.
 """
 
 from __future__ import annotations
@@ -25,24 +34,34 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
+        # One lock per chat with updates in flight: its waiters are the chat's queue (asyncio.Lock
+        # wakes them first come, first served, and a newcomer never jumps a waiting one).
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def process_update(  # type: ignore[misc]  # PTB's @final: see the module docstring
+        self, update: object, coroutine: Awaitable[Any]
+    ) -> None:
         key = chat_key(update)
         if key is None:
-            await coroutine
+            async with self._semaphore:
+                await self.do_process_update(update, coroutine)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            # The chat's turn first, the global slot second (the semaphore PTB counts in
+            # ``current_concurrent_updates``): a chat's queue never holds more than one slot.
+            async with lock, self._semaphore:
+                await self.do_process_update(update, coroutine)
         finally:
             self._users[key] -= 1
             if not self._users[key]:  # forget idle chats so the table does not grow forever
                 del self._users[key]
                 self._locks.pop(key, None)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
 
     async def initialize(self) -> None:
         pass

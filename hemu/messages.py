@@ -44,6 +44,8 @@ REQUIRED = (
     "urgent_case_opened",
     "urgent_case_extended",
     "case_desk_unavailable",
+    "case_limit_reached",
+    "urgent_limit_extended",
     "officer_needs_report",
     "contact_via_phone",
     "contact_via_chat",

@@ -1,6 +1,6 @@
 """The resident side of the gateway: a resident's Telegram chat relayed to Rasa and back — text and
 commands (:mod:`.messages`), the gateway's own questions (:mod:`.questions`), everything else
-(:mod:`.media`).
+(:mod:`.media`), each behind the per-resident message limit (:mod:`.limits`; danger is never throttled).
 
 Residents write in their own words; Rasa (with the action server) decides every answer. These handlers
 only carry messages across (:mod:`bot.relay`; kept messages are replayed by :mod:`bot.replay`), and
@@ -32,6 +32,8 @@ from bot import callbacks, texts
 from bot.callbacks import Prefix
 from bot.gateway import Gateway
 from bot.replay import replay_loop
+from bot.resident import limits
+from bot.resident.limits import metered
 from bot.resident.media import (
     on_contact,
     on_document,
@@ -82,6 +84,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "location_area",
     "location_unknown",
     "edited_ignored",
+    *limits.TEXT_KEYS,
 )
 
 
@@ -89,13 +92,14 @@ TEXT_KEYS: tuple[str, ...] = (
 
 
 def register(application: Application) -> None:
-    """Resident handlers, in group 0 (after the officer console and ratings)."""
+    """Resident handlers, in group 0 (after the officer console and ratings). Everything a resident sends
+    is behind the message limit (:func:`metered`); presses on buttons are not."""
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE & private
     commands = [
-        CommandHandler(list(COMMAND_PAYLOADS), on_command, filters=new),
-        CommandHandler("language", on_language, filters=new),
-        CommandHandler("forget", on_forget, filters=new),
+        CommandHandler(list(COMMAND_PAYLOADS), metered(on_command), filters=new),
+        CommandHandler("language", metered(on_language), filters=new),
+        CommandHandler("forget", metered(on_forget), filters=new),
     ]
     buttons = [
         CallbackQueryHandler(on_button, pattern=callbacks.pattern(Prefix.REPLY)),
@@ -106,17 +110,19 @@ def register(application: Application) -> None:
     ]
     messages = [
         MessageHandler(
-            filters.UpdateType.EDITED_MESSAGE & private & (filters.TEXT | filters.CAPTION), on_edited
+            filters.UpdateType.EDITED_MESSAGE & private & (filters.TEXT | filters.CAPTION), metered(on_edited)
         ),
-        MessageHandler(new & filters.COMMAND, on_unknown_command),
-        MessageHandler(new & filters.TEXT, on_text),
-        MessageHandler(new & (filters.LOCATION | filters.VENUE), on_location),
-        MessageHandler(new & filters.PHOTO, on_photo),
-        MessageHandler(new & filters.Document.ALL, on_document),
-        MessageHandler(new & (filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE), on_voice),
-        MessageHandler(new & (filters.Sticker.ALL | filters.ANIMATION), on_sticker),
-        MessageHandler(new & filters.CONTACT, on_contact),
-        MessageHandler(new & ~filters.StatusUpdate.ALL, on_other),
+        MessageHandler(new & filters.COMMAND, metered(on_unknown_command)),
+        MessageHandler(new & filters.TEXT, metered(on_text)),
+        MessageHandler(new & (filters.LOCATION | filters.VENUE), metered(on_location)),
+        MessageHandler(new & filters.PHOTO, metered(on_photo)),
+        MessageHandler(new & filters.Document.ALL, metered(on_document)),
+        MessageHandler(
+            new & (filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE), metered(on_voice)
+        ),
+        MessageHandler(new & (filters.Sticker.ALL | filters.ANIMATION), metered(on_sticker)),
+        MessageHandler(new & filters.CONTACT, metered(on_contact)),
+        MessageHandler(new & ~filters.StatusUpdate.ALL, metered(on_other)),
     ]
     for handler in [*commands, *buttons, *messages]:
         application.add_handler(handler, GROUP)

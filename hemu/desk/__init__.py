@@ -16,7 +16,15 @@ from hemu.desk.base import utc_now
 from hemu.desk.intake import DANGER_CATEGORY, Intake
 from hemu.desk.officers import OFFICER_VERBS, OfficerDesk
 from hemu.desk.residents import LOW_RATING, ResidentDesk
-from hemu.desk.results import ActResult, CaseRefused, NotAllowed, Outcome, RateResult, Report
+from hemu.desk.results import (
+    ActResult,
+    CaseRefused,
+    LimitReached,
+    NotAllowed,
+    Outcome,
+    RateResult,
+    Report,
+)
 from hemu.watch import WatchReport
 
 
@@ -33,6 +41,7 @@ __all__ = [
     "ActResult",
     "CaseRefused",
     "Desk",
+    "LimitReached",
     "NotAllowed",
     "Outcome",
     "RateResult",
