@@ -92,12 +92,12 @@ class ActionDangerAnswer(Action):
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         if answer.pages_now:
-            opened = open_danger_case(
+            opened = await open_danger_case(
                 dispatcher, tracker, Priority.URGENT, "urgent_case_opened", "urgent_case_extended"
             )
         else:
             say(dispatcher, tracker, "past_danger_advice")
-            opened = open_danger_case(
+            opened = await open_danger_case(
                 dispatcher,
                 tracker,
                 load_policy().past_danger_priority,

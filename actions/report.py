@@ -77,7 +77,7 @@ class ActionStartReport(Action):
             duration = find_duration(text)
             if duration:
                 events.append(SlotSet("duration", duration))
-        repeat = open_case_like(tracker, intent)
+        repeat = await open_case_like(tracker, intent)
         if repeat is not None:
             # Asked first (actions/repeat.py): the same matter as the open case, or a new one?
             return [*events, SlotSet(REPEAT_SLOT, repeat.number)]
@@ -261,7 +261,7 @@ class ActionCancelReport(Action):
         )
         if case_number_in(tracker) or not in_progress:
             # A case named, or nothing being reported: "cancel" means one of their open cases.
-            return cancel_named_or_offer(dispatcher, tracker)
+            return await cancel_named_or_offer(dispatcher, tracker)
         say(dispatcher, tracker, "report_cancelled")
         return (
             [ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     if config.webhook_url:
         application.run_webhook(**webhook_options(config), bootstrap_retries=-1)
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+        application.run_polling(
+            timeout=config.telegram.poll, allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1
+        )
     return 0
 
 

@@ -7,13 +7,44 @@ start-up with a message naming the variable.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlparse
 
 from hemu.errors import ConfigError
 
 DEFAULT_LOCAL_API = "http://127.0.0.1:8081"
+
+
+@dataclass(frozen=True)
+class TelegramTimeouts:
+    """How long one Bot API call may take, per phase, in seconds.
+
+    PTB's defaults (5 s, pool 1 s) are kept close, made explicit so they cannot drift with a PTB upgrade.
+    What sets them is the urgent promise: an officer's page must arrive within minutes of 15, so a call
+    stuck on a dead connection has to fail in seconds and leave the notifier time to retry (it backs off
+    and tries again; a call that never returns would hold the page for ever). With the defaults one
+    attempt gives up after at most connect + write + read = 25 s; each is capped at 60 s so no setting
+    can spend the promise on waiting.
+    """
+
+    connect: float = 5.0
+    read: float = 10.0  # Telegram answers sendMessage in well under a second, or with 429 at once
+    write: float = 10.0
+    pool: float = 5.0  # waiting for a free connection while many sends run at once
+    # getUpdates is held open by Telegram this long when nothing happens; its read timeout is
+    # ``read`` on top of it (PTB adds them), so a dropped long poll is noticed within 20 s.
+    poll: float = 10.0
+
+
+# Variable → (field, lowest, highest) in seconds; the defaults are TelegramTimeouts' own.
+TELEGRAM_TIMEOUT_ENV = {
+    "HEMU_TELEGRAM_CONNECT_TIMEOUT": ("connect", 0.5, 60),
+    "HEMU_TELEGRAM_READ_TIMEOUT": ("read", 0.5, 60),
+    "HEMU_TELEGRAM_WRITE_TIMEOUT": ("write", 0.5, 60),
+    "HEMU_TELEGRAM_POOL_TIMEOUT": ("pool", 0.1, 60),
+    "HEMU_TELEGRAM_POLL_TIMEOUT": ("poll", 0, 50),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,7 @@ class GatewayConfig:
     # Seconds between two messages to one chat (Telegram allows about one per second per chat).
     per_chat_pace: float
     rasa_timeout: float
+    telegram: TelegramTimeouts = field(default_factory=TelegramTimeouts)
 
     @property
     def webhook_path(self) -> str:
@@ -62,6 +94,16 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     if not low <= value <= high:
         raise ConfigError(f"environment: {name}: {value} is outside {low}–{high}")
     return value
+
+
+def telegram_timeouts(env: Mapping[str, str]) -> TelegramTimeouts:
+    defaults = TelegramTimeouts()
+    return TelegramTimeouts(
+        **{
+            name: _number(env, variable, getattr(defaults, name), low, high)
+            for variable, (name, low, high) in TELEGRAM_TIMEOUT_ENV.items()
+        }
+    )
 
 
 def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -98,4 +140,5 @@ def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
         replay_interval=_number(env, "HEMU_REPLAY_INTERVAL", 5.0, 0.1, 600),
         per_chat_pace=_number(env, "HEMU_PER_CHAT_PACE", 1.0, 0, 10),
         rasa_timeout=_number(env, "HEMU_RASA_TIMEOUT", 60.0, 1, 600),
+        telegram=telegram_timeouts(env),
     )

@@ -5,7 +5,9 @@ Ctrl-C or SIGTERM stops every service; so does any one of them dying (it is name
 half a Hemu (say, a gateway whose Rasa is gone) would look alive while failing every resident.
 
 Environment: HEMU_RASA_PORT (5005), HEMU_ACTIONS_PORT (5055), HEMU_SANDBOX_PORT (8081), HEMU_LOG_DIR
-(logs/), DATABASE_URL (var/hemu.sqlite3), HEMU_CLOCK_FILE (optional shared clock shift), TELEGRAM_BOT_TOKEN
+(logs/), DATABASE_URL (var/hemu.sqlite3), HEMU_TRACKER_STORE (where Rasa keeps conversations, so they
+survive a restart: var/rasa-trackers.sqlite3, or DATABASE_URL's PostgreSQL; ``memory`` for none; see
+scripts/endpoints.py), HEMU_CLOCK_FILE (optional shared clock shift), TELEGRAM_BOT_TOKEN
 (real Telegram instead of the sandbox). In sandbox mode every active roster officer gets a fresh invite code,
 written to <log dir>/sandbox-officers.json for the page's one-click "register" buttons.
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hemu import clock  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store  # noqa: E402
+from scripts.endpoints import TrackerStore, tracker_store, tracker_store_url  # noqa: E402
 from scripts.processes import HOST, REPO_ROOT, Service, ServiceFailed  # noqa: E402
 from scripts.stack import start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
@@ -117,6 +120,15 @@ def print_ready(service: Service) -> None:
     )
 
 
+def trackers_from_env() -> TrackerStore | None:
+    """Where Rasa keeps conversations; a URL the case store could not use either stops `make run` here."""
+    url = tracker_store_url()
+    try:
+        return tracker_store(url) if url else None
+    except ValueError as error:
+        raise SystemExit(f"HEMU_TRACKER_STORE: {error}") from None
+
+
 def main() -> int:
     model = model_path()
     if not model.is_file():
@@ -137,6 +149,7 @@ def main() -> int:
     # Every process reads the same case store and clock (the gateway's and the actions' "now" must agree).
     # (The gateway gets Rasa's and the actions' URLs from start_all.)
     shared = {name: os.environ[name] for name in ("DATABASE_URL", "HEMU_CLOCK_FILE") if os.environ.get(name)}
+    trackers = trackers_from_env()
 
     officers_file = None
     if not token:
@@ -151,6 +164,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _on_stop_signal)
     what = "Rasa, the action server, the gateway" + ("" if token else " and the sandbox (local Telegram)")
     print(f"starting {what} (logs in {log_dir}) ...", flush=True)
+    kept = trackers.shown if trackers else "memory only (lost when Rasa stops)"
+    print(f"conversations kept in {kept}", flush=True)
     launched = time.monotonic()
     try:
         with start_all(
@@ -162,6 +177,7 @@ def main() -> int:
             sandbox_port=ports.get("HEMU_SANDBOX_PORT", 0),
             officers_file=officers_file,
             on_ready=print_ready,
+            trackers=trackers,
         ) as hemu:
             print(f"all ready in {time.monotonic() - launched:.1f} s", flush=True)
             if hemu.bot_api_url:

@@ -26,10 +26,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts import processes
+from scripts.endpoints import TrackerStore, write_endpoints
 from scripts.processes import (
     HOST,
     REPO_ROOT,
@@ -63,12 +64,6 @@ def start_action_server(
     )
     service.url = f"http://{HOST}:{port}/webhook"
     return service
-
-
-def write_endpoints(path: Path, action_port: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'action_endpoint:\n  url: "http://{HOST}:{action_port}/webhook"\n', encoding="utf-8")
-    return path
 
 
 def start_rasa(
@@ -214,6 +209,7 @@ def start_stack(
     action_port: int = 0,
     timeout: float = 240,
     env: dict[str, str] | None = None,
+    trackers: TrackerStore | None = None,
 ) -> Iterator[Stack]:
     """Starts both servers and yields once both answer; stops both afterwards, whatever happened.
 
@@ -221,7 +217,14 @@ def start_stack(
     as ``make run`` does.
     """
     with start_all(
-        model, log_dir, env=env, rasa_port=rasa_port, action_port=action_port, timeout=timeout, telegram=False
+        model,
+        log_dir,
+        env=env,
+        rasa_port=rasa_port,
+        action_port=action_port,
+        timeout=timeout,
+        telegram=False,
+        trackers=trackers,
     ) as hemu:
         yield Stack(
             rasa=hemu["rasa"],
@@ -251,6 +254,8 @@ class Hemu:
     sandbox_port: int | None
     officers_file: Path | None = None
     timeout: float = 240
+    # Rasa's own extra environment: the tracker store's password (scripts/endpoints.py).
+    rasa_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -277,7 +282,8 @@ class Hemu:
         if old is not None and old.alive:
             raise RuntimeError(f"{name} is still running (pid {old.pid})")
         if name == "rasa":
-            service = start_rasa(self.rasa_port, self.model, self.endpoints, self.log_dir, self.env, True)
+            env = {**self.env, **self.rasa_env}
+            service = start_rasa(self.rasa_port, self.model, self.endpoints, self.log_dir, env, True)
         elif name == "actions":
             service = start_action_server(self.action_port, self.log_dir, self.env, append=True)
         elif name == "sandbox":
@@ -320,6 +326,7 @@ def start_all(
     timeout: float = 240,
     on_ready: Callable[[Service], None] | None = None,
     telegram: bool = True,
+    trackers: TrackerStore | None = None,
 ) -> Iterator[Hemu]:
     """Action server, Rasa, the local Bot API server (unless ``TELEGRAM_BOT_TOKEN``), and the gateway.
 
@@ -329,6 +336,8 @@ def start_all(
     ``env`` goes to every process (``DATABASE_URL``, ``HEMU_CLOCK_FILE``); ``gateway_env`` to the gateway
     only (intervals, ``TELEGRAM_BOT_TOKEN``…). A token in either, or in this process's environment,
     means real Telegram: no local server. ``telegram=False``: neither the gateway nor the local server.
+    ``trackers``: where Rasa keeps conversations (scripts/endpoints.py); None keeps them in memory, which
+    the end-to-end tests want (each module its own fresh Rasa) and which never writes into ``var/``.
     """
     shared = dict(env or {})
     rasa_port = rasa_port or free_port()
@@ -337,7 +346,7 @@ def start_all(
     local = telegram and not token
     if local:
         sandbox_port = sandbox_port or free_port()
-    endpoints = write_endpoints(log_dir / "endpoints.yml", action_port)
+    endpoints = write_endpoints(log_dir / "endpoints.yml", action_port, trackers)
     gateway_extra = {
         **shared,
         "HEMU_RASA_URL": f"http://{HOST}:{rasa_port}",
@@ -357,10 +366,11 @@ def start_all(
         sandbox_port=sandbox_port if local else None,
         officers_file=officers_file,
         timeout=timeout,
+        rasa_env=dict(trackers.env) if trackers else {},
     )
     try:
         hemu.services["actions"] = start_action_server(action_port, log_dir, shared)
-        hemu.services["rasa"] = start_rasa(rasa_port, model, endpoints, log_dir, shared)
+        hemu.services["rasa"] = start_rasa(rasa_port, model, endpoints, log_dir, {**shared, **hemu.rasa_env})
         if local:
             hemu.services["sandbox"] = start_local_api(sandbox_port, log_dir, officers_file, shared)
         if telegram:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("hemu", "bot", "actions", "components", "risk", "sandbox", "scripts", "bench")
+PACKAGES = ("hemu", "bot", "actions", "components", "rasa_addons", "risk", "sandbox", "scripts", "bench")
 # What the domain must never import: it is shared by the action server, the gateway and the admin tools.
-NOT_IN_THE_DOMAIN = ("rasa", "rasa_sdk", "telegram", "bot", "actions", "components", "sandbox")
+NOT_IN_THE_DOMAIN = ("rasa", "rasa_sdk", "telegram", "bot", "actions", "components", "rasa_addons", "sandbox")
 
 
 def module_files() -> dict[str, Path]:

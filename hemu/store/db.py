@@ -4,13 +4,19 @@ The default is one SQLite file that holds residents' disputes, so it is created 
 folder) before SQLite ever opens it. Rasa's action server and the Telegram bot write to it at the same
 time; every writing transaction starts with ``BEGIN IMMEDIATE`` so writers queue on SQLite's lock
 (up to ``busy_timeout``) instead of failing half-way with "database is locked" when a read lock cannot be
-upgraded. PostgreSQL (``DATABASE_URL``) needs none of this.
+upgraded. PostgreSQL (``DATABASE_URL``) needs none of this, but it is across a network, and libpq waits
+for ever by default: one partition would hang the gateway's notifier and promise watcher (and with them
+every promise) without an error to log. So every PostgreSQL connection gets the limits of
+:func:`timeouts` (environment ``HEMU_DB_*_TIMEOUT``) and TCP keepalives.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,8 @@ import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import QueuePool
+
+from hemu.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FILE = "hemu.sqlite3"
@@ -34,6 +42,76 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
 )
+
+
+# TCP keepalives (seconds): a peer gone silent is noticed while a call waits for its answer (about 25 s);
+# the server keeps answering them while a long statement runs, so a slow query is not mistaken for one.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Limits for every PostgreSQL connection, in seconds; 0 switches one off (connect cannot be off).
+
+    The statement timeout also bounds waiting for a row or table lock, like SQLite's busy timeout
+    (``BUSY_TIMEOUT_MS``), so there is no separate lock timeout: Hemu's writers hold their locks for
+    milliseconds, and a wait of half a minute means something is wrong, not busy.
+    """
+
+    connect: int = 5  # libpq: whole seconds, and at least 2
+    statement: float = 30.0
+    # A transaction left open (its process stalled or cut off) would keep its locks, and every other
+    # writer waiting for them, until the server ends the session.
+    idle_in_transaction: float = 60.0
+
+
+# Environment variable → (field, lowest, highest); the defaults are Timeouts' own.
+TIMEOUT_ENV = {
+    "HEMU_DB_CONNECT_TIMEOUT": ("connect", 2, 300),
+    "HEMU_DB_STATEMENT_TIMEOUT": ("statement", 0, 3600),
+    "HEMU_DB_IDLE_TRANSACTION_TIMEOUT": ("idle_in_transaction", 0, 86400),
+}
+
+
+def timeouts(env: Mapping[str, str] | None = None) -> Timeouts:
+    """The PostgreSQL limits from the environment; a bad value is refused naming its variable."""
+    env = os.environ if env is None else env
+    values: dict[str, float] = {}
+    for name, (field, low, high) in TIMEOUT_ENV.items():
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"environment: {name}: {raw!r} is not a number of seconds") from None
+        if not low <= value <= high:
+            raise ConfigError(f"environment: {name}: {value:g} is outside {low}–{high} seconds")
+        values[field] = value
+    if "connect" in values:
+        values["connect"] = math.ceil(values["connect"])
+    return Timeouts(**values)  # type: ignore[arg-type]
+
+
+def postgres_connect_args(url: URL, limits: Timeouts | None = None) -> dict[str, Any]:
+    """libpq parameters that keep a call from hanging; whatever ``url`` sets itself wins.
+
+    Statement limits travel as the ``options`` startup parameter, so they hold from the first statement
+    on every pooled connection (a ``SET`` would be undone by the pool's rollback). ``options`` already in
+    the URL are appended, and PostgreSQL lets the later ``-c`` win.
+    """
+    limits = limits or timeouts()
+    args: dict[str, Any] = {"connect_timeout": limits.connect, **_KEEPALIVES}
+    if limits.statement:
+        # Data sent but never acknowledged (a partition mid-request) gives up as a statement would.
+        args["tcp_user_timeout"] = round(limits.statement * 1000)
+    settings = [
+        f"-c statement_timeout={round(limits.statement * 1000)}",
+        f"-c idle_in_transaction_session_timeout={round(limits.idle_in_transaction * 1000)}",
+    ]
+    own = url.query.get("options")
+    args["options"] = " ".join([*settings, *([own] if isinstance(own, str) else own or [])])
+    return {key: value for key, value in args.items() if key == "options" or key not in url.query}
 
 
 def var_dir() -> Path:
@@ -98,7 +176,13 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
     else:
-        engine = sqlalchemy.create_engine(parsed, future=True, pool_pre_ping=True, **kwargs)
+        engine = sqlalchemy.create_engine(
+            parsed,
+            future=True,
+            pool_pre_ping=True,
+            connect_args=postgres_connect_args(parsed),
+            **kwargs,
+        )
     _forget_pool_after_fork(engine)
     return engine
 

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -185,3 +187,21 @@ def start_server() -> PgServer:
             server.stop()
             time.sleep(0.2)
     raise RuntimeError(f"could not start a PostgreSQL server: {last_error}")
+
+
+@contextmanager
+def server_or_skip() -> Iterator[PgServer]:
+    """A server for a test module: skipped without PostgreSQL installed, except under CI (env ``CI``),
+    which must prove both backends; stopped when the block ends."""
+    import pytest
+
+    try:
+        server = start_server()
+    except PgUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL: {error}")
+        pytest.skip(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()

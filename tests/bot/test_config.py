@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import DEFAULT_LOCAL_API, load_gateway_config
+from bot.config import DEFAULT_LOCAL_API, TelegramTimeouts, load_gateway_config
 from hemu.errors import ConfigError
 
 
@@ -38,8 +38,20 @@ def test_ports_follow_the_make_run_variables() -> None:
         ({"HEMU_NOTIFY_INTERVAL": "soon"}, "HEMU_NOTIFY_INTERVAL"),
         ({"HEMU_WATCH_INTERVAL": "0"}, "HEMU_WATCH_INTERVAL"),
         ({"HEMU_WEBHOOK_PORT": "70000"}, "HEMU_WEBHOOK_PORT"),
+        ({"HEMU_TELEGRAM_READ_TIMEOUT": "600"}, "HEMU_TELEGRAM_READ_TIMEOUT"),
+        ({"HEMU_TELEGRAM_CONNECT_TIMEOUT": "0"}, "HEMU_TELEGRAM_CONNECT_TIMEOUT"),
+        ({"HEMU_TELEGRAM_POLL_TIMEOUT": "a minute"}, "HEMU_TELEGRAM_POLL_TIMEOUT"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_gateway_config(env)
+
+
+def test_telegram_timeouts_have_defaults_that_leave_an_urgent_page_time_to_retry() -> None:
+    timeouts = load_gateway_config({}).telegram
+    assert timeouts == TelegramTimeouts(connect=5.0, read=10.0, write=10.0, pool=5.0, poll=10.0)
+    # One stuck attempt costs well under a minute of a 15-minute promise.
+    assert timeouts.connect + timeouts.write + timeouts.read <= 30
+    changed = load_gateway_config({"HEMU_TELEGRAM_POOL_TIMEOUT": "2", "HEMU_TELEGRAM_POLL_TIMEOUT": "0"})
+    assert (changed.telegram.pool, changed.telegram.poll) == (2.0, 0.0)

@@ -1,0 +1,95 @@
+"""Where `make run`'s Rasa keeps conversations (scripts/endpoints.py), and that Rasa reads the file as
+meant: a private SQLite file by default, the case store's PostgreSQL when there is one, memory on request."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import create_tracker_store
+from rasa.shared.core.domain import Domain
+from rasa.utils.endpoints import read_endpoint_config
+
+from scripts import run
+from scripts.endpoints import PASSWORD_ENV, STORE_CLASS, tracker_store, tracker_store_url, write_endpoints
+
+PG = "postgresql://hemu:s3cret@db.internal:6432/hemu"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("HEMU_TRACKER_STORE", raising=False)
+    monkeypatch.setenv("HEMU_VAR_DIR", str(tmp_path / "var"))
+
+
+def test_by_default_conversations_go_to_a_private_sqlite_file_in_var(tmp_path: Path) -> None:
+    url = tracker_store_url()
+    assert url == f"sqlite:///{tmp_path / 'var' / 'rasa-trackers.sqlite3'}"
+    trackers = tracker_store(url)
+    path = tmp_path / "var" / "rasa-trackers.sqlite3"
+    assert trackers.endpoint == {"type": STORE_CLASS, "dialect": "sqlite", "db": str(path)}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and trackers.env == {}
+
+
+def test_a_postgresql_case_store_keeps_the_conversations_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", PG)
+    assert tracker_store_url() == PG
+    trackers = tracker_store(PG)
+    endpoint = trackers.endpoint
+    assert {key: endpoint[key] for key in ("dialect", "url", "port", "db", "username")} == {
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "port": 6432,
+        "db": "hemu",
+        "username": "hemu",
+    }
+    # The same limits as the case store: Rasa must not hang on a partition either.
+    assert endpoint["query"]["connect_timeout"] == "5"
+    assert "-c statement_timeout=30000" in endpoint["query"]["options"]
+    # The password travels in Rasa's environment, never in the file under logs/.
+    assert endpoint["password"] == "${" + PASSWORD_ENV + "}" and trackers.env == {PASSWORD_ENV: "s3cret"}
+    assert "s3cret" not in trackers.shown
+
+
+def test_memory_or_another_database_on_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", PG)
+    monkeypatch.setenv("HEMU_TRACKER_STORE", "memory")
+    assert tracker_store_url() is None
+    other = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    monkeypatch.setenv("HEMU_TRACKER_STORE", other)
+    assert tracker_store_url() == other
+
+
+def test_a_database_the_case_store_cannot_use_stops_make_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEMU_TRACKER_STORE", "mysql://rasa@db/rasa")
+    with pytest.raises(SystemExit, match="HEMU_TRACKER_STORE"):
+        run.trackers_from_env()
+
+
+def test_rasa_reads_the_password_from_its_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = write_endpoints(tmp_path / "endpoints.yml", 5055, tracker_store(PG))
+    assert "s3cret" not in path.read_text(encoding="utf-8")
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret")
+    config = read_endpoint_config(str(path), "tracker_store")
+    assert config is not None and config.type == STORE_CLASS
+    assert config.kwargs["password"] == "s3cret" and config.kwargs["db"] == "hemu"
+    assert read_endpoint_config(str(path), "action_endpoint").url == "http://127.0.0.1:5055/webhook"
+
+
+def test_rasa_builds_hemus_store_from_the_file_not_a_silent_in_memory_one(tmp_path: Path) -> None:
+    """Rasa falls back to memory, with a mere warning, when it cannot import a store class."""
+    url = f"sqlite:///{tmp_path / 'trackers.sqlite3'}"
+    path = write_endpoints(tmp_path / "endpoints.yml", 5055, tracker_store(url))
+    store = create_tracker_store(read_endpoint_config(str(path), "tracker_store"), Domain.empty())
+    assert type(store).__name__ == "HemuSQLTrackerStore"
+    assert str(store.engine.url) == url
+
+
+def test_without_a_tracker_store_rasa_keeps_memory(tmp_path: Path) -> None:
+    """What the end-to-end tests use (each module its own Rasa), never writing into var/."""
+    path = write_endpoints(tmp_path / "endpoints.yml", 5055)
+    assert read_endpoint_config(str(path), "tracker_store") is None
