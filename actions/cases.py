@@ -3,14 +3,21 @@
 Thin over :class:`hemu.desk.Desk`: these actions turn slots into a :class:`~hemu.desk.Report` and the
 desk's answer into a message. If the case store cannot be reached the resident is told honestly and
 keeps everything they said (the slots stay), so asking again later works.
+
+The desk is synchronous (SQLAlchemy) and rasa-sdk runs every action on one event loop, so each action
+does all its desk work in one :func:`at_desk` call, on a worker thread: a desk call waiting on the
+database (SQLite waits out another writer for up to 30 s) would otherwise stop every other resident's
+action, the danger replies included, for as long.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,9 +26,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import content, language, latest_risks, metadata, say, station, text
 from hemu.bootstrap import open_desk
 from hemu.cases import Priority, find_case_number
-from hemu.desk import DANGER_CATEGORY, CaseRefused, Desk, Outcome, Report
+from hemu.desk import DANGER_CATEGORY, CaseRefused, Desk, LimitReached, Outcome, Report
 from hemu.intake import UNKNOWN
 from hemu.roster import Officer
+from hemu.store import CaseRecord
 from hemu.when import describe_due
 
 log = logging.getLogger(__name__)
@@ -30,10 +38,34 @@ log = logging.getLogger(__name__)
 STATUS_LIMIT = 8
 
 
-@lru_cache(maxsize=1)
+T = TypeVar("T")
+
+_desk: Desk | None = None
+_opening = threading.Lock()  # the first actions arrive together, each on its own worker thread
+
+
 def desk() -> Desk:
     """One desk per action-server process; the schema is brought up to date on first use."""
-    return open_desk()
+    global _desk
+    with _opening:
+        if _desk is None:
+            _desk = open_desk()
+        return _desk
+
+
+async def at_desk(work: Callable[[Desk], T]) -> T:
+    """``work(desk())`` on a worker thread, off the event loop every action shares (module docstring).
+
+    ``work`` reads and writes; it never talks to the resident (the dispatcher belongs to the loop)."""
+    return await asyncio.to_thread(lambda: work(desk()))
+
+
+def active_case(the_desk: Desk, number: str | None, resident: str | None = None) -> Outcome | None:
+    """Case ``number`` with its officer while it is active (and, given ``resident``, theirs); else None."""
+    case = the_desk.store.get(number) if number else None
+    if case is None or not case.is_active or resident not in (None, case.resident_id):
+        return None
+    return Outcome(case=case, officer=the_desk.officer(case.officer_id), opened=False)
 
 
 def resident_id(tracker: Tracker) -> str:
@@ -68,6 +100,8 @@ def report_from(tracker: Tracker, category: str, summary: str, risks: list[str])
         contact_consent=consent,
         contact=_answer(tracker, "contact") if consent else None,
         new_matter=bool(tracker.get_slot("new_matter")),
+        # The Telegram message (gateway metadata): the desk changes a case once per message.
+        source=metadata(tracker).get("hemu_source"),
     )
 
 
@@ -117,23 +151,23 @@ class ActionRequestOfficer(Action):
             or content().category_name(category, language(tracker))
         )
         risks = list(tracker.get_slot("risk_flags") or [])
+        number = tracker.get_slot("case_number")
         try:
-            the_desk = desk()
-            reminder = self._already_open(the_desk, tracker)
-            if reminder is not None:
-                say(
-                    dispatcher,
-                    tracker,
-                    "case_already_open",
-                    **officer_values(reminder, tracker, the_desk.now()),
-                )
+            report = report_from(tracker, category, summary, risks)
+            again, outcome, now = await at_desk(lambda the_desk: self._hand_off(the_desk, number, report))
+            if again:
+                say(dispatcher, tracker, "case_already_open", **officer_values(outcome, tracker, now))
                 return [SlotSet("wants_officer", False)]
-            outcome = the_desk.open_case(report_from(tracker, category, summary, risks))
-            now = the_desk.now()
+        except LimitReached as limit:  # the slots stay: asking again tomorrow works
+            say_limit_reached(dispatcher, tracker, limit)
+            return [SlotSet("wants_officer", False)]
         except Exception:  # the resident must get an honest answer whatever broke behind the desk
             log.exception("could not open a case for %s", resident_id(tracker))
             say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
             return [SlotSet("wants_officer", False)]
+        if outcome.held_back:
+            say(dispatcher, tracker, "urgent_limit_extended", **officer_values(outcome, tracker, now))
+            return [SlotSet("wants_officer", False), SlotSet("case_number", outcome.case.number)]
         by_phone = tracker.get_slot("contact_consent") is True and _answer(tracker, "contact") is not None
         contact_way = text(tracker, "contact_via_phone" if by_phone else "contact_via_chat")
         key = "case_opened" if outcome.opened else "case_extended"
@@ -141,14 +175,13 @@ class ActionRequestOfficer(Action):
         return [SlotSet("wants_officer", False), SlotSet("case_number", outcome.case.number)]
 
     @staticmethod
-    def _already_open(the_desk: Desk, tracker: Tracker) -> Outcome | None:
-        """This conversation's report already became a case that is still active: asking again
-        repeats who has it and when, rather than adding the same words to it twice."""
-        number = tracker.get_slot("case_number")
-        case = the_desk.store.get(number) if number else None
-        if case is None or case.resident_id != resident_id(tracker) or not case.is_active:
-            return None
-        return Outcome(case=case, officer=the_desk.officer(case.officer_id), opened=False)
+    def _hand_off(the_desk: Desk, number: str | None, report: Report) -> tuple[bool, Outcome, datetime]:
+        """(again, outcome, now). Again: this conversation's report already became a case that is still
+        active, so asking again repeats who has it and when, rather than adding the same words twice."""
+        already = active_case(the_desk, number, report.resident_id)
+        if already is not None:
+            return True, already, the_desk.now()
+        return False, the_desk.open_case(report), the_desk.now()
 
 
 class ActionOpenUrgentCase(Action):
@@ -160,12 +193,12 @@ class ActionOpenUrgentCase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return open_danger_case(
+        return await open_danger_case(
             dispatcher, tracker, Priority.URGENT, "urgent_case_opened", "urgent_case_extended"
         )
 
 
-def open_danger_case(
+async def open_danger_case(
     dispatcher: CollectingDispatcher, tracker: Tracker, priority: Priority, opened_key: str, extended_key: str
 ) -> list[EventType]:
     """Opens the case a danger signal calls for (urgent now, or high for a danger that has passed) and
@@ -178,16 +211,25 @@ def open_danger_case(
         DANGER_CATEGORY, language(tracker)
     )
     try:
-        the_desk = desk()
-        outcome = the_desk.open_case(report_from(tracker, category, summary, risks), priority=priority)
-        now = the_desk.now()
+        report = report_from(tracker, category, summary, risks)
+        outcome, now = await at_desk(
+            lambda the_desk: (the_desk.open_case(report, priority=priority), the_desk.now())
+        )
     except Exception:  # safety advice is given; the resident must not wait for a page that failed
         log.exception("could not open a %s case for %s", priority.value, resident_id(tracker))
         say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
         return []
     key = opened_key if outcome.opened else extended_key
+    if outcome.held_back:  # past the daily page limit: on their case as details, no new page or promise
+        key = "urgent_limit_extended"
     say(dispatcher, tracker, key, **officer_values(outcome, tracker, now))
     return [SlotSet("case_number", outcome.case.number)]
+
+
+def say_limit_reached(dispatcher: CollectingDispatcher, tracker: Tracker, limit: LimitReached) -> None:
+    """The polite refusal of a case past the resident's daily limit: how many, and who to call if it
+    cannot wait until tomorrow (and the emergency number)."""
+    say(dispatcher, tracker, "case_limit_reached", limit=str(limit.allowed), **station_values(tracker))
 
 
 class ActionShowStatus(Action):
@@ -200,10 +242,9 @@ class ActionShowStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         lang = language(tracker)
+        resident = resident_id(tracker)
         try:
-            the_desk = desk()
-            cases = the_desk.resident_cases(resident_id(tracker))[:STATUS_LIMIT]
-            now = the_desk.now()
+            cases, officers, now = await at_desk(lambda the_desk: _status(the_desk, resident))
         except Exception:  # a status question must never end in silence
             log.exception("could not read cases for %s", resident_id(tracker))
             say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
@@ -219,14 +260,20 @@ class ActionShowStatus(Action):
                 "state": content().state_name(case.state, lang),
             }
             if case.is_active:
-                officer = the_desk.officer(case.officer_id)
                 promise = _promise(case.promise_due_at, now, lang)
-                names = _officer_names(officer, lang)
+                names = _officer_names(officers[case.officer_id], lang)
                 lines.append(text(tracker, "status_case", promise=promise, **names, **values))
             else:
                 lines.append(text(tracker, "status_case_closed", **values))
         say(dispatcher, tracker, "status_list", cases="\n".join(lines))
         return []
+
+
+def _status(the_desk: Desk, resident: str) -> tuple[list[CaseRecord], dict[str, Officer], datetime]:
+    """The resident's latest cases, the officers of the active ones, and the desk's time."""
+    cases = the_desk.resident_cases(resident)[:STATUS_LIMIT]
+    officers = {case.officer_id: the_desk.officer(case.officer_id) for case in cases if case.is_active}
+    return cases, officers, the_desk.now()
 
 
 def case_number_in(tracker: Tracker) -> str | None:
@@ -237,13 +284,15 @@ def case_number_in(tracker: Tracker) -> str | None:
     return find_case_number(tracker.latest_message.get("text") or "")
 
 
-def offer_cases_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+async def offer_cases_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Buttons for each active case; False when the resident has none (or the store is away)."""
+    resident = resident_id(tracker)
     try:
-        cases = [case for case in desk().resident_cases(resident_id(tracker)) if case.is_active]
+        every = await at_desk(lambda the_desk: the_desk.resident_cases(resident))
     except Exception:
-        log.exception("could not read cases for %s", resident_id(tracker))
+        log.exception("could not read cases for %s", resident)
         return False
+    cases = [case for case in every if case.is_active]
     if not cases:
         return False
     # A danger case is not withdrawn by a tap: its button says "I'm safe now" (see cancel_case).
@@ -262,23 +311,26 @@ def offer_cases_to_cancel(dispatcher: CollectingDispatcher, tracker: Tracker) ->
     return True
 
 
-def cancel_case(dispatcher: CollectingDispatcher, tracker: Tracker, number: str) -> list[EventType]:
-    """Withdraws one of the resident's cases and tells the officer (through the outbox).
+def _withdraw(the_desk: Desk, resident: str, number: str) -> tuple[bool, CaseRecord, Officer]:
+    """(kept, case, officer): the case cancelled, or for a danger case kept open with "I'm safe now".
 
     A danger case stays open: the resident's "cancel" tells the officer they are safe now, and the
     officer decides (issue 10: an urgent violence case was withdrawn by one tap)."""
-    lang = language(tracker)
     try:
-        the_desk = desk()
-        try:
-            case = the_desk.cancel(resident_id(tracker), number)
-        except CaseRefused as refusal:
-            if refusal.reason != "danger":
-                raise
-            kept = the_desk.say_safe(resident_id(tracker), number)
-            officer = the_desk.officer(kept.officer_id)
-            say(dispatcher, tracker, "safe_now_noted", number=kept.number, **_officer_names(officer, lang))
-            return []
+        case, kept = the_desk.cancel(resident, number), False
+    except CaseRefused as refusal:
+        if refusal.reason != "danger":
+            raise
+        case, kept = the_desk.say_safe(resident, number), True
+    return kept, case, the_desk.officer(case.officer_id)
+
+
+async def cancel_case(dispatcher: CollectingDispatcher, tracker: Tracker, number: str) -> list[EventType]:
+    """Withdraws one of the resident's cases and tells the officer (through the outbox)."""
+    lang = language(tracker)
+    resident = resident_id(tracker)
+    try:
+        kept, case, officer = await at_desk(lambda the_desk: _withdraw(the_desk, resident, number))
     except CaseRefused as refusal:
         if refusal.reason == "not_found":
             say(dispatcher, tracker, "case_not_found", number=number)
@@ -295,7 +347,9 @@ def cancel_case(dispatcher: CollectingDispatcher, tracker: Tracker, number: str)
         log.exception("could not cancel %s", number)
         say(dispatcher, tracker, "case_desk_unavailable", **station_values(tracker))
         return []
-    officer = the_desk.officer(case.officer_id)
+    if kept:
+        say(dispatcher, tracker, "safe_now_noted", number=case.number, **_officer_names(officer, lang))
+        return []
     say(dispatcher, tracker, "case_cancelled", number=case.number, **_officer_names(officer, lang))
     return [SlotSet("case_number", None)]
 
@@ -310,14 +364,14 @@ class ActionCancelCase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return cancel_named_or_offer(dispatcher, tracker)
+        return await cancel_named_or_offer(dispatcher, tracker)
 
 
-def cancel_named_or_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+async def cancel_named_or_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The case the message names is cancelled; with none named, the open cases are offered."""
     number = case_number_in(tracker)
     if number:
-        return cancel_case(dispatcher, tracker, number)
-    if not offer_cases_to_cancel(dispatcher, tracker):
+        return await cancel_case(dispatcher, tracker, number)
+    if not await offer_cases_to_cancel(dispatcher, tracker):
         say(dispatcher, tracker, "nothing_to_cancel")
     return []

@@ -16,7 +16,19 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import console, danger, languages, notices, notifier, ratings, resident, screening, texts, watcher
+from bot import (
+    console,
+    danger,
+    delivery,
+    languages,
+    notices,
+    notifier,
+    ratings,
+    resident,
+    screening,
+    texts,
+    watcher,
+)
 from bot.config import GatewayConfig
 from bot.gateway import Gateway, gateway_of
 from bot.ordering import PerChatUpdateProcessor
@@ -36,6 +48,7 @@ def all_text_keys() -> list[str]:
         *notices.TEXT_KEYS,
         *ratings.TEXT_KEYS,
         *watcher.TEXT_KEYS,
+        *delivery.TEXT_KEYS,
     ]
 
 
@@ -101,18 +114,35 @@ def build_application(
             *resident.background_tasks(application, gateway),
         ]
 
+    async def post_stop(application: Application) -> None:
+        # The bot can still send here (post_shutdown comes after its client closed): let the sends in
+        # flight finish and hand back the rest of the notifier's claim for the next gateway.
+        running = next((task for task in gateway.tasks if task.get_name() == "notifier"), None)
+        await notifier.stop(gateway, running)
+
     async def post_shutdown(application: Application) -> None:
         for task in gateway.tasks:
             task.cancel()
         await asyncio.gather(*gateway.tasks, return_exceptions=True)
         await resident.on_stop(application, gateway)
 
+    timeouts = config.telegram
     builder = (
         ApplicationBuilder()
         .token(config.token)
+        # Explicit, never PTB's defaults (bot/config.py TelegramTimeouts says why these values).
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
+        .write_timeout(timeouts.write)
+        .pool_timeout(timeouts.pool)
+        .get_updates_connect_timeout(timeouts.connect)
+        .get_updates_read_timeout(timeouts.read)
+        .get_updates_write_timeout(timeouts.write)
+        .get_updates_pool_timeout(timeouts.pool)
         .rate_limiter(MessageRateLimiter(max_retries=0))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if config.base_url:

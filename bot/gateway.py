@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot.config import GatewayConfig
 from bot.rasa_client import RasaClient
 from bot.replies import ButtonKeys
+from bot.throttle import MessageWindow
 from hemu.desk import Desk
 from hemu.settings import Settings
 from hemu.store import Store
@@ -40,6 +41,10 @@ class ResidentState:
     # Keyboards already answered (chat, message): a double tap must not send the choice to Rasa twice.
     pressed: OrderedDict[tuple[int, int], None] = field(default_factory=OrderedDict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # When this gateway last sent each kept message to Rasa (time.monotonic()), for the replay's grace.
+    tried: dict[int, float] = field(default_factory=dict)
+    # Messages read per resident in the last minute (resident_limits.messages_per_minute).
+    window: MessageWindow = field(default_factory=MessageWindow)
 
     def lock(self, sender: str) -> asyncio.Lock:
         lock = self.locks.get(sender)
@@ -58,12 +63,21 @@ class ResidentState:
         return True
 
 
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class NotifierState:
-    """The notifier's wake-up call (something was just queued) and when each chat was last sent to."""
+    """The notifier's wake-up call (something was just queued), when each chat was last sent to, and
+    the shutdown hand-shake: ``stopping`` starts no new send, ``idle`` is set while nothing is claimed."""
 
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_sent: dict[int, float] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    idle: asyncio.Event = field(default_factory=_set_event)
 
 
 @dataclass

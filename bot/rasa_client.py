@@ -28,10 +28,21 @@ MAX_CONNECTIONS = 100  # one per resident in the largest burst we plan for
 # no throughput; it only shares the CPU among them, and a burst of 100 then finishes all together, late.
 # Waiting here instead (first come, first served) keeps each resident's wait close to their place in line.
 IN_FLIGHT = 4
+# Failures that prove the request never reached Rasa.
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class RasaUnavailable(Exception):
-    """Rasa or the action server cannot take a turn now (down, timing out, 5xx): try again later."""
+    """Rasa or the action server cannot take a turn now (down, timing out, 5xx): try again later.
+
+    ``reached``: the message may have reached Rasa, which may still be working on it (the request went
+    out and timed out or the connection dropped) — before it is sent again, Rasa's tracker must be asked
+    whether it already has it. False when Rasa certainly did not take it, or finished it unusably.
+    """
+
+    def __init__(self, message: str, reached: bool = False) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 class RasaError(Exception):
@@ -151,8 +162,21 @@ class RasaClient:
             raise RasaUnavailable("Rasa or the action server is not answering")
         replies = await self.send(sender, message, metadata)
         if not replies and not await self.healthy(fresh=True):
+            # Rasa finished the turn without the action's part: the message must be taken again.
             raise RasaUnavailable("the action server went away during the turn")
         return replies
+
+    async def events(self, sender: str) -> list[dict[str, Any]]:
+        """The conversation's stored events (the replay looks for a message Rasa may already have)."""
+        url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker"
+        response = await self._request(
+            "GET", url, params={"include_events": "ALL"}, timeout=self.health_timeout * 5
+        )
+        try:
+            events = response.json().get("events") or []
+        except (ValueError, AttributeError) as error:
+            raise RasaError(f"Rasa's tracker is not JSON: {response.text[:200]!r}") from error
+        return [event for event in events if isinstance(event, dict)]
 
     async def reset(self, sender: str) -> None:
         """Replaces the conversation's stored events with a single restart: the history is gone.
@@ -168,11 +192,17 @@ class RasaClient:
             response = await self._http.request(method, url, **kwargs)
         except httpx.HTTPError as error:  # connect refused, timeouts, dropped connections
             self.forget_health()
-            raise RasaUnavailable(f"{method} {url}: {error!r}") from error
+            # Refused or never connected: Rasa has not seen it. Anything later: it may have.
+            reached = not isinstance(error, NOT_SENT_ERRORS)
+            raise RasaUnavailable(f"{method} {url}: {error!r}", reached=reached) from error
         # 408/409/429: timed out, model still loading, overloaded — all pass with time, like a 5xx.
         if response.status_code >= 500 or response.status_code in (408, 409, 429):
             self.forget_health()
-            raise RasaUnavailable(f"{method} {url}: HTTP {response.status_code}")
+            # 503 (overloaded) and 409/429 turn a request away before the turn starts.
+            reached = response.status_code == 408 or (
+                response.status_code >= 500 and response.status_code != 503
+            )
+            raise RasaUnavailable(f"{method} {url}: HTTP {response.status_code}", reached=reached)
         if response.status_code >= 400:
             raise RasaError(f"{method} {url}: HTTP {response.status_code}: {response.text[:200]!r}")
         return response

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from telegram import User
+from telegram import Update, User
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -34,6 +34,13 @@ TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 s per chat action
 RESET_MARK = "hemu_reset"
 # Set on a kept message the gateway found dangerous and paged on arrival: the urgent case's number.
 PAGED_MARK = "hemu_urgent_case"
+# The Telegram message a turn comes from (:func:`source_of`), in Rasa's metadata for the actions.
+SOURCE_KEY = "hemu_source"
+# Why a journalled message is pending, at the start of its last_error: Rasa certainly never saw it
+# (replayed at once), or it may have (the request went out and timed out or failed: the replay first
+# looks in Rasa's tracker for it).
+NOT_SENT = "not sent: "
+UNSURE = "maybe seen: "
 
 
 def rasa_metadata(user: User, chat_id: int, user_data: dict[str, Any] | None) -> dict[str, Any]:
@@ -100,6 +107,20 @@ async def typing(application: Application, chat_id: int) -> AsyncIterator[None]:
 # -- the relay ----------------------------------------------------------------------------------------
 
 
+def source_of(update: object) -> str | None:
+    """The Telegram message (or button press) an update carries, as the inbound journal's key: Telegram
+    delivering the same update again after a gateway crash is then relayed once. It also travels to
+    Rasa (``hemu_source`` metadata) so the actions change a case once per message."""
+    if not isinstance(update, Update):
+        return None
+    if update.callback_query is not None:
+        return f"q:{update.callback_query.id}"[:64]
+    message = update.effective_message
+    if message is not None and update.effective_chat is not None:
+        return f"m:{update.effective_chat.id}:{message.message_id}"
+    return None
+
+
 async def relay_words(
     application: Application,
     gateway: Gateway,
@@ -107,6 +128,7 @@ async def relay_words(
     chat_id: int,
     written: str,
     user_data: dict[str, Any] | None,
+    source: str | None = None,
 ) -> None:
     """What a resident wrote (a message, a caption, an unknown "/command") to Rasa as their words."""
     words = screening.as_words(written)
@@ -114,7 +136,7 @@ async def relay_words(
         language = languages.resident(gateway, user, user_data)
         await send(application, chat_id, say("empty_reply", language))
         return
-    await relay(application, gateway, user, chat_id, words, user_data, words=True)
+    await relay(application, gateway, user, chat_id, words, user_data, words=True, source=source)
 
 
 async def relay(
@@ -126,12 +148,17 @@ async def relay(
     user_data: dict[str, Any] | None,
     *,
     words: bool = False,
+    source: str | None = None,
 ) -> None:
-    """One resident message to Rasa, and its answer back.
+    """One resident message to Rasa, and its answer back — journalled first (:mod:`hemu.store.inbound`).
 
     ``text`` is a payload of the gateway's own (a command's, a button's) or, with ``words``, what the
     resident wrote, already through :func:`bot.screening.as_words` (use :func:`relay_words`). Rasa screens
     the words it takes; words it cannot take now are screened here before they are kept (:func:`_keep`).
+
+    The message is in the journal before Rasa sees it and leaves it only once the answer is sent, so a
+    gateway killed at any moment loses nothing: the replay loop finds it. Rasa's answer is journalled
+    before it is sent: after a crash it is sent again, Rasa is not asked twice.
 
     While the resident has messages waiting from an outage, this one waits behind them: answering it first
     would let Rasa see "yes" before the question it answers.
@@ -143,10 +170,17 @@ async def relay(
     else:
         language = languages.resident(gateway, user, user_data)
     metadata = rasa_metadata(user, chat_id, user_data)
+    if source:
+        metadata[SOURCE_KEY] = source
+    inbound = gateway.store.inbound
     async with state.lock(sender):
-        if await asyncio.to_thread(gateway.store.inbound.has_pending, sender):
+        kept = await asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
+        if kept is None:
+            log.info("update %s from %s was relayed before: not again", source, sender)
+            return
+        if await asyncio.to_thread(inbound.waiting_before, sender, kept):
             await _keep(
-                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=True
+                application, gateway, kept, chat_id, sender, text, metadata, language, words, NOT_SENT
             )
             return
         try:
@@ -154,42 +188,49 @@ async def relay(
                 answers = await state.client.turn(sender, text, metadata)
         except RasaUnavailable as error:
             log.warning("keeping a message from %s for later: %s", sender, error)
-            await _keep(
-                application, gateway, chat_id, sender, text, metadata, language, words=words, behind=False
-            )
+            why = f"{NOT_SENT if not error.reached else UNSURE}{error}"[:500]
+            await asyncio.to_thread(inbound.mark_attempt, kept, now(), why)
+            await _keep(application, gateway, kept, chat_id, sender, text, metadata, language, words, None)
             return
         except RasaError:
             # Rasa refused the turn (the error handler apologises); the words still get screened.
+            await asyncio.to_thread(inbound.drop, kept, now(), "Rasa refused it")
             if words:
                 await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
             raise
+        await asyncio.to_thread(inbound.answer, kept, answers)
         await send_replies(application, state, chat_id, answers, language)
+        await asyncio.to_thread(inbound.mark_delivered, kept, now())
 
 
 async def _keep(
     application: Application,
     gateway: Gateway,
+    kept: int,
     chat_id: int,
     sender: str,
     text: str,
     metadata: dict[str, Any],
     language: str,
-    *,
     words: bool,
-    behind: bool,
+    behind: str | None,
 ) -> None:
-    """Keeps a message for the replay loop and tells the resident so, with the emergency number.
+    """Leaves a journalled message for the replay loop and tells the resident so, with the emergency
+    number.
 
     A resident's words are screened first: danger must not wait for Rasa, so it gets the safety reply and
     an urgent page now (:mod:`bot.danger`), and the kept row is marked with that case (:data:`PAGED_MARK`)
-    for :func:`bot.replay.replay_sender`. ``behind``: kept only because earlier messages are still waiting.
+    for :func:`bot.replay.replay_sender`. ``behind``: kept only because earlier messages are still
+    waiting (the reason recorded: Rasa never saw it).
     """
     state = gateway.resident_state()
     if words:
         answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
         if answered is not None and answered.case_number:
             metadata = {**metadata, PAGED_MARK: answered.case_number}
-    await asyncio.to_thread(gateway.store.inbound.add, sender, chat_id, text, metadata, now())
+            await asyncio.to_thread(gateway.store.inbound.note, kept, metadata, None)
+    if behind:
+        await asyncio.to_thread(gateway.store.inbound.note, kept, None, f"{behind}behind earlier messages")
     emergency = emergency_number(gateway)
     if behind:
         await send(application, chat_id, say("queued_behind", language, emergency=emergency))

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import timedelta
+from typing import Any
 
-from telegram.error import TelegramError
+from telegram.error import BadRequest
 from telegram.ext import Application
 
 from bot import loops
 from bot.danger import emergency_number
 from bot.gateway import Gateway
-from bot.rasa_client import RasaError, RasaUnavailable
-from bot.relay import PAGED_MARK, RESET_MARK, say, send_replies, typing
+from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
+from bot.relay import NOT_SENT, PAGED_MARK, RESET_MARK, SOURCE_KEY, UNSURE, say, send_replies, typing
 from bot.sending import send
 from hemu.clock import now
+from hemu.store import InboundRecord
+from hemu.store.inbound import DEAD_LETTER
+
+# Rasa's lock on a conversation lasts this long: a turn that was still running has ended by then.
+GRACE = timedelta(seconds=60)
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +31,8 @@ async def replay_once(application: Application, gateway: Gateway) -> int:
     """Delivers kept messages, oldest first per resident, once both servers are up; returns how many.
 
     A resident's messages go strictly in order (the first failure stops that resident until next time);
-    different residents are replayed side by side. A message counts as delivered as soon as Rasa has
-    answered it, before the answer reaches Telegram, so a Telegram hiccup never makes Rasa see it twice.
+    different residents are replayed side by side. Rasa's answer is journalled before it is sent, so a
+    Telegram hiccup or a crash never makes Rasa see a message twice (the answer itself may be sent again).
     """
     store = gateway.store
     pending = await asyncio.to_thread(store.inbound.pending, 100)
@@ -40,6 +48,13 @@ async def replay_once(application: Application, gateway: Gateway) -> int:
 
 async def replay_sender(application: Application, gateway: Gateway, sender: str) -> int:
     """One resident's kept messages, in order, under their lock.
+
+    A message that may already have reached Rasa (its request timed out, or a gateway died with it in
+    flight) is looked up in Rasa's tracker first: found, its answer is taken from there; not found, it
+    is sent again only once Rasa cannot still be working on it (``GRACE`` after the last try) — so a
+    replay never makes Rasa take a message twice. A message Rasa keeps failing on while both servers
+    answer is set aside as a dead letter after ``delivery.inbound_max_failures`` tries, the resident
+    told, so it cannot block their later messages for ever.
 
     A message the gateway paged on arrival (:data:`PAGED_MARK`) is still handed to Rasa while its urgent
     case is active: the conversation must know about the danger (no mediation advice after violence, the
@@ -62,34 +77,121 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
                 why = f"paged as {paged} on arrival; that case has moved on"
                 await asyncio.to_thread(store.inbound.drop, record.id, now(), why)
                 continue
+            if _hopeless(gateway, record) and await state.client.healthy(fresh=True):
+                await _dead_letter(application, gateway, record, language)
+                continue
             try:
                 if metadata.get(RESET_MARK):
                     await state.client.reset(sender)
                     await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
                     delivered += 1
                     continue
-                async with typing(application, record.chat_id):
-                    answers = await state.client.turn(sender, record.text, metadata)
+                answers = await _answers(application, gateway, record, metadata)
             except RasaUnavailable as error:
-                await asyncio.to_thread(store.inbound.mark_attempt, record.id, now(), str(error))
+                why = f"{UNSURE if error.reached else NOT_SENT}{error}"[:500]
+                await asyncio.to_thread(store.inbound.mark_attempt, record.id, now(), why)
+                state.tried[record.id] = time.monotonic()
                 break
             except RasaError as error:
                 # Rasa will never take this one; say so instead of retrying it forever.
                 log.error("Rasa refused a kept message %s from %s: %s", record.id, sender, error)
-                await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
+                await asyncio.to_thread(store.inbound.drop, record.id, now(), f"Rasa refused it: {error}")
                 emergency = emergency_number(gateway)
                 await send(application, record.chat_id, say("internal_error", language, emergency=emergency))
                 continue
-            await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
-            delivered += 1
+            if answers is None:
+                break  # Rasa may still be working on it: the next round looks again
             if sender in state.told_unavailable:
                 state.told_unavailable.discard(sender)
                 await send(application, record.chat_id, say("back_online", language))
             try:
                 await send_replies(application, state, record.chat_id, answers, language)
-            except TelegramError:
-                log.exception("could not send the answer to kept message %s", record.id)
+            except BadRequest as error:  # Telegram refuses the text itself: sending again cannot help
+                log.error("the answer to kept message %s was refused: %s", record.id, error)
+            await asyncio.to_thread(store.inbound.mark_delivered, record.id, now())
+            state.tried.pop(record.id, None)
+            delivered += 1
     return delivered
+
+
+async def _answers(
+    application: Application, gateway: Gateway, record: InboundRecord, metadata: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Rasa's answer to a kept message: kept already, found in its tracker, or asked for now; None when
+    it may still be inside Rasa (ask again later). Journalled before it is returned for sending."""
+    state = gateway.resident_state()
+    if record.answers is not None:
+        return record.answers
+    answers = None
+    if not (record.last_error or "").startswith(NOT_SENT):
+        answers = answers_in(await _events(state.client, record.sender), record.source)
+        if answers is None and _too_soon(gateway, record):
+            return None
+    if answers is None:
+        async with typing(application, record.chat_id):
+            answers = await state.client.turn(record.sender, record.text, metadata)
+    await asyncio.to_thread(gateway.store.inbound.answer, record.id, answers)
+    return answers
+
+
+async def _events(client: RasaClient, sender: str) -> list[dict[str, Any]]:
+    """The conversation's events, or none when Rasa will not show them (its API off or behind a token):
+    the message is then sent again after the grace, as if Rasa never had it."""
+    try:
+        return await client.events(sender)
+    except RasaError as error:
+        log.warning("cannot read %s's conversation in Rasa (%s): replaying after the grace", sender, error)
+        return []
+
+
+def answers_in(events: list[dict[str, Any]], source: str | None) -> list[dict[str, Any]] | None:
+    """The replies Rasa gave to the message ``source`` (as the REST channel sends them), from the
+    conversation's events; None when Rasa never stored that message."""
+    if not source:
+        return None
+    found: list[dict[str, Any]] | None = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            if found is not None:
+                break
+            if (event.get("metadata") or {}).get(SOURCE_KEY) == source:
+                found = []
+        elif kind == "bot" and found is not None:
+            data = event.get("data") or {}
+            reply = {key: value for key, value in data.items() if value}
+            if event.get("text"):
+                reply["text"] = event["text"]
+            if reply:
+                found.append(reply)
+    return found
+
+
+def _hopeless(gateway: Gateway, record: InboundRecord) -> bool:
+    """Failed often enough, for long enough, to be the message's fault rather than a passing outage."""
+    rule = gateway.settings.policy.delivery
+    waited = (now() - record.created_at).total_seconds() / 60
+    return record.attempts >= rule.inbound_max_failures and waited >= rule.inbound_dead_after_minutes
+
+
+def _too_soon(gateway: Gateway, record: InboundRecord) -> bool:
+    """Rasa may still be inside a turn for this message: its request went out less than the Rasa timeout
+    plus ``GRACE`` ago (by this gateway, or by one that died with it in flight)."""
+    window = gateway.config.rasa_timeout + GRACE.total_seconds()
+    tried = gateway.resident_state().tried.get(record.id)
+    if tried is not None:
+        return time.monotonic() - tried < window
+    return (now() - record.created_at).total_seconds() < window
+
+
+async def _dead_letter(
+    application: Application, gateway: Gateway, record: InboundRecord, language: str
+) -> None:
+    log.error("message %s from %s set aside after %s failed tries", record.id, record.sender, record.attempts)
+    why = f"{DEAD_LETTER}{record.attempts} tries failed; last: {record.last_error}"[:500]
+    await asyncio.to_thread(gateway.store.inbound.drop, record.id, now(), why)
+    emergency = emergency_number(gateway)
+    await send(application, record.chat_id, say("inbound_dead_letter", language, emergency=emergency))
 
 
 def _still_active(gateway: Gateway, number: str) -> bool:

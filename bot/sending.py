@@ -1,21 +1,31 @@
 """Sending one message to a resident's chat, patiently: shared by the relay and the gateway's own safety
-answer (:mod:`bot.danger`), which must not depend on the relay to reach a resident in danger."""
+answer (:mod:`bot.danger`), which must not depend on the relay to reach a resident in danger.
+
+Flood-control waits are honoured as Telegram asks and do not count as failures; a message that still
+cannot be sent after ``SEND_ATTEMPTS`` network failures, or after waiting ``MAX_WAIT`` seconds in all,
+is handed to the notifier (:func:`bot.delivery.queue_resident_reply`), which keeps trying until the
+delivery deadline — a safety reply is never given up after three tries.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.delivery import queue_resident_reply
 from bot.notifier import retry_seconds
 
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 3
+# The longest a resident's answer is held up here (flood control included) before the notifier takes over.
+MAX_WAIT = 30.0
 
 
 async def send(
@@ -24,22 +34,45 @@ async def send(
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> Message | None:
-    """Sends HTML ``text``; waits out flood limits; a blocked bot is logged, not raised (nobody to tell)."""
-    for attempt in range(SEND_ATTEMPTS):
+    """Sends HTML ``text``; None when it was handed to the notifier instead or the chat is closed to us.
+
+    A blocked bot is logged, not raised (nobody to tell). A refused message (``BadRequest``) is raised:
+    retrying the same text cannot help, and the caller's error handler apologises.
+    """
+    started = time.monotonic()
+    failures = 0
+    while True:
         try:
             return await application.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
             )
         except RetryAfter as error:
             seconds = retry_seconds(error)
+            if time.monotonic() - started + seconds > MAX_WAIT:
+                return await _hand_over(application, chat_id, text, f"flood control for {seconds:g}s")
             log.warning("flood limit for chat %s: waiting %.1f s", chat_id, seconds)
             await asyncio.sleep(seconds)
         except Forbidden as error:
             log.warning("chat %s cannot be written to: %s", chat_id, error)
             return None
-        except TelegramError:
-            if attempt == SEND_ATTEMPTS - 1:
-                raise
+        except BadRequest as error:
+            if "chat not found" in error.message.lower():  # the resident's chat is gone: nobody to tell
+                log.warning("chat %s cannot be written to: %s", chat_id, error)
+                return None
+            raise
+        except TelegramError as error:
+            failures += 1
+            if failures >= SEND_ATTEMPTS or time.monotonic() - started > MAX_WAIT:
+                return await _hand_over(application, chat_id, text, repr(error))
             log.warning("sending to chat %s failed, retrying", chat_id, exc_info=True)
-            await asyncio.sleep(0.5 * (attempt + 1))
+            await asyncio.sleep(0.5 * failures)
+
+
+async def _hand_over(application: Application, chat_id: int, text: str, why: str) -> None:
+    """The notifier keeps trying until the delivery deadline (without the buttons: by the time it gets
+    through, a question's keyboard may be stale; the text still says what to type)."""
+    log.warning("reply to chat %s not sent now (%s): handed to the notifier", chat_id, why)
+    gateway = application.bot_data["gateway"]
+    await asyncio.to_thread(queue_resident_reply, gateway, str(chat_id), chat_id, text)
+    gateway.notifier.wake.set()
     return None

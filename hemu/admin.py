@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import IO, Callable, Sequence
 
+from hemu import admin_outbox
 from hemu.bootstrap import open_desk
 from hemu.cases import CaseState
 from hemu.config import config_dir
@@ -285,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
                 help="include residents' ids, words and contacts (handle with care)",
             )
     cases.add_parser("show", help="one case with its audit log").add_argument("number")
+    admin_outbox.add_commands(commands)
     return root
 
 
@@ -313,6 +315,8 @@ def main(
                 "activate": officers_activate,
             }
             return handlers[args.action](the_desk, args.officer_id, stream)
+        if args.command == "outbox":
+            return admin_outbox.run(the_desk, args, stream)
         if args.action == "show":
             return cases_show(the_desk, args.number, stream)
         if args.action == "list":

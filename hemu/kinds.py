@@ -21,6 +21,12 @@ class NoticeKind(str, Enum):
     PROMISE_BROKEN = "promise_broken"  # to those an escalation level tells (payload "role", "level")
     DAILY_SUMMARY = "daily_summary"  # to the supervisor: cases past every escalation level (no case)
     FOLLOW_UP = "follow_up"  # a week after closing: has the problem come back? (to the resident)
+    # The gateway's own words to a resident that could not be sent at once (payload "text", HTML) —
+    # a safety reply above all: retried by the notifier like a card instead of given up after a try.
+    RESIDENT_REPLY = "resident_reply"
+    # To the supervisor: a notification was given up at its deadline, or its officer cannot be reached
+    # (payload "notification", "kind", "recipient", "number", "why").
+    DELIVERY_FAILED = "delivery_failed"
 
 
 class Update(str, Enum):

@@ -145,6 +145,42 @@ class KeeperDuty(_Strict):
         return min(window * self.share, timedelta(hours=self.enough_hours))
 
 
+class Delivery(_Strict):
+    """How long the notifier keeps trying one message (a case card, a breach alert, a safety reply)
+    before it gives up and tells the supervisor: hours, so a Telegram outage of an afternoon loses
+    nothing. Retries back off up to ``retry_cap_minutes`` apart."""
+
+    give_up_after_hours: float = Field(24, gt=0, le=24 * 14)
+    retry_cap_minutes: float = Field(5, gt=0, le=60)
+    # A resident's message Rasa fails on this many times while both servers answer is a dead letter:
+    # set aside (the resident told) instead of blocking every later message of theirs.
+    inbound_max_failures: int = Field(5, ge=1, le=100)
+    # ... and only once it has waited this long: a Rasa overloaded for a minute sets nothing aside.
+    inbound_dead_after_minutes: float = Field(10, ge=0, le=24 * 60)
+
+    @property
+    def give_up_after(self) -> timedelta:
+        return timedelta(hours=self.give_up_after_hours)
+
+    @property
+    def retry_cap(self) -> timedelta:
+        return timedelta(minutes=self.retry_cap_minutes)
+
+
+class ResidentLimits(_Strict):
+    """How much one resident may ask of the station, so that one person (or a script with their account)
+    cannot crowd out everyone else or wear out the officer on duty. Danger is never limited (SPEC §6):
+    a dangerous message always goes through and always gets the emergency numbers; past the page limit
+    its words go onto the resident's case instead of paging again. A day is the station's calendar day."""
+
+    # Messages read per resident in any 60 seconds; more are not read, and the resident is told once.
+    messages_per_minute: int = Field(20, ge=1, le=10_000)
+    # New cases a resident may open in a day; further reports are refused politely.
+    cases_per_day: int = Field(5, ge=1, le=1_000)
+    # New urgent cases (each one pages an officer) a resident may open in a day.
+    urgent_pages_per_day: int = Field(3, ge=1, le=1_000)
+
+
 class Policy(_Strict):
     response_times: Dict[Priority, ResponseTime]
     # The starting priority of each kind of dispute; the answers below can only raise it.
@@ -166,6 +202,10 @@ class Policy(_Strict):
     escalation: Escalation = Escalation()
     # How much duty inside a promise's window makes an officer someone who can keep it.
     keeper_duty: KeeperDuty = KeeperDuty()
+    # Retrying messages to Telegram and residents' messages to Rasa.
+    delivery: Delivery = Delivery()
+    # What one resident may ask for per minute and per day.
+    resident_limits: ResidentLimits = ResidentLimits()
     # A danger that "happened, not now" (answer to the danger question) opens a case this priority.
     past_danger_priority: Priority = Priority.HIGH
 

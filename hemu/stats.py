@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Dict
 
-from hemu.store import Store
+from hemu.store import OutboxStatus, Store
 from hemu.times import require_aware
 
 # A rating counts as satisfied from this value up (of 1–5).
@@ -39,6 +39,10 @@ class Stats:
     open_by_category: Dict[str, int] = field(default_factory=dict)
     open_by_area: Dict[str, int] = field(default_factory=dict)
     open_total: int = 0
+    # Messages the notifier gave up at their deadline, and residents' messages set aside as dead
+    # letters: nothing given up stays invisible (``python -m hemu outbox list`` has the detail).
+    undelivered: int = 0
+    dead_letters: int = 0
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -65,6 +69,8 @@ def compute_stats(store: Store, now: datetime) -> Stats:
         open_by_category=dict(sorted(by_category.items())),
         open_by_area=dict(sorted(by_area.items())),
         open_total=sum(by_category.values()),
+        undelivered=store.outbox.counts()[OutboxStatus.FAILED.value],
+        dead_letters=store.inbound.dead_letters(),
     )
 
 

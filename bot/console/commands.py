@@ -8,13 +8,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     ContextTypes,
 )
 
-from bot import cards, languages, texts
+from bot import cards, fit, languages, texts
 from bot.console.buttons import resolve_with_note
 from bot.console.common import (
     NOTE_WAIT,
@@ -30,6 +31,7 @@ from bot.gateway import Gateway, gateway_of
 from hemu.cases import normalise_case_number
 from hemu.guidance import load_content
 from hemu.stats import UNKNOWN_AREA
+from hemu.store import CaseRecord
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ async def show_cases(update: Update, gateway: Gateway, officer: Officer) -> None
     lines, markup = cards.case_list(found, gateway.settings, gateway.desk.now(), language)
     title = texts.text("cases_all" if supervisor else "cases_mine", language, count=len(found))
     body = [title, *lines]
-    while cards.utf16_len("\n".join(body)) > cards.MAX_TEXT and len(body) > 2:
+    while fit.visible_len("\n".join(body)) > fit.MAX_TEXT and len(body) > 2:
         body.pop(-2)  # the buttons still reach every listed case
     await reply(update, "\n".join(body), markup)
 
@@ -124,7 +126,25 @@ async def show_case(update: Update, gateway: Gateway, officer: Officer, typed: s
     elif not await may_act(gateway, case, officer.id):
         await reply(update, cards.escape(texts.text("case_not_yours", language, number=number)))
     else:
-        await reply(update, *render_card(gateway, case, officer, allowed=True))
+        try:
+            await reply(update, *render_card(gateway, case, officer, allowed=True))
+        except (BadRequest, fit.TooLong) as error:
+            # The card is built to fit; should Telegram refuse it all the same, the officer still gets the
+            # case and its buttons rather than silence.
+            log.warning(
+                "/case %s: the full card was refused (%s); sending it without typed text", number, error
+            )
+            await reply(update, *case_fallback(gateway, case, officer))
+
+
+def case_fallback(
+    gateway: Gateway, case: CaseRecord, officer: Officer
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """``/case N`` when the full card is refused: the card without anything anyone typed
+    (:func:`bot.cards.minimal_card_text`, which always fits) and the same buttons."""
+    language = officer.language
+    text = cards.minimal_card_text(case, gateway.settings, gateway.desk.now(), language)
+    return text, cards.card_keyboard(case, language)
 
 
 def _percent(part: int, whole: int, language: str) -> str:
@@ -162,7 +182,7 @@ def stats_text(stats: Any, gateway: Gateway, language: str) -> str:
 
     rated, satisfied = int(stats.rated or 0), int(stats.satisfied or 0)
     due, kept = int(stats.promises_due or 0), int(stats.promises_kept or 0)
-    return texts.text(
+    summary = texts.text(
         "stats",
         language,
         satisfaction=_percent(satisfied, rated, language),
@@ -176,6 +196,11 @@ def stats_text(stats: Any, gateway: Gateway, language: str) -> str:
         by_category=lines(dict(stats.open_by_category), lambda c: content.category_name(c, language)),
         by_area=lines(dict(stats.open_by_area), area),
     )
+    undelivered, dead = int(stats.undelivered or 0), int(stats.dead_letters or 0)
+    if not undelivered and not dead:
+        return summary
+    # Anything given up is said where the supervisor looks (bot.delivery told them at the time, too).
+    return summary + "\n\n" + texts.text("stats_undelivered", language, undelivered=undelivered, dead=dead)
 
 
 async def show_stats(update: Update, gateway: Gateway, officer: Officer) -> None:

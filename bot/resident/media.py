@@ -19,6 +19,7 @@ from bot.relay import (
     relay,
     relay_words,
     say,
+    source_of,
 )
 from bot.resident.common import sender
 from bot.sending import send
@@ -46,7 +47,13 @@ async def _relay_caption(
     message = update.effective_message
     if who is not None and message is not None and message.caption:
         await relay_words(
-            context.application, gateway_of(context), who[0], who[1], message.caption, context.user_data
+            context.application,
+            gateway_of(context),
+            who[0],
+            who[1],
+            message.caption,
+            context.user_data,
+            source=source_of(update),
         )
 
 
@@ -93,7 +100,9 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     name = match.area.name.get(language)
     await send(context.application, who[1], say("location_area", language, area=name))
-    await relay(context.application, gateway, who[0], who[1], name, context.user_data)
+    await relay(
+        context.application, gateway, who[0], who[1], name, context.user_data, source=source_of(update)
+    )
 
 
 async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

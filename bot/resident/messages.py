@@ -19,6 +19,7 @@ from bot.relay import (
     relay,
     relay_words,
     say,
+    source_of,
 )
 from bot.resident.common import close_keyboard, first_press, markup, screen_command_words, sender
 
@@ -40,7 +41,13 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if who is None or message is None or not message.text:
         return
     await relay_words(
-        context.application, gateway_of(context), who[0], who[1], message.text, context.user_data
+        context.application,
+        gateway_of(context),
+        who[0],
+        who[1],
+        message.text,
+        context.user_data,
+        source=source_of(update),
     )
 
 
@@ -54,7 +61,15 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if payload is None:
         return
     await screen_command_words(update, context)
-    await relay(context.application, gateway_of(context), who[0], who[1], payload, context.user_data)
+    await relay(
+        context.application,
+        gateway_of(context),
+        who[0],
+        who[1],
+        payload,
+        context.user_data,
+        source=source_of(update),
+    )
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -82,7 +97,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     title = rendering.chosen_title(markup(query), query.data or "")
     await close_keyboard(query, say("button_chosen", language, choice=title) if title else None)
-    await relay(context.application, gateway, who[0], who[1], payload, context.user_data)
+    await relay(
+        context.application, gateway, who[0], who[1], payload, context.user_data, source=source_of(update)
+    )
 
 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from typing import Iterable
 
 from hemu import parties
-from hemu.cases import Priority
+from hemu.cases import InvalidTransition, Priority
 from hemu.desk.base import DeskBase
-from hemu.desk.results import Outcome, Report
+from hemu.desk.limits import OpenedToday, StationDay, case_for_held_back_page
+from hemu.desk.results import LimitReached, Outcome, Report
 from hemu.store import Assignment, CaseRecord, NewCase
 
 log = logging.getLogger(__name__)
@@ -28,19 +30,33 @@ class Intake(DeskBase):
 
     def open_case(self, report: Report, priority: Priority | None = None) -> Outcome:
         """Opens and assigns a case — or, when the resident already has one open about the same thing,
-        adds the new details to it so the officer sees one case, not two."""
+        adds the new details to it so the officer sees one case, not two.
+
+        Every path that opens a case comes here (the actions, the gateway's own danger answer), so the
+        resident's daily limits are kept here once (:meth:`_within_limits`): past the case limit a report
+        is refused with :class:`LimitReached`; past the urgent-page limit a danger message goes onto an
+        existing case as details (``Outcome.held_back``). A report carrying danger is never refused.
+        """
+        earlier = self._handled_before(report)
+        if earlier is not None:
+            return earlier
         chosen = priority or self.priority_for(report)
         now = self.now()
         existing = self._case_to_extend(report, chosen)
         if existing is not None:
-            updated = self.store.add_details(
-                existing.number, self._details_text(report), now, actor=parties.resident(report.resident_id)
-            )
-            return Outcome(case=updated, officer=self.officer(updated.officer_id), opened=False)
+            return self._extend(existing, report, now)
+        instead = self._within_limits(report, chosen, now)
+        if instead is not None:
+            try:
+                return self._extend(instead, report, now, held_back=True)
+            except InvalidTransition:  # closed since it was read: danger must still reach someone
+                log.warning(
+                    "case %s closed meanwhile; paging for %s after all", instead.number, report.resident_id
+                )
 
         inactive = self.inactive_officers()
         fields = asdict(report)
-        del fields["new_matter"]
+        del fields["new_matter"], fields["source"]
         if not report.contact_consent:
             fields["contact"] = None  # never stored without the resident's consent
         # One unit of work: the number, then the loads as they are now, the roster's choice, the case.
@@ -51,6 +67,8 @@ class Intake(DeskBase):
                 Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason),
                 actor=parties.resident(report.resident_id),
             )
+            if report.source:
+                opening.handled(report.resident_id, report.source)
         log.info("case %s opened: %s, %s (%s)", case.number, chosen.value, case.officer_id, decision.rule)
         return Outcome(
             case=case,
@@ -78,6 +96,61 @@ class Intake(DeskBase):
             risk_flags=flags,
         )
         return self.open_case(report, priority=Priority.URGENT)
+
+    def _handled_before(self, report: Report) -> Outcome | None:
+        """The outcome the same message had the first time, when it has already been through here."""
+        if not report.source:
+            return None
+        handled = self.store.handled.get(report.resident_id, report.source)
+        case = self.store.get(handled.case_number) if handled else None
+        if handled is None or case is None:
+            return None
+        log.info(
+            "message %s of %s was handled before (case %s)", report.source, report.resident_id, case.number
+        )
+        return Outcome(case=case, officer=self.officer(case.officer_id), opened=handled.opened)
+
+    def _extend(self, case: CaseRecord, report: Report, now: datetime, held_back: bool = False) -> Outcome:
+        source = (report.resident_id, report.source) if report.source else None
+        updated = self.store.add_details(
+            case.number,
+            self._details_text(report),
+            now,
+            actor=parties.resident(report.resident_id),
+            source=source,
+        )
+        return Outcome(
+            case=updated, officer=self.officer(updated.officer_id), opened=False, held_back=held_back
+        )
+
+    def _within_limits(self, report: Report, priority: Priority, now: datetime) -> CaseRecord | None:
+        """The resident's daily limits, checked before a new case is opened (None: open it).
+
+        Past ``urgent_pages_per_day`` an urgent report does not page again: the case its words go onto
+        instead is returned, so the officer still reads them and the resident still gets the safety reply
+        from whoever called. When no case can take details any more, it pages after all: danger never
+        lands nowhere. Past ``cases_per_day`` a report is refused — unless it carries danger.
+        """
+        limits = self.settings.policy.resident_limits
+        day = StationDay.around(now, self.tz)
+        mine = self.store.cases_for_resident(report.resident_id)
+        today = OpenedToday.count(mine, day)
+        if priority is Priority.URGENT:
+            if today.pages < limits.urgent_pages_per_day:
+                return None
+            instead = case_for_held_back_page(mine)
+            # Ids only: logs never hold what residents wrote (SPEC §9).
+            log.warning(
+                "urgent-page limit (%d a day) reached for %s: %s",
+                limits.urgent_pages_per_day,
+                report.resident_id,
+                f"details onto {instead.number}" if instead else "no case takes details, paging anyway",
+            )
+            return instead
+        if report.risk_flags or today.cases < limits.cases_per_day:
+            return None
+        log.info("case limit (%d a day) reached for %s", limits.cases_per_day, report.resident_id)
+        raise LimitReached("cases_per_day", limits.cases_per_day, day.next_start)
 
     def _case_to_extend(self, report: Report, priority: Priority) -> CaseRecord | None:
         if priority is Priority.URGENT:

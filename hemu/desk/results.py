@@ -4,6 +4,7 @@ the refusals callers turn into messages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from hemu.roster import Officer
 from hemu.store import CaseRecord
@@ -28,6 +29,9 @@ class Report:
     contact: str | None = None
     # The resident said this is not the matter of their open case in the same category: a new case.
     new_matter: bool = False
+    # The Telegram message it came from (the gateway's ``hemu_source``): the same message reaching the
+    # desk twice (a replay after a timeout) changes nothing the second time.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class Outcome:
     opened: bool
     rule: str = ""
     reason: str = ""
+    # The resident's daily urgent-page limit held back a new page: the words went onto ``case`` as
+    # details (its officer is told) and its promise is not renewed, so callers must not quote it.
+    held_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,3 +82,16 @@ class CaseRefused(ValueError):
         self.reason = reason
         self.number = number
         self.state = state
+
+
+class LimitReached(Exception):
+    """A resident reached a daily limit of ``config/policy.yml`` (``resident_limits``); nothing was opened.
+
+    Never raised for a report carrying danger. ``again_at`` is when the next station day starts.
+    """
+
+    def __init__(self, limit: str, allowed: int, again_at: datetime) -> None:
+        super().__init__(f"{limit}: {allowed} reached; again from {again_at.isoformat()}")
+        self.limit = limit
+        self.allowed = allowed
+        self.again_at = again_at

@@ -1,13 +1,20 @@
-"""Residents' messages Rasa could not take yet (an outage, a timeout): kept in order and replayed by the
-gateway, oldest first, so a resident never waits in silence and nothing they wrote is lost."""
+"""Every resident message the gateway relays, journalled before Rasa sees it: kept in order and replayed
+by the gateway, oldest first, when Rasa could not take it (an outage, a timeout) or the gateway died
+half-way — so a resident never waits in silence and nothing they wrote is lost or taken twice.
+
+A message's life: ``add`` (journalled; a Telegram update seen before is refused) → ``answer`` (Rasa's
+replies kept) → ``mark_delivered`` (the replies sent). A row still pending after its gateway died is
+replayed; one with answers is only sent again (at least once, never asked of Rasa twice).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, List, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from hemu.store import checks, db
 from hemu.store.checks import jsonable, nonempty
@@ -16,31 +23,77 @@ from hemu.store.records import InboundRecord, InboundStatus
 from hemu.store.tables import inbound
 from hemu.times import require_aware
 
+# The start of a dead letter's reason: the gateway's replay writes it, /stats and the admin count it.
+DEAD_LETTER = "dead letter: "
+
 
 class InboundQueue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = db.reader(engine)
 
-    def add(self, sender: str, chat_id: int, text: str, metadata: Mapping[str, Any], now: datetime) -> int:
-        """Keep a resident's message Rasa could not take; returns its id. Replayed oldest first."""
+    def add(
+        self,
+        sender: str,
+        chat_id: int,
+        text: str,
+        metadata: Mapping[str, Any],
+        now: datetime,
+        source: str | None = None,
+        error: str | None = None,
+    ) -> int | None:
+        """Journal a resident's message; returns its id, or None when ``source`` (the Telegram message)
+        was journalled before — Telegram delivering an update again after a crash must not count twice.
+        ``error``: why it is kept rather than in flight now (replayed at once, nobody has it)."""
         nonempty(sender, "sender")
         checks.chat_id(chat_id)
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         now = require_aware(now, "now")
-        with self.engine.begin() as conn:
-            return conn.execute(
-                insert(inbound).values(
-                    sender=sender,
-                    chat_id=chat_id,
-                    text=text,
-                    metadata=jsonable(dict(metadata or {}), "metadata"),
-                    created_at=now,
-                    status=InboundStatus.PENDING.value,
-                    attempts=0,
-                )
-            ).inserted_primary_key[0]
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(
+                    insert(inbound).values(
+                        sender=sender,
+                        chat_id=chat_id,
+                        text=text,
+                        metadata=jsonable(dict(metadata or {}), "metadata"),
+                        created_at=now,
+                        status=InboundStatus.PENDING.value,
+                        attempts=0,
+                        source=source,
+                        last_error=error,
+                    )
+                ).inserted_primary_key[0]
+        except IntegrityError:
+            if source is None:
+                raise
+            return None
+
+    def waiting_before(self, sender: str, inbound_id: int) -> bool:
+        """Whether this resident has older messages still pending: a new one waits behind them."""
+        query = select(inbound.c.id).where(
+            inbound.c.sender == sender,
+            inbound.c.status == InboundStatus.PENDING.value,
+            inbound.c.id < inbound_id,
+        )
+        with self._reader.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def answer(self, inbound_id: int, answers: List[Mapping[str, Any]]) -> bool:
+        """Keep Rasa's replies before sending them: a crash from here on sends them, never asks again."""
+        return self._set(inbound_id, answers=jsonable(list(answers), "answers"), last_error=None)
+
+    def note(
+        self, inbound_id: int, metadata: Mapping[str, Any] | None = None, error: str | None = None
+    ) -> bool:
+        """Replace the metadata (e.g. the urgent case paged on arrival) and/or say why it is kept."""
+        values: dict[str, Any] = {}
+        if metadata is not None:
+            values["metadata"] = jsonable(dict(metadata), "metadata")
+        if error is not None:
+            values["last_error"] = error
+        return self._set(inbound_id, **values) if values else True
 
     def pending(self, limit: int = 100, sender: str | None = None) -> List[InboundRecord]:
         """Messages still to hand to Rasa (of one sender), oldest first: the order they were written."""
@@ -91,6 +144,15 @@ class InboundQueue:
         """Give up on a message on purpose (too old, too many attempts); ``reason`` is kept."""
         require_aware(now, "now")
         return self._set(inbound_id, status=InboundStatus.DROPPED.value, last_error=str(reason))
+
+    def dead_letters(self) -> int:
+        """How many messages the gateway set aside after Rasa kept failing on them (their reason starts
+        with ``DEAD_LETTER``): for /stats."""
+        query = select(func.count()).where(
+            inbound.c.status == InboundStatus.DROPPED.value, inbound.c.last_error.like(f"{DEAD_LETTER}%")
+        )
+        with self._reader.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def _set(self, inbound_id: int, **values: Any) -> bool:
         with self.engine.begin() as conn:

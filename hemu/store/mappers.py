@@ -59,6 +59,8 @@ def notification_record(row: Row) -> NotificationRecord:
         next_attempt_at=row.next_attempt_at,
         sent_at=row.sent_at,
         last_error=row.last_error,
+        failures=row.failures,
+        give_up_at=row.give_up_at,
     )
 
 
@@ -75,6 +77,8 @@ def inbound_record(row: Row) -> InboundRecord:
         status=InboundStatus(values["status"]),
         last_error=values["last_error"],
         delivered_at=values["delivered_at"],
+        answers=list(values["answers"]) if values["answers"] is not None else None,
+        source=values["source"],
     )
 
 

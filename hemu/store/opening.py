@@ -16,6 +16,7 @@ from hemu.cases import CaseState, format_case_number
 from hemu.store.audit import add_event
 from hemu.store.case_queries import case_row
 from hemu.store.checks import nonempty
+from hemu.store.handled import record_handled
 from hemu.store.mappers import case_record
 from hemu.store.outbox import add_notifications
 from hemu.store.records import Assignment, CaseRecord, NewCase, Notification
@@ -64,6 +65,12 @@ class CaseOpening:
     @property
     def number(self) -> str:
         return format_case_number(self.year, self.seq)
+
+    def handled(self, resident_id: str, source: str) -> None:
+        """The message that opened this case (:mod:`hemu.store.handled`), in the same transaction."""
+        if self.added is None:
+            raise RuntimeError("add the case before recording the message that opened it")
+        record_handled(self.conn, resident_id, source, self.added.number, True, self.now)
 
     def add(self, new: NewCase, assignment: Assignment, actor: str, notify: Notify = ()) -> CaseRecord:
         """Records the case with its officer and promise, its two events and the officer's case card."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, List, Sequence
 
-from sqlalchemy import case, insert, select, text, update
+from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from hemu.cases import normalise_case_number
@@ -104,6 +104,13 @@ class Outbox:
         with self._reader.connect() as conn:
             return [notification_record(row) for row in conn.execute(query)]
 
+    def add(self, notification: Notification, now: datetime, case_id: int | None = None) -> None:
+        """Queue a notification that no case change causes (an alert about another one, a resident
+        reply the gateway could not send at once)."""
+        now = require_aware(now, "now")
+        with self.engine.begin() as conn:
+            add_notifications(conn, case_id, now, [notification])
+
     def add_once(self, notification: Notification, since: datetime, now: datetime) -> bool:
         """Queue a notification that belongs to no case (the supervisor's daily summary) unless one of
         the same kind went to the same recipient at or after ``since``; whether it was queued. Two
@@ -185,9 +192,17 @@ class Outbox:
         )
 
     def mark_failed(
-        self, notification_id: int, now: datetime, error: str, retry_at: datetime | None
+        self,
+        notification_id: int,
+        now: datetime,
+        error: str,
+        retry_at: datetime | None,
+        failures: int | None = None,
+        give_up_at: datetime | None = None,
     ) -> NotificationRecord:
-        """Count a failed attempt; try again at ``retry_at``, or never when it is None."""
+        """Count a failed attempt; try again at ``retry_at``, or never when it is None (given up).
+        ``failures``: the network failures in a row now (None leaves the count); ``give_up_at``: the
+        deadline the sender worked out, kept so every later attempt measures against the same one."""
         now = require_aware(now, "now")
         values: Dict[str, Any] = {
             "attempts": count_attempt(),
@@ -195,6 +210,10 @@ class Outbox:
             "updated_at": now,
             "claimed_at": None,
         }
+        if failures is not None:
+            values["failures"] = failures
+        if give_up_at is not None:
+            values["give_up_at"] = require_aware(give_up_at, "give_up_at")
         if retry_at is None:
             values["status"] = OutboxStatus.FAILED.value
         else:
@@ -213,6 +232,53 @@ class Outbox:
             updated_at=now,
             claimed_at=None,
         )
+
+    def release(self, notification_ids: Sequence[int], now: datetime) -> int:
+        """Hand claimed notifications back unsent (the gateway is stopping, or the claim is too old to
+        send on safely): due again at once for whoever polls next, instead of after the lease. Returns
+        how many were still claimed."""
+        now = require_aware(now, "now")
+        if not notification_ids:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id.in_(list(notification_ids)),
+                    outbox.c.status == OutboxStatus.PENDING.value,
+                    outbox.c.claimed_at.is_not(None),
+                )
+                .values(next_attempt_at=now, claimed_at=None, updated_at=now)
+            ).rowcount
+
+    def requeue(self, notification_ids: Sequence[int], now: datetime, give_up_at: datetime) -> int:
+        """Given-up or dropped notifications back into the queue (an admin fixed the cause): due now,
+        with a fresh deadline and failure count. Returns how many were requeued."""
+        now, give_up_at = require_aware(now, "now"), require_aware(give_up_at, "give_up_at")
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id.in_(list(notification_ids)),
+                    outbox.c.status.in_([OutboxStatus.FAILED.value, OutboxStatus.DROPPED.value]),
+                )
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    next_attempt_at=now,
+                    give_up_at=give_up_at,
+                    failures=0,
+                    claimed_at=None,
+                    updated_at=now,
+                    last_error=func.coalesce(outbox.c.last_error, "") + " [requeued]",
+                )
+            ).rowcount
+
+    def counts(self) -> Dict[str, int]:
+        """How many notifications are in each status: for /stats and ``python -m hemu outbox``."""
+        query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        with self._reader.connect() as conn:
+            found = {status: count for status, count in conn.execute(query)}
+        return {status.value: found.get(status.value, 0) for status in OutboxStatus}
 
     def _set(
         self, notification_id: int, verb: str, allowed: Sequence[OutboxStatus], **values: Any

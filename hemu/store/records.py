@@ -186,6 +186,8 @@ class NotificationRecord:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    failures: int = 0
+    give_up_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,9 @@ class InboundRecord:
     status: InboundStatus = InboundStatus.PENDING
     last_error: str | None = None
     delivered_at: datetime | None = None
+    # Rasa's replies, once it answered; the message stays pending until they have been sent.
+    answers: list[dict[str, Any]] | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)

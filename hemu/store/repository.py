@@ -34,6 +34,7 @@ from hemu.store.audit import add_event
 from hemu.store.case_queries import CaseQueries, case_row, officer_loads
 from hemu.store.checks import check_rating, jsonable, nonempty
 from hemu.store.errors import ConcurrentUpdate
+from hemu.store.handled import HandledMessages, record_handled
 from hemu.store.inbound import InboundQueue
 from hemu.store.mappers import case_record
 from hemu.store.officers import OfficerAccounts
@@ -84,6 +85,7 @@ class Store(CaseQueries):
         # The other aggregates on the same engine, each in its own module.
         self.outbox = Outbox(engine)
         self.inbound = InboundQueue(engine)
+        self.handled = HandledMessages(engine)
         self.officers = OfficerAccounts(engine)
         self.privacy = Privacy(engine)
         self.statistics = Statistics(engine)
@@ -260,8 +262,10 @@ class Store(CaseQueries):
         actor: str,
         notify: Notify = (),
         expected_version: int | None = None,
+        source: tuple[str, str] | None = None,
     ) -> CaseRecord:
         """Record what the resident adds later; the assigned officer gets a ``case_update``.
+        ``source``: (resident id, message) that said it, recorded with the change (:mod:`.handled`).
 
         The summary stays as first written (it is what the officer's card showed); the additions are
         ``details_added`` events, read with :meth:`events`. Allowed while the case is active or resolved
@@ -274,7 +278,11 @@ class Store(CaseQueries):
         def plan(case: Case) -> Change:
             return case.add_details(text, actor)
 
-        return self._change_case(number, now, expected_version, plan, notify)
+        def handled(conn: Connection, case: CaseRecord) -> None:
+            if source is not None:
+                record_handled(conn, source[0], source[1], case.number, False, now)
+
+        return self._change_case(number, now, expected_version, plan, notify, handled)
 
     def reopen(
         self,
@@ -347,6 +355,7 @@ class Store(CaseQueries):
         expected_version: int | None,
         plan: Callable[[Case], Change],
         notify: Notify,
+        also: Callable[[Connection, CaseRecord], None] | None = None,
     ) -> CaseRecord:
         canonical = normalise_case_number(number)
         with self.engine.begin() as conn:
@@ -366,7 +375,10 @@ class Store(CaseQueries):
                     raise ConcurrentUpdate(canonical, expected_version, None)
             else:
                 raise ConcurrentUpdate(canonical, None, None)
-            return self._record_change(conn, row, canonical, now, change, notify)
+            record = self._record_change(conn, row, canonical, now, change, notify)
+            if also is not None:
+                also(conn, record)
+            return record
 
     def _record_change(
         self, conn: Connection, row: Row, canonical: str, now: datetime, change: Change, notify: Notify

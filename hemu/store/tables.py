@@ -163,6 +163,10 @@ outbox = Table(
     # Set by claim_notifications, cleared when the sender reports back: the claim already counted the
     # attempt, so mark_sent/mark_failed after a claim must not count it again.
     Column("claimed_at", UTCDateTime()),
+    # Network failures in a row (flood-control waits are not failures), and the moment the notifier
+    # stops retrying and tells the supervisor instead (NULL on rows older than migration 0005).
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("give_up_at", UTCDateTime()),
     CheckConstraint(_one_of("status", OutboxStatus), name="status"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "case_id"),
@@ -184,9 +188,26 @@ inbound = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("delivered_at", UTCDateTime()),
+    # Rasa's replies, kept before they are sent: after a crash they are sent, Rasa is not asked again.
+    Column("answers", JSON),
+    # "chat:message" of the Telegram message: the same update delivered twice is kept once.
+    Column("source", String(64)),
     CheckConstraint(_one_of("status", InboundStatus), name="status"),
     Index(None, "status", "id"),
     Index(None, "sender", "status"),
+    Index("uq_inbound_sender_source", "sender", "source", unique=True),
+)
+
+# The resident messages (Telegram updates) that already changed a case, written in the same transaction
+# as the change: the same message replayed after a Rasa timeout opens nothing and adds nothing twice.
+handled_messages = Table(
+    "handled_messages",
+    metadata,
+    Column("resident_id", String(64), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("case_number", String(32), nullable=False),
+    Column("opened", Boolean, nullable=False),
+    Column("handled_at", UTCDateTime(), nullable=False),
 )
 
 case_counters = Table(

@@ -30,6 +30,9 @@ class FakeRasa:
         self.script: Script = echo
         self.delay = 0.0
         self.webhook_status = 200
+        # What real Rasa keeps per conversation once a turn has finished: the user event (with the
+        # gateway's metadata) and the bot's replies — the replay looks here before sending again.
+        self.trackers: dict[str, list[dict[str, Any]]] = {}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = 0
@@ -64,7 +67,17 @@ class FakeRasa:
         self.messages.append(body)
         if self.delay:
             await asyncio.sleep(self.delay)
-        return web.json_response(self.script(body))
+        replies = self.script(body)
+        events = self.trackers.setdefault(body["sender"], [])
+        events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {}})
+        for reply in replies:
+            data = {key: value for key, value in reply.items() if key not in ("recipient_id", "text")}
+            events.append({"event": "bot", "text": reply.get("text"), "data": data})
+        return web.json_response(replies)
+
+    async def _tracker(self, request: web.Request) -> web.Response:
+        sender = request.match_info["sender"]
+        return web.json_response({"sender_id": sender, "events": self.trackers.get(sender, [])})
 
     async def _events(self, request: web.Request) -> web.Response:
         self.resets.append((request.match_info["sender"], await request.json()))
@@ -77,6 +90,7 @@ class FakeRasa:
         app.router.add_get("/health", self._health)
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         app.router.add_put("/conversations/{sender}/tracker/events", self._events)
+        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await self.up()

@@ -85,6 +85,8 @@ async def running_gateway(
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
         if application.post_shutdown:
             await application.post_shutdown(application)
         await application.shutdown()

@@ -3,11 +3,11 @@ buttons (and refusals of stale or forged ones), resolving with a note, hand-over
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from hemu import clock as hemu_clock
 from hemu.cases import CaseState
+from hemu.store import OutboxStatus
 from tests.auxil.gateway import RunningGateway
 from tests.bot.conftest import (
     OFFICER_CHATS,
@@ -119,7 +119,12 @@ async def test_card_arrives_escaped_and_acknowledging_tells_the_resident_once(
     # The same (now old) button again: nothing changes, nobody is told twice.
     again = await press(gateway, WANG, card["message_id"], f"o:ack:{case.number}:1")
     assert "已经处理过了" in again["text"]
-    await asyncio.sleep(0.5)
+    # Whatever the press queued would be in the outbox now; wait until all of it has gone out.
+    await wait_until(
+        lambda: all(
+            n.status is not OutboxStatus.PENDING for n in gateway.store.outbox.notifications(case.number)
+        )
+    )
     assert len(await bot_messages(gateway, RESIDENT)) == hello + 1
     acks = [e for e in gateway.store.events(case.number) if e.to_state is CaseState.ACKNOWLEDGED]
     assert len(acks) == 1
@@ -237,6 +242,7 @@ async def test_hand_over_to_a_chosen_officer(gateway: RunningGateway) -> None:
 async def test_cases_case_and_stats(gateway: RunningGateway) -> None:
     await register(gateway, "wang_li")
     await register(gateway, "zhou_jian")
+    await register(gateway, "chen_hao")  # Xincun's officer: otherwise the supervisor hears of the lost card
     first = await open_case_now(gateway)
     second = await open_case_now(gateway, category="report_pet_dispute", summary="A dog barks all day")
     other = await open_case_now(gateway, resident_id="9002", area_id="xincun", summary="Noise in Xincun")

@@ -383,3 +383,17 @@ async def test_what_a_resident_wrote_reaches_the_officer_escaped(gw: RunningGate
 
     shown = await wait_until(card)
     assert "<b>快来</b> & 报警" in shown  # literally, not as markup
+
+
+async def test_a_safety_reply_telegram_will_not_take_now_is_delivered_later(
+    gw: RunningGateway, rasa: FakeRasa
+) -> None:
+    """The old sender gave up after three tries and the resident in danger never saw the number."""
+    await rasa.down()
+    await gw.control.fail("sendMessage", 502, "Bad Gateway", chat_id=RESIDENT, times=4)
+    await gw.control.send_text(RESIDENT, DANGER_ZH)
+    said = await bot_texts(gw, 3, timeout=30)
+    assert expected_safety(gw, DANGER_ZH, "zh") in said
+    assert all(EMERGENCY in line for line in said)
+    [case] = urgent_cases(gw)
+    assert any(case.number in line for line in said)

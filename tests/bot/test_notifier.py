@@ -87,7 +87,7 @@ async def test_a_resident_who_blocked_the_bot_is_dropped_once(gateway: RunningGa
         lambda: _settled(gateway, case.number, f"resident:{RESIDENT}", OutboxStatus.DROPPED)
     )
     assert "blocked" in (notification.last_error or "")
-    await asyncio.sleep(0.6)  # several polls: nothing is retried
+    # Dropped is final (only pending rows are claimed): the one refused try is all there was.
     assert len(await _send_calls(gateway, RESIDENT)) == before + 1
 
 
@@ -129,7 +129,7 @@ async def test_network_errors_back_off_and_then_deliver(gateway: RunningGateway)
     card = await latest(gateway, WANG, 2)  # after 1 s and 2 s of backoff
     assert case.number in card["text"]
     [assigned] = await wait_until(lambda: _settled(gateway, case.number, "officer:wang_li"))
-    assert (assigned.last_error or "").startswith("[net 2]")
+    assert assigned.failures == 2 and "Bad Gateway" in (assigned.last_error or "")
 
 
 def test_backoff_doubles_and_is_capped() -> None:
@@ -160,9 +160,10 @@ async def test_nothing_is_lost_or_repeated_across_a_restart(tmp_path: Path, cloc
         assert all(n.status is OutboxStatus.PENDING for n in store.outbox.notifications())
         # ... and the next gateway delivers every card exactly once.
         async with running_gateway(tmp_path, api=api, store=store) as second:
-            wang = await second.control.wait_for(WANG, 1 + 3)
-            chen = await second.control.wait_for(OFFICER_CHATS["chen_hao"], 1 + 1)
-            await asyncio.sleep(1.0)
+            await second.control.wait_for(WANG, 1 + 3)
+            await second.control.wait_for(OFFICER_CHATS["chen_hao"], 1 + 1)
+            # Every row is sent before it is marked sent: once all are, every message is in the chats.
+            await wait_until(lambda: all(n.status is OutboxStatus.SENT for n in store.outbox.notifications()))
             wang, chen = (
                 await bot_messages(second, WANG),
                 await bot_messages(second, OFFICER_CHATS["chen_hao"]),

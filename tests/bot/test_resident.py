@@ -52,7 +52,13 @@ async def test_text_goes_to_rasa_with_metadata_and_the_answer_comes_back(
         {
             "sender": str(RESIDENT),
             "message": "楼上每天半夜拖椅子",
-            "metadata": {"language": "zh", "telegram_user_id": RESIDENT, "telegram_chat_id": RESIDENT},
+            "metadata": {
+                "language": "zh",
+                "telegram_user_id": RESIDENT,
+                "telegram_chat_id": RESIDENT,
+                # The Telegram message, so a replay after a timeout changes nothing twice.
+                "hemu_source": f"m:{RESIDENT}:1",
+            },
         }
     ]
 
