@@ -19,6 +19,7 @@ from bot.config import GatewayConfig
 from bot.rasa_client import RasaClient
 from bot.replies import ButtonKeys
 from bot.throttle import MessageWindow
+from hemu import clock
 from hemu.desk import Desk
 from hemu.settings import Settings
 from hemu.store import Store
@@ -41,8 +42,10 @@ class ResidentState:
     # Keyboards already answered (chat, message): a double tap must not send the choice to Rasa twice.
     pressed: OrderedDict[tuple[int, int], None] = field(default_factory=OrderedDict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-    # When this gateway last sent each kept message to Rasa (time.monotonic()), for the replay's grace.
+    # When a turn of this gateway for a kept message last failed (time.monotonic()): the replay's grace.
     tried: dict[int, float] = field(default_factory=dict)
+    # When this gateway started: a message journalled before then was in flight in a gateway that died.
+    started_at: datetime = field(default_factory=clock.now)
     # Messages read per resident in the last minute (resident_limits.messages_per_minute).
     window: MessageWindow = field(default_factory=MessageWindow)
 

@@ -23,6 +23,8 @@ from hemu.store.inbound import DEAD_LETTER
 
 # Rasa's lock on a conversation lasts this long: a turn that was still running has ended by then.
 GRACE = timedelta(seconds=60)
+# After a gateway restart, for a message the dead one had in flight (its request was cut off).
+RESTART_GRACE = timedelta(seconds=20)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
 
     A message that may already have reached Rasa (its request timed out, or a gateway died with it in
     flight) is looked up in Rasa's tracker first: found, its answer is taken from there; not found, it
-    is sent again only once Rasa cannot still be working on it (``GRACE`` after the last try) — so a
+    is sent again only once Rasa cannot still be working on it (:func:`_too_soon`) — so a
     replay never makes Rasa take a message twice. A message Rasa keeps failing on while both servers
     answer is set aside as a dead letter after ``delivery.inbound_max_failures`` tries, the resident
     told, so it cannot block their later messages for ever.
@@ -175,13 +177,18 @@ def _hopeless(gateway: Gateway, record: InboundRecord) -> bool:
 
 
 def _too_soon(gateway: Gateway, record: InboundRecord) -> bool:
-    """Rasa may still be inside a turn for this message: its request went out less than the Rasa timeout
-    plus ``GRACE`` ago (by this gateway, or by one that died with it in flight)."""
-    window = gateway.config.rasa_timeout + GRACE.total_seconds()
-    tried = gateway.resident_state().tried.get(record.id)
+    """Rasa may still be inside a turn for this message.
+
+    Tried by this gateway: its request ended (timed out, cut off) less than ``GRACE`` ago, and Rasa may
+    go on with the turn for as long as it holds the conversation's lock. Journalled by a gateway that
+    died with it in flight: that request was cut off by the time this gateway started, and a turn Rasa
+    still finished is in its tracker within ``RESTART_GRACE``.
+    """
+    state = gateway.resident_state()
+    tried = state.tried.get(record.id)
     if tried is not None:
-        return time.monotonic() - tried < window
-    return (now() - record.created_at).total_seconds() < window
+        return time.monotonic() - tried < GRACE.total_seconds()
+    return now() - max(record.created_at, state.started_at) < RESTART_GRACE
 
 
 async def _dead_letter(
