@@ -7,6 +7,7 @@ modules can depend on the shared state without depending on the module that impo
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,8 +43,9 @@ class ResidentState:
     # Keyboards already answered (chat, message): a double tap must not send the choice to Rasa twice.
     pressed: OrderedDict[tuple[int, int], None] = field(default_factory=OrderedDict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-    # When a turn of this gateway for a kept message last failed (time.monotonic()): the replay's grace.
-    tried: dict[int, float] = field(default_factory=dict)
+    # When a turn of this gateway for a kept message last failed (time.monotonic()) and whether it timed
+    # out (Rasa may still be running it): the replay's grace.
+    tried: dict[int, tuple[float, bool]] = field(default_factory=dict)
     # When this gateway started: a message journalled before then was in flight in a gateway that died.
     started_at: datetime = field(default_factory=clock.now)
     # Messages read per resident in the last minute (resident_limits.messages_per_minute).
@@ -55,6 +57,9 @@ class ResidentState:
             lock = asyncio.Lock()
             self.locks[sender] = lock
         return lock
+
+    def failed_turn(self, inbound_id: int, timed_out: bool) -> None:
+        self.tried[inbound_id] = (time.monotonic(), timed_out)
 
     def first_press(self, chat_id: int, message_id: int) -> bool:
         key = (chat_id, message_id)

@@ -40,9 +40,12 @@ class RasaUnavailable(Exception):
     whether it already has it. False when Rasa certainly did not take it, or finished it unusably.
     """
 
-    def __init__(self, message: str, reached: bool = False) -> None:
+    def __init__(self, message: str, reached: bool = False, timed_out: bool = False) -> None:
         super().__init__(message)
         self.reached = reached
+        # Rasa may still be running the turn (only a timeout leaves it running; a dropped connection
+        # or a 5xx means the turn ended, or Rasa did).
+        self.timed_out = timed_out
 
 
 class RasaError(Exception):
@@ -194,7 +197,10 @@ class RasaClient:
             self.forget_health()
             # Refused or never connected: Rasa has not seen it. Anything later: it may have.
             reached = not isinstance(error, NOT_SENT_ERRORS)
-            raise RasaUnavailable(f"{method} {url}: {error!r}", reached=reached) from error
+            timed_out = isinstance(error, httpx.TimeoutException) and reached
+            raise RasaUnavailable(
+                f"{method} {url}: {error!r}", reached=reached, timed_out=timed_out
+            ) from error
         # 408/409/429: timed out, model still loading, overloaded — all pass with time, like a 5xx.
         if response.status_code >= 500 or response.status_code in (408, 409, 429):
             self.forget_health()
@@ -202,7 +208,10 @@ class RasaClient:
             reached = response.status_code == 408 or (
                 response.status_code >= 500 and response.status_code != 503
             )
-            raise RasaUnavailable(f"{method} {url}: HTTP {response.status_code}", reached=reached)
+            timed_out = response.status_code == 408
+            raise RasaUnavailable(
+                f"{method} {url}: HTTP {response.status_code}", reached=reached, timed_out=timed_out
+            )
         if response.status_code >= 400:
             raise RasaError(f"{method} {url}: HTTP {response.status_code}: {response.text[:200]!r}")
         return response

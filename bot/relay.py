@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -191,7 +190,7 @@ async def relay(
             log.warning("keeping a message from %s for later: %s", sender, error)
             why = f"{NOT_SENT if not error.reached else UNSURE}{error}"[:500]
             await asyncio.to_thread(inbound.mark_attempt, kept, now(), why)
-            state.tried[kept] = time.monotonic()
+            state.failed_turn(kept, error.timed_out)
             await _keep(application, gateway, kept, chat_id, sender, text, metadata, language, words, None)
             return
         except RasaError:

@@ -92,7 +92,7 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
             except RasaUnavailable as error:
                 why = f"{UNSURE if error.reached else NOT_SENT}{error}"[:500]
                 await asyncio.to_thread(store.inbound.mark_attempt, record.id, now(), why)
-                state.tried[record.id] = time.monotonic()
+                state.failed_turn(record.id, error.timed_out)
                 break
             except RasaError as error:
                 # Rasa will never take this one; say so instead of retrying it forever.
@@ -179,15 +179,17 @@ def _hopeless(gateway: Gateway, record: InboundRecord) -> bool:
 def _too_soon(gateway: Gateway, record: InboundRecord) -> bool:
     """Rasa may still be inside a turn for this message.
 
-    Tried by this gateway: its request ended (timed out, cut off) less than ``GRACE`` ago, and Rasa may
-    go on with the turn for as long as it holds the conversation's lock. Journalled by a gateway that
-    died with it in flight: that request was cut off by the time this gateway started, and a turn Rasa
-    still finished is in its tracker within ``RESTART_GRACE``.
+    Tried by this gateway and timed out less than ``GRACE`` ago: Rasa may go on with the turn for as
+    long as it holds the conversation's lock. Cut off (the connection dropped, Rasa died) or journalled
+    by a gateway that died with it in flight: a turn Rasa still finished is in its tracker within
+    ``RESTART_GRACE``.
     """
     state = gateway.resident_state()
     tried = state.tried.get(record.id)
     if tried is not None:
-        return time.monotonic() - tried < GRACE.total_seconds()
+        failed_at, timed_out = tried
+        grace = GRACE if timed_out else RESTART_GRACE
+        return time.monotonic() - failed_at < grace.total_seconds()
     return now() - max(record.created_at, state.started_at) < RESTART_GRACE
 
 
