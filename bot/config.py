@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlparse
 
+from hemu.environment import number
 from hemu.errors import ConfigError
 
 DEFAULT_LOCAL_API = "http://127.0.0.1:8081"
@@ -83,24 +84,11 @@ class GatewayConfig:
         return f"{self.api_url.rstrip('/')}/file/bot" if self.api_url else None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"environment: {name}: {raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"environment: {name}: {value} is outside {low}–{high}")
-    return value
-
-
 def telegram_timeouts(env: Mapping[str, str]) -> TelegramTimeouts:
     defaults = TelegramTimeouts()
     return TelegramTimeouts(
         **{
-            name: _number(env, variable, getattr(defaults, name), low, high)
+            name: number(env, variable, getattr(defaults, name), low, high)
             for variable, (name, low, high) in TELEGRAM_TIMEOUT_ENV.items()
         }
     )
@@ -134,11 +122,11 @@ def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
         webhook_url=webhook_url,
         webhook_secret=secret,
         webhook_listen=env.get("HEMU_WEBHOOK_LISTEN", "127.0.0.1"),
-        webhook_port=int(_number(env, "HEMU_WEBHOOK_PORT", 8443, 1, 65535)),
-        notify_interval=_number(env, "HEMU_NOTIFY_INTERVAL", 0.25, 0.05, 60),
-        watch_interval=_number(env, "HEMU_WATCH_INTERVAL", 30.0, 0.1, 600),
-        replay_interval=_number(env, "HEMU_REPLAY_INTERVAL", 5.0, 0.1, 600),
-        per_chat_pace=_number(env, "HEMU_PER_CHAT_PACE", 1.0, 0, 10),
-        rasa_timeout=_number(env, "HEMU_RASA_TIMEOUT", 60.0, 1, 600),
+        webhook_port=int(number(env, "HEMU_WEBHOOK_PORT", 8443, 1, 65535)),
+        notify_interval=number(env, "HEMU_NOTIFY_INTERVAL", 0.25, 0.05, 60),
+        watch_interval=number(env, "HEMU_WATCH_INTERVAL", 30.0, 0.1, 600),
+        replay_interval=number(env, "HEMU_REPLAY_INTERVAL", 5.0, 0.1, 600),
+        per_chat_pace=number(env, "HEMU_PER_CHAT_PACE", 1.0, 0, 10),
+        rasa_timeout=number(env, "HEMU_RASA_TIMEOUT", 60.0, 1, 600),
         telegram=telegram_timeouts(env),
     )

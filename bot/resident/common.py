@@ -22,8 +22,25 @@ from telegram.ext import (
 from bot import danger
 from bot import replies as rendering
 from bot.gateway import Gateway, gateway_of
+from bot.relay import relay, source_of
 
 log = logging.getLogger(__name__)
+
+
+async def relay_payload(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: tuple[User, int], payload: str
+) -> None:
+    """A payload of the gateway's own (a command's, a button's, an area's name) to Rasa for the resident
+    who sent ``update``, keyed by that update so it is relayed once (:func:`bot.relay.source_of`)."""
+    await relay(
+        context.application,
+        gateway_of(context),
+        who[0],
+        who[1],
+        payload,
+        context.user_data,
+        source=source_of(update),
+    )
 
 
 def sender(update: Update) -> tuple[User, int] | None:

@@ -16,12 +16,11 @@ from telegram.ext import (
 from bot import danger, languages, screening
 from bot.gateway import gateway_of
 from bot.relay import (
-    relay,
     relay_words,
     say,
     source_of,
 )
-from bot.resident.common import sender
+from bot.resident.common import relay_payload, sender
 from bot.sending import send
 from hemu.geo import nearest_area
 
@@ -100,9 +99,7 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     name = match.area.name.get(language)
     await send(context.application, who[1], say("location_area", language, area=name))
-    await relay(
-        context.application, gateway, who[0], who[1], name, context.user_data, source=source_of(update)
-    )
+    await relay_payload(update, context, who, name)
 
 
 async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

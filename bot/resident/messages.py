@@ -16,12 +16,18 @@ from bot import callbacks, languages, texts
 from bot import replies as rendering
 from bot.gateway import gateway_of
 from bot.relay import (
-    relay,
     relay_words,
     say,
     source_of,
 )
-from bot.resident.common import close_keyboard, first_press, markup, screen_command_words, sender
+from bot.resident.common import (
+    close_keyboard,
+    first_press,
+    markup,
+    relay_payload,
+    screen_command_words,
+    sender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +67,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if payload is None:
         return
     await screen_command_words(update, context)
-    await relay(
-        context.application,
-        gateway_of(context),
-        who[0],
-        who[1],
-        payload,
-        context.user_data,
-        source=source_of(update),
-    )
+    await relay_payload(update, context, who, payload)
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -97,9 +95,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     title = rendering.chosen_title(markup(query), query.data or "")
     await close_keyboard(query, say("button_chosen", language, choice=title) if title else None)
-    await relay(
-        context.application, gateway, who[0], who[1], payload, context.user_data, source=source_of(update)
-    )
+    await relay_payload(update, context, who, payload)
 
 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -23,11 +23,16 @@ from bot.gateway import gateway_of
 from bot.rasa_client import RasaError, RasaUnavailable
 from bot.relay import (
     RESET_MARK,
-    relay,
     say,
-    source_of,
 )
-from bot.resident.common import close_keyboard, first_press, markup, screen_command_words, sender
+from bot.resident.common import (
+    close_keyboard,
+    first_press,
+    markup,
+    relay_payload,
+    screen_command_words,
+    sender,
+)
 from bot.sending import send
 from hemu import LANGUAGES
 from hemu.clock import now
@@ -73,15 +78,7 @@ async def on_language_choice(update: Update, context: ContextTypes.DEFAULT_TYPE)
         context.user_data["language"] = choice
     await close_keyboard(query, say("language_chosen", choice))
     payload = "/change_language" + json.dumps({"language": choice}, separators=(",", ":"))
-    await relay(
-        context.application,
-        gateway_of(context),
-        who[0],
-        who[1],
-        payload,
-        context.user_data,
-        source=source_of(update),
-    )
+    await relay_payload(update, context, who, payload)
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

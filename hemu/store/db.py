@@ -25,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
-from hemu.errors import ConfigError
+from hemu import environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FILE = "hemu.sqlite3"
@@ -76,20 +76,12 @@ TIMEOUT_ENV = {
 def timeouts(env: Mapping[str, str] | None = None) -> Timeouts:
     """The PostgreSQL limits from the environment; a bad value is refused naming its variable."""
     env = os.environ if env is None else env
-    values: dict[str, float] = {}
-    for name, (field, low, high) in TIMEOUT_ENV.items():
-        raw = (env.get(name) or "").strip()
-        if not raw:
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"environment: {name}: {raw!r} is not a number of seconds") from None
-        if not low <= value <= high:
-            raise ConfigError(f"environment: {name}: {value:g} is outside {low}–{high} seconds")
-        values[field] = value
-    if "connect" in values:
-        values["connect"] = math.ceil(values["connect"])
+    defaults = Timeouts()
+    values = {
+        field: environment.number(env, name, getattr(defaults, field), low, high, "seconds")
+        for name, (field, low, high) in TIMEOUT_ENV.items()
+    }
+    values["connect"] = math.ceil(values["connect"])
     return Timeouts(**values)  # type: ignore[arg-type]
 
 
