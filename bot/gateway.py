@@ -84,8 +84,27 @@ class NotifierState:
 
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_sent: dict[int, float] = field(default_factory=dict)
+    # Chats Telegram told to wait (429 retry_after), until when (time.monotonic()): nothing is sent to
+    # them before then, by the notifier or a resident's reply — not only the message that was refused.
+    held: dict[int, float] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     idle: asyncio.Event = field(default_factory=_set_event)
+
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Telegram said to wait ``seconds`` before writing to this chat again."""
+        until = time.monotonic() + seconds
+        self.held[chat_id] = max(until, self.held.get(chat_id, 0.0))
+
+    def held_for(self, chat_id: int) -> float:
+        """Seconds still to wait before writing to this chat (0: go ahead)."""
+        until = self.held.get(chat_id)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self.held[chat_id]
+            return 0.0
+        return left
 
 
 @dataclass

@@ -212,15 +212,18 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
         log.exception("notification %s: could not render", record.id)
         await _failure(gateway, record, error)
         return
+    held = gateway.notifier.held_for(outgoing.chat_id)
+    if held:  # flood control for this chat: wait it out, not counted as a failure
+        await _later(gateway, record, held, "waiting out flood control for this chat")
+        return
     await _pace(gateway, outgoing.chat_id)
     try:
         await _send(application, outgoing)
     except RetryAfter as error:
         wait = max(1.0, retry_seconds(error))
         log.info("notification %s: flood control, retrying in %ss", record.id, wait)
-        now = gateway.desk.now()
-        retry_at = now + timedelta(seconds=wait)
-        await _settle(store.outbox.mark_failed, record.id, now, f"RetryAfter {wait:g}s", retry_at)
+        gateway.notifier.hold(outgoing.chat_id, wait)
+        await _later(gateway, record, wait, f"RetryAfter {wait:g}s")
         return
     except Forbidden as error:
         await _unreachable(gateway, record, f"blocked: {error.message}")
@@ -239,6 +242,12 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
         await _failure(gateway, record, error)
         return
     await _settle(store.outbox.mark_sent, record.id, gateway.desk.now())
+
+
+async def _later(gateway: Gateway, record: NotificationRecord, seconds: float, why: str) -> None:
+    now = gateway.desk.now()
+    retry_at = now + timedelta(seconds=seconds)
+    await _settle(gateway.store.outbox.mark_failed, record.id, now, why, retry_at)
 
 
 async def _minimal(application: Application, gateway: Gateway, record: NotificationRecord, why: str) -> None:

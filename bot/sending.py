@@ -41,17 +41,21 @@ async def send(
     """
     started = time.monotonic()
     failures = 0
+    notifier = application.bot_data["gateway"].notifier
     while True:
+        held = notifier.held_for(chat_id)  # Telegram asked us to wait on this chat (any message)
+        if held:
+            if time.monotonic() - started + held > MAX_WAIT:
+                return await _hand_over(application, chat_id, text, f"flood control for {held:.0f}s")
+            await asyncio.sleep(held)
         try:
             return await application.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
             )
         except RetryAfter as error:
             seconds = retry_seconds(error)
-            if time.monotonic() - started + seconds > MAX_WAIT:
-                return await _hand_over(application, chat_id, text, f"flood control for {seconds:g}s")
             log.warning("flood limit for chat %s: waiting %.1f s", chat_id, seconds)
-            await asyncio.sleep(seconds)
+            notifier.hold(chat_id, seconds)  # the loop waits it out, or hands the message over
         except Forbidden as error:
             log.warning("chat %s cannot be written to: %s", chat_id, error)
             return None

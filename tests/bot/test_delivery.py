@@ -107,3 +107,26 @@ async def test_a_card_for_an_officer_without_a_chat_is_reported_to_the_superviso
     alert = await latest(gateway, SUPERVISOR, 2)
     assert case.number in alert["text"] and "王丽" in alert["text"]
     assert _card(gateway, case.number).status is OutboxStatus.DROPPED
+
+
+async def test_flood_control_holds_the_whole_chat_not_only_the_refused_message(
+    gateway: RunningGateway,
+) -> None:
+    """Telegram's retry_after is for the chat: the old notifier went on sending that chat's other cards
+    a second later (found by make chaos)."""
+    await register(gateway, "wang_li")
+    await gateway.control.fail("sendMessage", 429, "Too Many Requests", retry_after=3, chat_id=WANG)
+    first = await open_case_now(gateway)
+    second = await open_case_now(gateway, category="report_pet_dispute", summary="A dog barks all day")
+    await latest(gateway, WANG, 3)  # both cards, in the end
+    calls = [
+        c
+        for c in await gateway.control.calls("sendMessage")
+        if c["params"].get("chat_id") in (WANG, str(WANG))
+    ]
+    refused = next(c for c in calls if c["error_code"] == 429)
+    after = [c for c in calls if c["at"] > refused["at"]]
+    assert after and all(c["at"] - refused["at"] >= 2.9 for c in after)
+    assert {first.number, second.number} <= {
+        n for c in after for n in (first.number, second.number) if n in c["params"]["text"]
+    }
