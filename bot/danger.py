@@ -33,6 +33,10 @@ from risk.subject import speaks_of_self
 
 log = logging.getLogger(__name__)
 
+# An urgent case the store could not take is tried again this often, for this long (seconds).
+PAGE_RETRY_EVERY = 5.0
+PAGE_RETRY_FOR = 3600.0
+
 TEXT_KEYS: tuple[str, ...] = (
     "danger_safety",
     "danger_helplines",
@@ -124,20 +128,56 @@ async def _page(
     risks: frozenset[str],
     language: str,
 ) -> str | None:
-    station = gateway.settings.station
+    """Opens (or extends) the urgent case and tells the resident its number. When the store cannot take
+    it now (locked, unreachable), the resident is told at once what to do meanwhile, and the page is
+    tried again in the background until it opens (:func:`_page_later`): late, never lost."""
     try:
         outcome = await asyncio.to_thread(gateway.desk.open_urgent_case, resident_id, language, words, risks)
     except Exception:  # noqa: BLE001 - whatever broke behind the desk, the resident must hear what to do
-        log.exception("could not open an urgent case for %s", resident_id)
-        failed = texts.text(
-            "danger_case_failed",
-            language,
-            emergency=emergency_number(gateway),
-            station_name=station.station.name.get(language),
-            station_phone=station.station.phone,
+        log.exception("could not open an urgent case for %s; trying again in the background", resident_id)
+        await _tell(application, chat_id, escape(_failed_text(gateway, language)))
+        task = asyncio.create_task(
+            _page_later(application, gateway, resident_id, chat_id, words, risks, language),
+            name=f"page-later-{resident_id}",
         )
-        await _tell(application, chat_id, escape(failed))
+        gateway.resident_state().background.add(task)
+        task.add_done_callback(gateway.resident_state().background.discard)
         return None
+    await _opened(application, gateway, chat_id, outcome, language)
+    return outcome.case.number
+
+
+async def _page_later(
+    application: Application,
+    gateway: Gateway,
+    resident_id: str,
+    chat_id: int,
+    words: str,
+    risks: frozenset[str],
+    language: str,
+) -> None:
+    """Keeps trying to open the urgent case (every ``PAGE_RETRY_EVERY``, for ``PAGE_RETRY_FOR``); the
+    desk keeps one urgent case per resident, so a case Rasa's action opened meanwhile is extended."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + PAGE_RETRY_FOR
+    while loop.time() < give_up:
+        await asyncio.sleep(PAGE_RETRY_EVERY)
+        try:
+            outcome = await asyncio.to_thread(
+                gateway.desk.open_urgent_case, resident_id, language, words, risks
+            )
+        except Exception as error:  # noqa: BLE001 - the store is still away: once more, later
+            log.warning("urgent case for %s still cannot be opened: %r", resident_id, error)
+            continue
+        log.warning("urgent case %s opened late for %s", outcome.case.number, resident_id)
+        await _opened(application, gateway, chat_id, outcome, language)
+        return
+    log.error("urgent case for %s could not be opened for %ss: giving up", resident_id, PAGE_RETRY_FOR)
+
+
+async def _opened(
+    application: Application, gateway: Gateway, chat_id: int, outcome: Outcome, language: str
+) -> None:
     notifier.wake(gateway)  # the officer's card goes out now, not at the next poll
     key = "danger_case_opened" if outcome.opened else "danger_case_extended"
     if outcome.held_back:  # past the daily page limit: on their case as details, no new page or promise
@@ -145,7 +185,17 @@ async def _page(
     await _tell(
         application, chat_id, escape(texts.text(key, language, **_case_values(gateway, outcome, language)))
     )
-    return outcome.case.number
+
+
+def _failed_text(gateway: Gateway, language: str) -> str:
+    station = gateway.settings.station
+    return texts.text(
+        "danger_case_failed",
+        language,
+        emergency=emergency_number(gateway),
+        station_name=station.station.name.get(language),
+        station_phone=station.station.phone,
+    )
 
 
 async def _tell(application: Application, chat_id: int, text: str) -> None:

@@ -36,6 +36,8 @@ RESET_MARK = "hemu_reset"
 PAGED_MARK = "hemu_urgent_case"
 # The Telegram message a turn comes from (:func:`source_of`), in Rasa's metadata for the actions.
 SOURCE_KEY = "hemu_source"
+# Rasa taking longer than this over a message: the resident is told (danger answered) while it goes on.
+SLOW_AFTER = 8.0
 # Why a journalled message is pending, at the start of its last_error: Rasa certainly never saw it
 # (replayed at once), or it may have (the request went out and timed out or failed: the replay first
 # looks in Rasa's tracker for it).
@@ -62,12 +64,21 @@ def say(key: str, language: str, **values: Any) -> str:
 
 
 async def send_replies(
-    application: Application, state: ResidentState, chat_id: int, replies: list[dict[str, Any]], language: str
+    application: Application,
+    state: ResidentState,
+    chat_id: int,
+    replies: list[dict[str, Any]],
+    language: str,
+    skip: set[str] | frozenset[str] = frozenset(),
 ) -> None:
+    """Rasa's replies as Telegram messages; ``skip``: texts the gateway already sent for this message
+    (its own safety reply while Rasa was slow or the store away), not shown twice."""
     outgoing = rendering.render(replies, state.keys)
     if not outgoing:
         outgoing = [rendering.Outgoing(text=say("empty_reply", language))]
     for message in outgoing:
+        if message.text in skip and message.reply_markup is None:
+            continue
         await send(application, chat_id, message.text, message.reply_markup)
 
 
@@ -174,7 +185,12 @@ async def relay(
         metadata[SOURCE_KEY] = source
     inbound = gateway.store.inbound
     async with state.lock(sender):
-        kept = await asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
+        try:
+            kept = await asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
+        except Exception:  # noqa: BLE001 - the store itself is away (locked, unreachable)
+            log.exception("could not journal a message from %s: relaying it without the journal", sender)
+            await _relay_unjournalled(application, gateway, chat_id, sender, text, metadata, language, words)
+            return
         if kept is None:
             log.info("update %s from %s was relayed before: not again", source, sender)
             return
@@ -183,25 +199,84 @@ async def relay(
                 application, gateway, kept, chat_id, sender, text, metadata, language, words, NOT_SENT
             )
             return
+        said: set[str] = set()
+        turn = asyncio.ensure_future(state.client.turn(sender, text, metadata))
         try:
             async with typing(application, chat_id):
-                answers = await state.client.turn(sender, text, metadata)
+                await asyncio.wait({turn}, timeout=SLOW_AFTER)
+                if not turn.done():
+                    said = await _while_slow(application, gateway, chat_id, sender, text, language, words)
+                answers = await turn
         except RasaUnavailable as error:
             log.warning("keeping a message from %s for later: %s", sender, error)
             why = f"{NOT_SENT if not error.reached else UNSURE}{error}"[:500]
             await asyncio.to_thread(inbound.mark_attempt, kept, now(), why)
             state.failed_turn(kept, error.timed_out)
-            await _keep(application, gateway, kept, chat_id, sender, text, metadata, language, words, None)
+            screen = words and not said  # danger already answered while Rasa was slow: not twice
+            await _keep(application, gateway, kept, chat_id, sender, text, metadata, language, screen, None)
             return
         except RasaError:
             # Rasa refused the turn (the error handler apologises); the words still get screened.
             await asyncio.to_thread(inbound.drop, kept, now(), "Rasa refused it")
-            if words:
+            if words and not said:
                 await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
             raise
+        finally:
+            if not turn.done():  # the handler was cancelled (shutdown): the journal keeps the message
+                turn.cancel()
         await asyncio.to_thread(inbound.answer, kept, answers)
-        await send_replies(application, state, chat_id, answers, language)
+        await send_replies(application, state, chat_id, answers, language, skip=said)
         await asyncio.to_thread(inbound.mark_delivered, kept, now())
+
+
+async def _while_slow(
+    application: Application,
+    gateway: Gateway,
+    chat_id: int,
+    sender: str,
+    text: str,
+    language: str,
+    words: bool,
+) -> set[str]:
+    """Rasa has not answered within ``SLOW_AFTER``: nobody waits in silence. Danger in the words gets the
+    gateway's safety reply and page now; anything else a word that the answer is coming. Returns the
+    texts sent, so Rasa's answer does not repeat them."""
+    if words:
+        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+        if answered is not None:
+            return {danger.safety_reply(gateway.settings.station, answered.risks, language, text)}
+    await send(application, chat_id, say("assistant_slow", language, emergency=emergency_number(gateway)))
+    return set()
+
+
+async def _relay_unjournalled(
+    application: Application,
+    gateway: Gateway,
+    chat_id: int,
+    sender: str,
+    text: str,
+    metadata: dict[str, Any],
+    language: str,
+    words: bool,
+) -> None:
+    """The store cannot take the message: it still reaches Rasa now, and danger in it is answered and
+    paged by the gateway, which keeps trying to open the urgent case until the store is back
+    (:func:`bot.danger.answer_if_dangerous`). Only if Rasa fails too is the resident asked to send it
+    again — with the emergency number; nothing could keep it."""
+    state = gateway.resident_state()
+    said: set[str] = set()
+    if words:
+        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+        if answered is not None:
+            said.add(danger.safety_reply(gateway.settings.station, answered.risks, language, text))
+    try:
+        async with typing(application, chat_id):
+            answers = await state.client.turn(sender, text, metadata)
+    except (RasaUnavailable, RasaError) as error:
+        log.warning("Rasa could not take an unjournalled message from %s either: %s", sender, error)
+        await send(application, chat_id, say("internal_error", language, emergency=emergency_number(gateway)))
+        return
+    await send_replies(application, state, chat_id, answers, language, skip=said)
 
 
 async def _keep(

@@ -64,6 +64,7 @@ TEXT_KEYS: tuple[str, ...] = (
     "internal_error",
     *(f"command_{name}" for name in MENU),
     "assistant_unavailable",
+    "assistant_slow",
     "queued_behind",
     "back_online",
     "empty_reply",

@@ -231,10 +231,16 @@ async def test_danger_after_a_slash_while_rasa_is_down(gw: RunningGateway, rasa:
 async def test_when_no_officer_can_be_paged_the_resident_is_told_to_call_110(
     gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: object) -> None:
+    store_back = False
+    working = gw.gateway.desk.open_urgent_case
+
+    def broken(*args: object) -> Any:
+        if store_back:
+            return working(*args)
         raise RuntimeError("the case store is away")
 
     monkeypatch.setattr(gw.gateway.desk, "open_urgent_case", broken)
+    monkeypatch.setattr(danger, "PAGE_RETRY_EVERY", 0.2)
     await rasa.down()
     await gw.control.send_text(RESIDENT, DANGER_EN, language_code="en")
     said = await bot_texts(gw, 3)
@@ -251,6 +257,11 @@ async def test_when_no_officer_can_be_paged_the_resident_is_told_to_call_110(
     # Not marked as paged: Rasa gets its own chance to page when it is back.
     [kept] = gw.store.inbound.pending()
     assert relay.PAGED_MARK not in kept.metadata
+    # The store comes back: the page the gateway kept trying opens the urgent case, late but not never.
+    store_back = True
+    said = await bot_texts(gw, 4)
+    [case] = urgent_cases(gw)
+    assert case.number in said[3] and PAGED["en"] in said[3]
 
 
 async def test_harmless_text_while_rasa_is_down_pages_nobody(gw: RunningGateway, rasa: FakeRasa) -> None:

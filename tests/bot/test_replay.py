@@ -124,3 +124,37 @@ async def test_a_message_that_may_still_be_inside_rasa_waits_for_the_grace(
     assert await bot_texts(gw, 1) == ["echo: in flight"]
     assert asyncio.get_running_loop().time() - started >= 1.8  # the grace, from when it was journalled
     assert rasa.texts() == ["in flight"]
+
+
+async def test_when_the_store_cannot_journal_danger_is_still_answered_and_rasa_still_asked(
+    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked or unreachable store must not silence a resident: the message goes to Rasa without the
+    journal, and danger in it gets the safety reply and the page from the gateway at once."""
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(gw.store.inbound, "add", locked)
+    await gw.control.send_text(RESIDENT, "he has a knife and says he will kill me", language_code="en")
+    said = await bot_texts(gw, 3)
+    assert "110" in said[0] and "urgent case" in said[1]
+    assert said[2] == "echo: he has a knife and says he will kill me"
+    assert rasa.texts() == ["he has a knife and says he will kill me"]
+
+
+async def test_a_slow_turn_is_not_a_silent_one(
+    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa (or the action server) slow: the resident hears that the answer is coming; danger gets the
+    safety reply and the page without waiting for Rasa."""
+    monkeypatch.setattr(relay, "SLOW_AFTER", 0.3)
+    rasa.delay = 0.9  # under the gateway's 1 s timeout in this module
+    await gw.control.send_text(RESIDENT, "the neighbours drill at night", language_code="en")
+    said = await bot_texts(gw, 2)
+    assert said == [text("assistant_slow", "en", emergency="110"), "echo: the neighbours drill at night"]
+    await gw.control.send_text(RESIDENT, "he has a knife and says he will kill me", language_code="en")
+    said = (await bot_texts(gw, 5))[2:]
+    assert "110" in said[0] and "urgent case" in said[1]
+    assert said[2] == "echo: he has a knife and says he will kill me"
+    assert len([c for c in gw.store.cases() if c.priority.value == "urgent"]) == 1
