@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -57,6 +57,10 @@ explore: train ## the dialogue explorer, long: EXPLORE=5000 random conversations
 SIMULATE ?= 400
 simulate: setup ## the promise simulator, long: SIMULATE=400 random worlds (rosters, shifts, holidays, zones, clock jumps) per test
 	HEMU_SIM_EXAMPLES=$(SIMULATE) $(PY) -m pytest -s -p no:cacheprovider tests/hemu/test_promise_simulator.py
+
+CHAOS_TRIALS ?= 100
+chaos: train ## fault injection, long: kill -9 in CHAOS_TRIALS=100 cases, Telegram down, 429/5xx, Rasa down/slow, store locked, a flood (results/chaos.json)
+	CHAOS_TRIALS=$(CHAOS_TRIALS) $(PY) -m pytest -s -p no:cacheprovider tests/chaos -m chaos
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

@@ -37,7 +37,7 @@ PAGED_MARK = "hemu_urgent_case"
 # The Telegram message a turn comes from (:func:`source_of`), in Rasa's metadata for the actions.
 SOURCE_KEY = "hemu_source"
 # Rasa taking longer than this over a message: the resident is told (danger answered) while it goes on.
-SLOW_AFTER = 8.0
+SLOW_AFTER = 4.0
 # Why a journalled message is pending, at the start of its last_error: Rasa certainly never saw it
 # (replayed at once), or it may have (the request went out and timed out or failed: the replay first
 # looks in Rasa's tracker for it).

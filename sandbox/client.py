@@ -147,7 +147,8 @@ class ControlClient:
         return self._get("/control/officers")
 
     def calls(self, method: str | None = None) -> list[dict[str, Any]]:
-        """Every Bot API call the bot made (``{method, params, at}``), optionally one method only."""
+        """Every Bot API call the bot made (``{method, params, at, error_code, retry_after?}``; error_code
+        None when it was answered ok, ``"unreachable"`` during an outage), optionally one method only."""
         return self._get("/control/calls", method=method)
 
     def callback_answers(self) -> list[dict[str, Any]]:
@@ -181,12 +182,25 @@ class ControlClient:
             },
         )
 
+    def outage(self, seconds: float | None = None, mode: str = "close") -> dict[str, Any]:
+        """Telegram becomes unreachable: every Bot API call (getUpdates too) fails for ``seconds``, or until
+        :meth:`end_outage`. ``mode`` ``close`` drops connections unanswered, ``502`` answers Bad Gateway."""
+        return self._post("/control/outage", {"seconds": seconds, "mode": mode})
+
+    def end_outage(self) -> dict[str, Any]:
+        return self._request("DELETE", "/control/outage")[1]
+
+    def outage_status(self) -> dict[str, Any]:
+        """``{active, mode, began, seconds_left}`` (``seconds_left`` None: until ended)."""
+        return self._get("/control/outage")
+
     def block(self, chat_id: int, blocked: bool = True) -> None:
         """The user blocks (or unblocks) the bot: sends to the chat fail with 403 until unblocked."""
         self._post("/control/block", {"chat_id": chat_id, "blocked": blocked})
 
     def reset(self) -> None:
-        """Forgets chats, queued updates, calls, answers, failures and webhook; update ids keep rising."""
+        """Forgets chats, queued updates, calls, answers, failures, an outage and the webhook; update ids
+        keep rising."""
         self._post("/control/reset", {})
 
 
@@ -221,4 +235,7 @@ class AsyncControlClient:
     commands = _in_thread(ControlClient.commands)
     fail = _in_thread(ControlClient.fail)
     block = _in_thread(ControlClient.block)
+    outage = _in_thread(ControlClient.outage)
+    end_outage = _in_thread(ControlClient.end_outage)
+    outage_status = _in_thread(ControlClient.outage_status)
     reset = _in_thread(ControlClient.reset)

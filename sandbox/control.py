@@ -270,6 +270,27 @@ class ControlApi:
         )
         return web.json_response({"ok": True})
 
+    async def _c_outage(self, request: web.Request) -> web.Response:
+        """``{"seconds": S, "mode": "close"|"502"}``: Telegram unreachable for S seconds (no S: until
+        ``DELETE /control/outage``). The control API itself keeps working, so a test can watch."""
+        body = await self._control_body(request)
+        seconds = body.get("seconds")
+        try:
+            outage = self.begin_outage(
+                float(seconds) if seconds is not None else None, str(body.get("mode") or "close")
+            )
+        except (TypeError, ValueError) as error:
+            raise web.HTTPBadRequest(text=f"control API: {error}") from None
+        return web.json_response({"ok": True, **outage.view()})
+
+    async def _c_outage_end(self, request: web.Request) -> web.Response:
+        ended = self.end_outage()
+        return web.json_response({"ok": True, "ended": ended.view() if ended is not None else None})
+
+    async def _c_outage_status(self, request: web.Request) -> web.Response:
+        outage = self._outage_now()
+        return web.json_response(outage.view() if outage is not None else {"active": False})
+
     async def _c_block(self, request: web.Request) -> web.Response:
         body = await self._control_body(request)
         chat_id = self._user_id(self._need(body, "chat_id"))

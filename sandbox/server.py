@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,13 @@ from sandbox.protocol import (
     bad_request,
     decode_param,
 )
-from sandbox.state import ChatState, FailRule, Handler, Webhook, new_user, with_user_id
+from sandbox.state import ChatState, FailRule, Handler, Outage, Webhook, new_user, with_user_id
 
 log = logging.getLogger(__name__)
+
+
+class OutageBegan(Exception):
+    """An outage started while a Bot API call was being answered (a long poll): it fails like the rest."""
 
 
 class LocalBotApi(BotMethods, ControlApi):
@@ -80,6 +85,8 @@ class LocalBotApi(BotMethods, ControlApi):
         self._changed: asyncio.Event | None = None
         self._update_ids = itertools.count(1)
         self._poll_generation = 0
+        # Set when an outage begins, waking the calls it must fail; not reset by _clear (they wait on it).
+        self._outage_began: asyncio.Event | None = None
         self._clear()
         self._methods: dict[str, tuple[str, Handler]] = {}
         for name, handler in {
@@ -135,6 +142,9 @@ class LocalBotApi(BotMethods, ControlApi):
         app.router.add_get("/control/officers", self._c_officers)
         app.router.add_get("/control/commands", self._c_commands)
         app.router.add_post("/control/fail", self._c_fail)
+        app.router.add_get("/control/outage", self._c_outage_status)
+        app.router.add_post("/control/outage", self._c_outage)
+        app.router.add_delete("/control/outage", self._c_outage_end)
         app.router.add_post("/control/block", self._c_block)
         app.router.add_post("/control/reset", self._c_reset)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -181,6 +191,7 @@ class LocalBotApi(BotMethods, ControlApi):
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._queries: dict[str, tuple[float, int]] = {}  # id → (created monotonic, chat id)
         self._fail_rules: list[FailRule] = []
+        self._outage: Outage | None = None
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._webhook: Webhook | None = None
 
@@ -284,14 +295,80 @@ class LocalBotApi(BotMethods, ControlApi):
             return self._reply(error.body(), error.error_code)
         known = self._methods.get(method.lower())
         name = known[0] if known else method
-        self.calls.append({"method": name, "params": params, "at": time.time()})
+        # ``error_code`` (None: answered ok) and ``retry_after`` let a test check how the bot reacted to
+        # each refusal, e.g. that nothing was sent to a chat before its retry_after had passed.
+        call: dict[str, Any] = {"method": name, "params": params, "at": time.time(), "error_code": None}
+        self.calls.append(call)
+        if self._outage_now() is not None:
+            return self._unreachable(request, call)
         try:
             self._scripted_failure(name, params)
             if known is None:
                 raise ApiError(404, "Not Found")
             # The handler gets a copy carrying the token (getMe and "from" need the bot's id); the call log
             # keeps exactly what the bot sent.
-            result = await known[1]({**params, "_token": token})
+            result = await self._unless_outage(known[1]({**params, "_token": token}))
         except ApiError as error:
+            call["error_code"] = error.error_code
+            call["retry_after"] = error.retry_after
             return self._reply(error.body(), error.error_code)
+        except OutageBegan:
+            return self._unreachable(request, call)
         return self._reply({"ok": True, "result": result})
+
+    # ----------------------------------------------------------------- outage (Telegram unreachable)
+
+    def _outage_now(self) -> Outage | None:
+        """The outage in force, if any; one whose time is up ends here (no timer task to leak)."""
+        outage = self._outage
+        if outage is not None and not outage.active():
+            self._outage = None
+            return None
+        return outage
+
+    def begin_outage(self, seconds: float | None, mode: str) -> Outage:
+        """Every Bot API method fails from now on, for ``seconds`` (None: until :meth:`end_outage`).
+
+        Long polls already waiting fail too: a real network cut does not spare open connections.
+        """
+        self._outage = Outage.starting(seconds, mode)
+        if self._outage_began is not None:
+            self._outage_began.set()
+        self._outage_began = asyncio.Event()
+        return self._outage
+
+    def end_outage(self) -> Outage | None:
+        ended, self._outage = self._outage, None
+        return ended
+
+    async def _unless_outage(self, handling: Awaitable[Any]) -> Any:
+        """Runs a method's handler; raises :class:`OutageBegan` if an outage starts before it is done."""
+        if self._outage_began is None:
+            self._outage_began = asyncio.Event()
+        began = self._outage_began
+        task = asyncio.ensure_future(handling)
+        if task.done():
+            return task.result()
+        waiter = asyncio.ensure_future(began.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ApiError):
+            await task
+        raise OutageBegan
+
+    def _unreachable(self, request: web.Request, call: dict[str, Any]) -> web.Response:
+        """What the bot gets from a server it cannot reach: the connection closed without an answer
+        (``close``, the default) or a proxy's 502 page (``502``)."""
+        outage = self._outage_now() or self._outage
+        mode = outage.mode if outage is not None else "close"
+        call["error_code"] = "unreachable"
+        if mode == "502":
+            return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
+        if request.transport is not None:
+            request.transport.abort()  # the answer below is never written: the connection is gone
+        return web.Response(status=502)

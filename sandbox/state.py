@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -72,6 +74,39 @@ class FailRule:
     retry_after: int | None
     chat_id: int | str | None
     times: int
+
+
+OUTAGE_MODES = ("close", "502")
+
+
+@dataclass
+class Outage:
+    """Telegram unreachable: every Bot API call fails until ``until`` (monotonic; inf: until ended).
+
+    ``mode`` is how it fails: ``close`` drops the connection without an answer (a network cut), ``502``
+    answers like a proxy whose upstream is gone. Either way the bot sees a network error, never an API
+    error it could mistake for a refusal of its message.
+    """
+
+    mode: str
+    began: float  # wall clock (time.time), for the control API and reports
+    until: float  # time.monotonic() deadline
+
+    @classmethod
+    def starting(cls, seconds: float | None, mode: str = "close") -> Outage:
+        if mode not in OUTAGE_MODES:
+            raise ValueError(f"outage mode must be one of {OUTAGE_MODES}, not {mode!r}")
+        if seconds is not None and not seconds > 0:
+            raise ValueError("an outage lasts a positive number of seconds (or until ended)")
+        until = math.inf if seconds is None else time.monotonic() + seconds
+        return cls(mode=mode, began=time.time(), until=until)
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def view(self) -> dict[str, object]:
+        left = None if math.isinf(self.until) else max(0.0, self.until - time.monotonic())
+        return {"active": self.active(), "mode": self.mode, "began": self.began, "seconds_left": left}
 
 
 @dataclass
