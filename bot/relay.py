@@ -241,12 +241,22 @@ async def _while_slow(
     """Rasa has not answered within ``SLOW_AFTER``: nobody waits in silence. Danger in the words gets the
     gateway's safety reply and page now; anything else a word that the answer is coming. Returns the
     texts sent, so Rasa's answer does not repeat them."""
-    if words:
-        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
-        if answered is not None:
-            return {danger.safety_reply(gateway.settings.station, answered.risks, language, text)}
+    said = await _answer_danger(application, gateway, chat_id, sender, text, language) if words else set()
+    if said:
+        return said
     await send(application, chat_id, say("assistant_slow", language, emergency=emergency_number(gateway)))
     return set()
+
+
+async def _answer_danger(
+    application: Application, gateway: Gateway, chat_id: int, sender: str, text: str, language: str
+) -> set[str]:
+    """The gateway's own safety reply and page for danger in ``text``; the safety text sent (so Rasa's
+    later answer does not repeat it), or nothing when the rules find no danger."""
+    answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+    if answered is None:
+        return set()
+    return {danger.safety_reply(gateway.settings.station, answered.risks, language, text)}
 
 
 async def _relay_unjournalled(
@@ -264,11 +274,7 @@ async def _relay_unjournalled(
     (:func:`bot.danger.answer_if_dangerous`). Only if Rasa fails too is the resident asked to send it
     again — with the emergency number; nothing could keep it."""
     state = gateway.resident_state()
-    said: set[str] = set()
-    if words:
-        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
-        if answered is not None:
-            said.add(danger.safety_reply(gateway.settings.station, answered.risks, language, text))
+    said = await _answer_danger(application, gateway, chat_id, sender, text, language) if words else set()
     try:
         async with typing(application, chat_id):
             answers = await state.client.turn(sender, text, metadata)
