@@ -52,15 +52,15 @@ test: train ## the whole test suite: data validation, unit, NLU component, conve
 
 EXPLORE ?= 5000
 explore: train ## the dialogue explorer, long: EXPLORE=5000 random conversations against the real servers
-	HEMU_EXPLORE_CONVERSATIONS=$(EXPLORE) $(PY) -m pytest -s -p no:cacheprovider tests/e2e/test_dialogue_explorer.py
+	HEMU_EXPLORE_CONVERSATIONS=$(EXPLORE) $(PY) -m pytest --timeout=0 -s -p no:cacheprovider tests/e2e/test_dialogue_explorer.py
 
 SIMULATE ?= 400
 simulate: setup ## the promise simulator, long: SIMULATE=400 random worlds (rosters, shifts, holidays, zones, clock jumps) per test
-	HEMU_SIM_EXAMPLES=$(SIMULATE) $(PY) -m pytest -s -p no:cacheprovider tests/hemu/test_promise_simulator.py
+	HEMU_SIM_EXAMPLES=$(SIMULATE) $(PY) -m pytest --timeout=0 -s -p no:cacheprovider tests/hemu/test_promise_simulator.py
 
 CHAOS_TRIALS ?= 100
 chaos: train ## fault injection, long: kill -9 in CHAOS_TRIALS=100 cases, Telegram down, 429/5xx, Rasa down/slow, store locked, a flood (results/chaos.json)
-	CHAOS_TRIALS=$(CHAOS_TRIALS) $(PY) -m pytest -s -p no:cacheprovider tests/chaos -m chaos
+	CHAOS_TRIALS=$(CHAOS_TRIALS) $(PY) -m pytest --timeout=0 -s -p no:cacheprovider tests/chaos -m chaos
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

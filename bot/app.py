@@ -24,6 +24,7 @@ from bot import (
     notices,
     notifier,
     ratings,
+    received,
     resident,
     screening,
     texts,
@@ -38,6 +39,9 @@ from hemu.settings import Settings, load_settings
 from hemu.store import Store
 
 log = logging.getLogger(__name__)
+
+# How long shutdown waits for the background loops to end once cancelled.
+SHUTDOWN_GRACE = 10.0
 
 
 def all_text_keys() -> list[str]:
@@ -106,6 +110,7 @@ def build_application(
     async def post_init(application: Application) -> None:
         store.migrate()
         application.bot_data["gateway"] = gateway
+        await updates.hand_back(application.bot)
         await resident.on_start(application, gateway)
         await console.on_start(application, gateway)
         gateway.tasks += [
@@ -123,8 +128,15 @@ def build_application(
     async def post_shutdown(application: Application) -> None:
         for task in gateway.tasks:
             task.cancel()
-        await asyncio.gather(*gateway.tasks, return_exceptions=True)
+        # Bounded: a task that ignores its cancel is logged, and the gateway still shuts down.
+        if gateway.tasks:
+            _, stuck = await asyncio.wait(gateway.tasks, timeout=SHUTDOWN_GRACE)
+            for task in stuck:
+                log.error("%s did not stop within %ss of its cancel", task.get_name(), SHUTDOWN_GRACE)
         await resident.on_stop(application, gateway)
+
+    # Journalled before Telegram hears they arrived, cleared once handled (bot/received.py).
+    updates = received.JournallingQueue(store, desk.now)
 
     timeouts = config.telegram
     builder = (
@@ -140,7 +152,8 @@ def build_application(
         .get_updates_write_timeout(timeouts.write)
         .get_updates_pool_timeout(timeouts.pool)
         .rate_limiter(MessageRateLimiter(max_retries=0))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .update_queue(updates)
+        .concurrent_updates(PerChatUpdateProcessor(finished=received.finished(store)))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

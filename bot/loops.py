@@ -6,7 +6,6 @@ be woken early the same way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Awaitable, Callable
 
@@ -44,8 +43,13 @@ async def pause(seconds: float, wake: asyncio.Event | None = None) -> None:
     if wake is None:
         await asyncio.sleep(seconds)
         return
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(wake.wait(), timeout=seconds)
+    # Not asyncio.wait_for: on Python 3.10 it swallows a cancel that lands just as the wake completes,
+    # and the loop then outlived the gateway's shutdown. asyncio.wait always lets the cancel through.
+    waiting = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waiting}, timeout=seconds)
+    finally:
+        waiting.cancel()
 
 
 __all__ = ["forever", "pause"]

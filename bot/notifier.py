@@ -88,9 +88,12 @@ async def stop(gateway: Gateway, task: asyncio.Task[None] | None, grace: float =
     gateway.notifier.wake.set()
     idle = gateway.notifier.idle
     if task is not None and not task.done():
+        waiting = asyncio.ensure_future(idle.wait())
         try:
-            await asyncio.wait_for(idle.wait(), grace)
-        except asyncio.TimeoutError:
+            done, _ = await asyncio.wait({waiting}, timeout=grace)
+        finally:
+            waiting.cancel()
+        if not done:
             log.warning("notifier: sends still in flight after %ss; stopping anyway", grace)
 
 

@@ -16,7 +16,7 @@ only while it runs. A chat with a queue holds at most one slot.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -30,10 +30,16 @@ def chat_key(update: object) -> int | None:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    __slots__ = ("_locks", "_users")
+    __slots__ = ("_finished", "_locks", "_users")
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        finished: Callable[[object], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        # Called once an update's handlers are done (not when cancelled): bot.received clears its journal.
+        self._finished = finished
         # One lock per chat with updates in flight: its waiters are the chat's queue (asyncio.Lock
         # wakes them first come, first served, and a newcomer never jumps a waiting one).
         self._locks: dict[int, asyncio.Lock] = {}
@@ -62,6 +68,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await coroutine
+        if self._finished is not None:
+            await self._finished(update)
 
     async def initialize(self) -> None:
         pass

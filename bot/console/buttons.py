@@ -17,7 +17,6 @@ from telegram.ext import (
 
 from bot import callbacks, cards, languages, notifier, texts
 from bot.console.common import (
-    PENDING_NOTE,
     Officer,
     alert,
     edit,
@@ -38,9 +37,12 @@ async def resolve_with_note(
     update: Update, context: ContextTypes.DEFAULT_TYPE, gateway: Gateway, officer: Officer, note: str
 ) -> None:
     """The officer's text after "Resolve" is the note; the case is resolved only if it did not change."""
-    pending = context.chat_data.pop(PENDING_NOTE)
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    pending = await asyncio.to_thread(gateway.store.pending_notes.take, chat_id)
+    if pending is None:  # answered meanwhile (a second text at the same moment)
+        return
     language = officer.language
-    number, version = pending["number"], pending["version"]
+    number, version = pending.case_number, pending.version
     try:
         result = await asyncio.to_thread(
             gateway.desk.officer_act, number, officer.id, "resolve", expected_version=version, note=note
@@ -61,11 +63,14 @@ async def resolve_with_note(
     await reply(update, cards.escape(texts.text("done_resolve", language, number=number)))
     allowed = await may_act(gateway, result.case, officer.id)
     text, markup = render_card(gateway, result.case, officer, allowed)
+    if pending.message_id is None:  # the press came without its card: send it afresh
+        await reply(update, text, markup)
+        return
     try:
         await context.bot.edit_message_text(
             text,
             chat_id=update.effective_chat.id,  # type: ignore[union-attr]
-            message_id=pending["message_id"],
+            message_id=pending.message_id,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
@@ -246,12 +251,14 @@ async def _ask_note(
         await alert(query, refusal)
         await refresh(query, gateway, case, officer)
         return
-    context.chat_data[PENDING_NOTE] = {
-        "number": case.number,
-        "version": case.version,
-        "message_id": query.message.message_id if query.message else None,
-        "asked_at": gateway.desk.now(),
-    }
+    await asyncio.to_thread(
+        gateway.store.pending_notes.ask,
+        query.message.chat.id,  # type: ignore[union-attr]
+        case.number,
+        case.version,
+        query.message.message_id if query.message else None,
+        gateway.desk.now(),
+    )
     await query.answer()
     await query.get_bot().send_message(
         query.message.chat.id,  # type: ignore[union-attr]

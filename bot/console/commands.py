@@ -19,7 +19,6 @@ from bot import cards, fit, languages, texts
 from bot.console.buttons import resolve_with_note
 from bot.console.common import (
     NOTE_WAIT,
-    PENDING_NOTE,
     Officer,
     alert,
     may_act,
@@ -72,20 +71,23 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif name == "stats":
         await show_stats(update, gateway, officer)
     elif name == "cancel":
-        pending = context.chat_data.pop(PENDING_NOTE, None)
+        pending = await asyncio.to_thread(gateway.store.pending_notes.take, chat.id)
         if pending:
             await reply(
-                update, cards.escape(texts.text("resolve_cancelled", language, number=pending["number"]))
+                update, cards.escape(texts.text("resolve_cancelled", language, number=pending.case_number))
             )
         else:
             await reply(update, cards.escape(texts.text("nothing_to_cancel", language)))
-    elif text and name is None and context.chat_data.get(PENDING_NOTE):
-        pending = context.chat_data[PENDING_NOTE]
-        if gateway.desk.now() - pending["asked_at"] > NOTE_WAIT:
+    elif (
+        text
+        and name is None
+        and (pending := await asyncio.to_thread(gateway.store.pending_notes.get, chat.id))
+    ):
+        if gateway.desk.now() - pending.asked_at > NOTE_WAIT:
             # Hours later this text is more likely a new thought than the note; say the resolve lapsed.
-            context.chat_data.pop(PENDING_NOTE, None)
+            await asyncio.to_thread(gateway.store.pending_notes.take, chat.id)
             await reply(
-                update, cards.escape(texts.text("resolve_cancelled", language, number=pending["number"]))
+                update, cards.escape(texts.text("resolve_cancelled", language, number=pending.case_number))
             )
         else:
             await resolve_with_note(update, context, gateway, officer, text)

@@ -18,8 +18,6 @@ from hemu.store import CaseRecord
 
 log = logging.getLogger(__name__)
 
-# chat_data key of a resolution note being written: {"number", "version", "message_id"}.
-PENDING_NOTE = "hemu_pending_note"
 # How long the officer's next message is taken as the resolution note after pressing "Resolve".
 NOTE_WAIT = timedelta(hours=1)
 

@@ -14,7 +14,7 @@ from telegram.ext import (
 )
 
 from bot import cards, languages, texts
-from bot.console.common import PENDING_NOTE, reply
+from bot.console.common import reply
 from bot.gateway import Gateway, gateway_of
 from hemu.language import client_language
 from hemu.store import InviteError
@@ -52,7 +52,7 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         refused.append(now)
         await reply(update, cards.escape(texts.text(_invite_problem(error), language)))
         raise ApplicationHandlerStop from None
-    context.chat_data.pop(PENDING_NOTE, None)
+    await asyncio.to_thread(gateway.store.pending_notes.take, chat.id)  # a new account starts clean
     language = languages.with_app(gateway, officer_id, app)
     officer = gateway.settings.roster.officer(officer_id)
     name = officer.name.get(language) if officer else officer_id

@@ -40,7 +40,9 @@ from hemu.store.mappers import case_record
 from hemu.store.officers import OfficerAccounts
 from hemu.store.opening import CaseOpening, Notify, next_case_seq
 from hemu.store.outbox import Outbox, add_notifications
+from hemu.store.pending_notes import PendingNotes
 from hemu.store.privacy import Privacy
+from hemu.store.received import ReceivedUpdates
 from hemu.store.records import Assignment, CaseRecord, NewCase
 from hemu.store.statistics import Statistics
 from hemu.store.tables import case_events, cases
@@ -85,8 +87,10 @@ class Store(CaseQueries):
         # The other aggregates on the same engine, each in its own module.
         self.outbox = Outbox(engine)
         self.inbound = InboundQueue(engine)
+        self.received = ReceivedUpdates(engine)
         self.handled = HandledMessages(engine)
         self.officers = OfficerAccounts(engine)
+        self.pending_notes = PendingNotes(engine)
         self.privacy = Privacy(engine)
         self.statistics = Statistics(engine)
 

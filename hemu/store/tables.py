@@ -210,6 +210,32 @@ handled_messages = Table(
     Column("handled_at", UTCDateTime(), nullable=False),
 )
 
+# Telegram updates the gateway has fetched but not finished handling, written before Telegram is told they
+# arrived (the next getUpdates offset, the webhook's 200): a gateway killed in between hands them to the
+# next gateway instead of losing them. A row is deleted once its update was handled.
+received_updates = Table(
+    "received_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chat_id", BigInteger),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    # How many gateways started with it unhandled: one that kills every gateway is set aside after a few.
+    Column("restarts", Integer, nullable=False),
+)
+
+# An officer pressed "Resolve" and the gateway waits for the note (the officer's next text): kept here, not
+# in the gateway's memory, so a gateway restart between the question and the answer loses neither.
+pending_notes = Table(
+    "pending_notes",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("case_number", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("message_id", BigInteger),
+    Column("asked_at", UTCDateTime(), nullable=False),
+)
+
 case_counters = Table(
     "case_counters",
     metadata,

@@ -4,11 +4,13 @@ buttons (and refusals of stale or forged ones), resolving with a note, hand-over
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from hemu import clock as hemu_clock
 from hemu.cases import CaseState
 from hemu.store import OutboxStatus
-from tests.auxil.gateway import RunningGateway
+from sandbox.server import LocalBotApi
+from tests.auxil.gateway import RunningGateway, running_gateway
 from tests.bot.conftest import (
     OFFICER_CHATS,
     RESIDENT,
@@ -283,3 +285,29 @@ async def _with(gateway: RunningGateway, chat_id: int, needle: str) -> dict | No
         if needle in (message.get("text") or ""):
             return message
     return None
+
+
+async def test_a_note_asked_for_before_a_gateway_restart_is_taken_after_it(
+    tmp_path: Path, clock_file: Path
+) -> None:
+    """The question lived in the gateway's memory: after a restart the officer's note got the help text and
+    the case stayed open. It is in the store now (hemu/store/pending_notes.py)."""
+    api = LocalBotApi()
+    await api.start()
+    try:
+        async with running_gateway(tmp_path, api=api) as first:
+            await register(first, "wang_li")
+            await resident_says_hello(first)
+            case = await open_case_now(first)
+            card = await latest(first, WANG, 2)
+            await press(first, WANG, card["message_id"], f"o:resolve:{case.number}:1")
+            assert "处理说明" in (await latest(first, WANG, 3))["text"]
+        async with running_gateway(tmp_path, api=api, store=first.store) as second:
+            await second.control.send_text(WANG, "Both sides agreed on quiet hours.")
+            assert case.number in (await latest(second, WANG, 4))["text"]
+            resolved = second.store.get(case.number)
+            assert resolved.state is CaseState.RESOLVED
+            assert resolved.resolution_note == "Both sides agreed on quiet hours."
+            assert second.store.pending_notes.get(WANG) is None
+    finally:
+        await api.stop()

@@ -66,3 +66,28 @@ async def test_cancelling_ends_the_loop() -> None:
     task.cancel()
     done, _ = await asyncio.wait([task], timeout=30)
     assert task in done and task.cancelled()
+
+
+async def test_a_cancel_arriving_with_a_wake_still_ends_the_loop() -> None:
+    """The gateway's shutdown wakes the notifier and then cancels it. Python 3.10's ``asyncio.wait_for``
+    returns the inner result instead of raising when the cancel lands just as the wake completes, and
+    the loop then ran on forever: post_shutdown's gather hung and CI timed out. Every interleaving of
+    the wake and the cancel (0–8 loop steps apart) must end the loop."""
+    for steps in range(9):
+        wake = asyncio.Event()
+        waiting = asyncio.Event()
+
+        async def round_(waiting: asyncio.Event = waiting) -> float:
+            waiting.set()
+            return LONG
+
+        task = asyncio.create_task(loops.forever("test", round_, after_failure=LONG, wake=wake))
+        await asyncio.wait_for(waiting.wait(), timeout=30)
+        for _ in range(3):  # into pause()'s wait
+            await asyncio.sleep(0)
+        wake.set()
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=30)
+        assert task in done and task.cancelled(), f"the cancel was lost {steps} steps after the wake"
