@@ -113,49 +113,48 @@ async def answer_if_dangerous(
     # Ids and kinds only: logs never hold what residents wrote (SPEC §9).
     log.warning("danger (%s) from %s answered by the gateway", ", ".join(sorted(risks)), resident_id)
     await _tell(application, chat_id, safety_reply(gateway.settings.station, risks, language, words))
-    number = await _page(
-        application, gateway, resident_id, chat_id, screening.as_words(words), risks, language
-    )
+    page = UrgentPage(resident_id, chat_id, screening.as_words(words), risks, language)
+    number = await _page(application, gateway, page)
     return Answered(risks=risks, case_number=number)
 
 
-async def _page(
-    application: Application,
-    gateway: Gateway,
-    resident_id: str,
-    chat_id: int,
-    words: str,
-    risks: frozenset[str],
-    language: str,
-) -> str | None:
+@dataclass(frozen=True)
+class UrgentPage:
+    """One danger message's urgent case, as the background retry needs it again and again."""
+
+    resident_id: str
+    chat_id: int
+    words: str
+    risks: frozenset[str]
+    language: str
+
+
+async def _page(application: Application, gateway: Gateway, page: UrgentPage) -> str | None:
     """Opens (or extends) the urgent case and tells the resident its number. When the store cannot take
     it now (locked, unreachable), the resident is told at once what to do meanwhile, and the page is
     tried again in the background until it opens (:func:`_page_later`): late, never lost."""
     try:
-        outcome = await asyncio.to_thread(gateway.desk.open_urgent_case, resident_id, language, words, risks)
+        outcome = await asyncio.to_thread(_open, gateway, page)
     except Exception:  # noqa: BLE001 - whatever broke behind the desk, the resident must hear what to do
-        log.exception("could not open an urgent case for %s; trying again in the background", resident_id)
-        await _tell(application, chat_id, escape(_failed_text(gateway, language)))
+        log.exception(
+            "could not open an urgent case for %s; trying again in the background", page.resident_id
+        )
+        await _tell(application, page.chat_id, escape(_failed_text(gateway, page.language)))
         task = asyncio.create_task(
-            _page_later(application, gateway, resident_id, chat_id, words, risks, language),
-            name=f"page-later-{resident_id}",
+            _page_later(application, gateway, page), name=f"page-later-{page.resident_id}"
         )
         gateway.resident_state().background.add(task)
         task.add_done_callback(gateway.resident_state().background.discard)
         return None
-    await _opened(application, gateway, chat_id, outcome, language)
+    await _opened(application, gateway, page.chat_id, outcome, page.language)
     return outcome.case.number
 
 
-async def _page_later(
-    application: Application,
-    gateway: Gateway,
-    resident_id: str,
-    chat_id: int,
-    words: str,
-    risks: frozenset[str],
-    language: str,
-) -> None:
+def _open(gateway: Gateway, page: UrgentPage) -> Outcome:
+    return gateway.desk.open_urgent_case(page.resident_id, page.language, page.words, page.risks)
+
+
+async def _page_later(application: Application, gateway: Gateway, page: UrgentPage) -> None:
     """Keeps trying to open the urgent case (every ``PAGE_RETRY_EVERY``, for ``PAGE_RETRY_FOR``); the
     desk keeps one urgent case per resident, so a case Rasa's action opened meanwhile is extended."""
     loop = asyncio.get_running_loop()
@@ -163,16 +162,14 @@ async def _page_later(
     while loop.time() < give_up:
         await asyncio.sleep(PAGE_RETRY_EVERY)
         try:
-            outcome = await asyncio.to_thread(
-                gateway.desk.open_urgent_case, resident_id, language, words, risks
-            )
+            outcome = await asyncio.to_thread(_open, gateway, page)
         except Exception as error:  # noqa: BLE001 - the store is still away: once more, later
-            log.warning("urgent case for %s still cannot be opened: %r", resident_id, error)
+            log.warning("urgent case for %s still cannot be opened: %r", page.resident_id, error)
             continue
-        log.warning("urgent case %s opened late for %s", outcome.case.number, resident_id)
-        await _opened(application, gateway, chat_id, outcome, language)
+        log.warning("urgent case %s opened late for %s", outcome.case.number, page.resident_id)
+        await _opened(application, gateway, page.chat_id, outcome, page.language)
         return
-    log.error("urgent case for %s could not be opened for %ss: giving up", resident_id, PAGE_RETRY_FOR)
+    log.error("urgent case for %s could not be opened for %ss: giving up", page.resident_id, PAGE_RETRY_FOR)
 
 
 async def _opened(

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import Update, User
@@ -183,21 +184,20 @@ async def relay(
     metadata = rasa_metadata(user, chat_id, user_data)
     if source:
         metadata[SOURCE_KEY] = source
+    message = Message(chat_id, sender, text, metadata, language, words)
     inbound = gateway.store.inbound
     async with state.lock(sender):
         try:
             kept = await asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
         except Exception:  # noqa: BLE001 - the store itself is away (locked, unreachable)
             log.exception("could not journal a message from %s: relaying it without the journal", sender)
-            await _relay_unjournalled(application, gateway, chat_id, sender, text, metadata, language, words)
+            await _relay_unjournalled(application, gateway, message)
             return
         if kept is None:
             log.info("update %s from %s was relayed before: not again", source, sender)
             return
         if await asyncio.to_thread(inbound.waiting_before, sender, kept):
-            await _keep(
-                application, gateway, kept, chat_id, sender, text, metadata, language, words, NOT_SENT
-            )
+            await _keep(application, gateway, kept, message, NOT_SENT)
             return
         said: set[str] = set()
         turn = asyncio.ensure_future(state.client.turn(sender, text, metadata))
@@ -205,7 +205,7 @@ async def relay(
             async with typing(application, chat_id):
                 await asyncio.wait({turn}, timeout=SLOW_AFTER)
                 if not turn.done():
-                    said = await _while_slow(application, gateway, chat_id, sender, text, language, words)
+                    said = await _while_slow(application, gateway, message)
                 answers = await turn
         except RasaUnavailable as error:
             log.warning("keeping a message from %s for later: %s", sender, error)
@@ -213,13 +213,13 @@ async def relay(
             await asyncio.to_thread(inbound.mark_attempt, kept, now(), why)
             state.failed_turn(kept, error.timed_out)
             screen = words and not said  # danger already answered while Rasa was slow: not twice
-            await _keep(application, gateway, kept, chat_id, sender, text, metadata, language, screen, None)
+            await _keep(application, gateway, kept, replace(message, words=screen), None)
             return
         except RasaError:
             # Rasa refused the turn (the error handler apologises); the words still get screened.
             await asyncio.to_thread(inbound.drop, kept, now(), "Rasa refused it")
             if words and not said:
-                await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+                await _screen(application, gateway, message)
             raise
         finally:
             if not turn.done():  # the handler was cancelled (shutdown): the journal keeps the message
@@ -229,73 +229,66 @@ async def relay(
         await asyncio.to_thread(inbound.mark_delivered, kept, now())
 
 
-async def _while_slow(
-    application: Application,
-    gateway: Gateway,
-    chat_id: int,
-    sender: str,
-    text: str,
-    language: str,
-    words: bool,
-) -> set[str]:
+@dataclass(frozen=True)
+class Message:
+    """One resident message on its way to Rasa, as the slow, unjournalled and kept paths all need it.
+    ``words``: what the resident wrote (screened for danger), not a payload of the gateway's own."""
+
+    chat_id: int
+    sender: str
+    text: str
+    metadata: dict[str, Any]
+    language: str
+    words: bool
+
+
+async def _while_slow(application: Application, gateway: Gateway, message: Message) -> set[str]:
     """Rasa has not answered within ``SLOW_AFTER``: nobody waits in silence. Danger in the words gets the
     gateway's safety reply and page now; anything else a word that the answer is coming. Returns the
     texts sent, so Rasa's answer does not repeat them."""
-    said = await _answer_danger(application, gateway, chat_id, sender, text, language) if words else set()
+    said = await _answer_danger(application, gateway, message) if message.words else set()
     if said:
         return said
-    await send(application, chat_id, say("assistant_slow", language, emergency=emergency_number(gateway)))
+    slow = say("assistant_slow", message.language, emergency=emergency_number(gateway))
+    await send(application, message.chat_id, slow)
     return set()
 
 
-async def _answer_danger(
-    application: Application, gateway: Gateway, chat_id: int, sender: str, text: str, language: str
-) -> set[str]:
+async def _answer_danger(application: Application, gateway: Gateway, message: Message) -> set[str]:
     """The gateway's own safety reply and page for danger in ``text``; the safety text sent (so Rasa's
     later answer does not repeat it), or nothing when the rules find no danger."""
-    answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+    answered = await _screen(application, gateway, message)
     if answered is None:
         return set()
-    return {danger.safety_reply(gateway.settings.station, answered.risks, language, text)}
+    return {danger.safety_reply(gateway.settings.station, answered.risks, message.language, message.text)}
 
 
-async def _relay_unjournalled(
-    application: Application,
-    gateway: Gateway,
-    chat_id: int,
-    sender: str,
-    text: str,
-    metadata: dict[str, Any],
-    language: str,
-    words: bool,
-) -> None:
+async def _screen(application: Application, gateway: Gateway, message: Message) -> danger.Answered | None:
+    return await danger.answer_if_dangerous(
+        application, gateway, message.sender, message.chat_id, message.text, message.language
+    )
+
+
+async def _relay_unjournalled(application: Application, gateway: Gateway, message: Message) -> None:
     """The store cannot take the message: it still reaches Rasa now, and danger in it is answered and
     paged by the gateway, which keeps trying to open the urgent case until the store is back
     (:func:`bot.danger.answer_if_dangerous`). Only if Rasa fails too is the resident asked to send it
     again — with the emergency number; nothing could keep it."""
     state = gateway.resident_state()
-    said = await _answer_danger(application, gateway, chat_id, sender, text, language) if words else set()
+    said = await _answer_danger(application, gateway, message) if message.words else set()
     try:
-        async with typing(application, chat_id):
-            answers = await state.client.turn(sender, text, metadata)
+        async with typing(application, message.chat_id):
+            answers = await state.client.turn(message.sender, message.text, message.metadata)
     except (RasaUnavailable, RasaError) as error:
-        log.warning("Rasa could not take an unjournalled message from %s either: %s", sender, error)
-        await send(application, chat_id, say("internal_error", language, emergency=emergency_number(gateway)))
+        log.warning("Rasa could not take an unjournalled message from %s either: %s", message.sender, error)
+        sorry = say("internal_error", message.language, emergency=emergency_number(gateway))
+        await send(application, message.chat_id, sorry)
         return
-    await send_replies(application, state, chat_id, answers, language, skip=said)
+    await send_replies(application, state, message.chat_id, answers, message.language, skip=said)
 
 
 async def _keep(
-    application: Application,
-    gateway: Gateway,
-    kept: int,
-    chat_id: int,
-    sender: str,
-    text: str,
-    metadata: dict[str, Any],
-    language: str,
-    words: bool,
-    behind: str | None,
+    application: Application, gateway: Gateway, kept: int, message: Message, behind: str | None
 ) -> None:
     """Leaves a journalled message for the replay loop and tells the resident so, with the emergency
     number.
@@ -306,17 +299,19 @@ async def _keep(
     waiting (the reason recorded: Rasa never saw it).
     """
     state = gateway.resident_state()
-    if words:
-        answered = await danger.answer_if_dangerous(application, gateway, sender, chat_id, text, language)
+    if message.words:
+        answered = await _screen(application, gateway, message)
         if answered is not None and answered.case_number:
-            metadata = {**metadata, PAGED_MARK: answered.case_number}
+            metadata = {**message.metadata, PAGED_MARK: answered.case_number}
             await asyncio.to_thread(gateway.store.inbound.note, kept, metadata, None)
     if behind:
         await asyncio.to_thread(gateway.store.inbound.note, kept, None, f"{behind}behind earlier messages")
     emergency = emergency_number(gateway)
     if behind:
-        await send(application, chat_id, say("queued_behind", language, emergency=emergency))
+        await send(application, message.chat_id, say("queued_behind", message.language, emergency=emergency))
         state.wake.set()
         return
-    state.told_unavailable.add(sender)
-    await send(application, chat_id, say("assistant_unavailable", language, emergency=emergency))
+    state.told_unavailable.add(message.sender)
+    await send(
+        application, message.chat_id, say("assistant_unavailable", message.language, emergency=emergency)
+    )

@@ -98,9 +98,7 @@ async def test_a_long_answer_is_split_under_telegrams_limit(gw: RunningGateway, 
     paragraph = "邻里之间有话好好说。" * 50  # 500 characters
     rasa.script = lambda body: [{"text": "\n\n".join([paragraph] * 20)}]
     await gw.control.send_text(RESIDENT, "guidance please")
-    await settle(1.0)
-    pieces = [m["text"] for m in await gw.control.messages(RESIDENT, from_bot=True)]
-    assert len(pieces) == 3
+    pieces = await bot_texts(gw, 3)
     assert all(len(p) <= 4096 for p in pieces)
     assert "\n\n".join(pieces) == "\n\n".join([paragraph] * 20)
 

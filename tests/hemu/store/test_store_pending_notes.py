@@ -17,7 +17,8 @@ def test_a_new_question_replaces_the_old_and_is_taken_once(store: Store) -> None
     store.pending_notes.ask(CHAT, "HM-2026-000001", 1, 17, NOW)
     store.pending_notes.ask(CHAT, "HM-2026-000002", 3, None, NOW)
     note = store.pending_notes.get(CHAT)
-    assert note is not None and (note.case_number, note.version, note.message_id) == ("HM-2026-000002", 3, None)
+    assert note is not None
+    assert (note.case_number, note.version, note.message_id) == ("HM-2026-000002", 3, None)
     assert note.asked_at == NOW
     assert store.pending_notes.take(CHAT) == note
     assert store.pending_notes.take(CHAT) is None and store.pending_notes.get(CHAT) is None
