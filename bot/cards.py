@@ -1,7 +1,8 @@
 """The officer's case card and the buttons that travel with it: pure functions, no I/O.
 
 Everything a resident (or an officer, for notes) wrote is untrusted text inside an HTML message, so it
-goes through :func:`html.escape` here, in one place, and never anywhere else; the card always fits
+goes through :func:`html.escape` here, in one place, and never anywhere else — after the characters that
+reorder or hide text are dropped (:func:`hemu.hygiene.visible`); the card always fits
 Telegram's limit because everything typed on it is shortened together (:mod:`bot.fit`) rather than the
 card failing to send. Button data carries the case version so a press on an old card is recognised as
 stale instead of acting on a case that has moved on.
@@ -20,6 +21,7 @@ from hemu.cases import TRANSITIONS, CaseState
 from hemu.config import RISK_KINDS
 from hemu.desk import Desk
 from hemu.guidance import load_content
+from hemu.hygiene import visible
 from hemu.settings import Settings
 from hemu.store import CaseRecord
 from hemu.when import describe_due
@@ -67,7 +69,7 @@ TEXT_KEYS: tuple[str, ...] = (
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=False)
+    return html.escape(visible(str(value)), quote=False)
 
 
 def officer_name(settings: Settings, officer_id: str, language: str) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import IO, Callable, Sequence
 
 from hemu import admin_outbox
@@ -20,6 +22,7 @@ from hemu.config import config_dir
 from hemu.desk import Desk
 from hemu.errors import ConfigError
 from hemu.guidance import content_dir, load_content
+from hemu.hygiene import spreadsheet_cell
 from hemu.messages import load_messages
 from hemu.settings import Settings, load_settings
 from hemu.store import CaseRecord, InviteError
@@ -229,9 +232,28 @@ def cases_show(desk: Desk, number: str, out: IO[str]) -> int:
     return 0
 
 
+def _private_file(path: str) -> IO[str]:
+    """``path`` opened for writing, readable by its owner only (0600) — also when it existed before:
+    an export can hold residents' words and phone numbers."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return open(descriptor, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+
+
+def _export_cell(value: object) -> str:
+    """One exported value as text a spreadsheet shows and never runs (:mod:`hemu.hygiene`)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):  # str(Priority.URGENT) would be "Priority.URGENT"
+        value = value.value
+    return spreadsheet_cell(str(value))
+
+
 def cases_export(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
     columns = EXPORT_COLUMNS + (PERSONAL_COLUMNS if args.personal_data else ())
-    target = open(args.output, "w", newline="", encoding="utf-8") if args.output else out  # noqa: SIM115
+    target = _private_file(args.output) if args.output else out
     try:
         writer = csv.writer(target, lineterminator="\n")
         writer.writerow(columns)
@@ -239,10 +261,7 @@ def cases_export(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
         for case in _selected(desk, args):
             row = {name: getattr(case, name, "") for name in columns if name != "promise_kept"}
             row["promise_kept"] = promise_kept(case)
-            for name, value in row.items():
-                if isinstance(value, datetime):
-                    row[name] = value.isoformat()
-            writer.writerow([row.get(name, "") if row.get(name) is not None else "" for name in columns])
+            writer.writerow([_export_cell(row.get(name)) for name in columns])
             count += 1
     finally:
         if args.output:

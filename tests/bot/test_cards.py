@@ -38,6 +38,21 @@ def test_resident_text_is_escaped_everywhere(desk: Desk, open_case: Callable[...
     assert "<a " not in text
 
 
+def test_characters_that_reorder_or_hide_text_never_reach_the_card(
+    desk: Desk, open_case: Callable[..., CaseRecord]
+) -> None:
+    # A right-to-left override would show "call 110 now" as "won 011 llac"; zero-width spaces split words.
+    case = open_case(
+        summary="he said \u202ewon 011 llac\u202c twice",
+        parties="neigh\u200bbour \u2066upstairs\u2069",
+        contact_consent=True,
+        contact="138\u200e0000\ufeff1234",
+    )
+    text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")
+    assert "he said won 011 llac twice" in text and "neighbour upstairs" in text and "13800001234" in text
+    assert not any(char in text for char in "\u202e\u202c\u200b\u2066\u2069\u200e\ufeff")
+
+
 def test_card_shows_what_the_officer_needs(desk: Desk, open_case: Callable[..., CaseRecord]) -> None:
     case = open_case(risk_flags=("threat",), harm="afraid", contact_consent=True, contact="138 0000 1111")
     text = cards.card_text(case, desk.settings, WEDNESDAY_10, "en")

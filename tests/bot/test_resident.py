@@ -40,6 +40,25 @@ async def settle(seconds: float = 0.6) -> None:
     await asyncio.sleep(seconds)
 
 
+async def shown(gw: RunningGateway, expected: str, timeout: float = 15) -> None:
+    """Waits until ``expected`` is among the bot's messages to the resident."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while expected not in [m["text"] for m in await gw.control.messages(RESIDENT, from_bot=True)]:
+        assert asyncio.get_running_loop().time() < deadline, f"never shown: {expected!r}"
+        await asyncio.sleep(0.05)
+
+
+async def answered(gw: RunningGateway, pressed: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+    """The gateway's answer to one button press: the positive sign that its handler has finished."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        for answer in await gw.control.callback_answers():
+            if answer["callback_query_id"] == pressed["callback_query_id"]:
+                return answer
+        assert asyncio.get_running_loop().time() < deadline, "the press was never answered"
+        await asyncio.sleep(0.05)
+
+
 # -- text --------------------------------------------------------------------------------------------
 
 
@@ -175,8 +194,8 @@ async def test_buttons_round_trip(gw: RunningGateway, rasa: FakeRasa) -> None:
     assert edited["text"].endswith("➜ 我要找民警") and not edited.get("reply_markup")
 
     # A double tap on the old keyboard does not reach Rasa twice.
-    await gw.control.press(RESIDENT, question["message_id"], buttons[0]["callback_data"])
-    await settle()
+    again = await gw.control.press(RESIDENT, question["message_id"], buttons[0]["callback_data"])
+    await answered(gw, again)
     assert rasa.texts().count("/request_officer") == 1
 
 
@@ -195,13 +214,7 @@ async def test_an_unknown_hashed_button_says_it_expired(gw: RunningGateway, rasa
     await gw.control.send_text(RESIDENT, "楼上太吵", language_code="en")
     [question] = await gw.control.wait_for(RESIDENT, 1)
     pressed = await gw.control.press(RESIDENT, question["message_id"], "rk:0123456789abcdef")
-    await settle()
-    answers = [
-        a
-        for a in await gw.control.callback_answers()
-        if a["callback_query_id"] == pressed["callback_query_id"]
-    ]
-    assert answers and answers[0]["text"] == text("button_expired", "en")
+    assert (await answered(gw, pressed))["text"] == text("button_expired", "en")
     assert rasa.texts() == ["楼上太吵"]
 
 
@@ -307,14 +320,14 @@ async def test_an_outage_keeps_messages_and_replays_them_in_order_once(
     await rasa.up()
     texts = await bot_texts(gw, 7, timeout=15)
     assert texts[3:] == [text("back_online", "zh"), "echo: 第一句", "echo: 第二句", "echo: 第三句"]
-    await settle(1.0)
-    assert rasa.texts() == ["第一句", "第二句", "第三句"]  # exactly once, in order
-    assert gw.store.inbound.pending() == []
-    assert len(await gw.control.messages(RESIDENT, from_bot=True)) == 7
 
-    # Back to normal: answered straight away.
+    # Back to normal: answered straight away, and only after the replay (one chat is handled in order),
+    # so its answer is the sign that nothing replayed was sent twice.
     await gw.control.send_text(RESIDENT, "第四句")
     assert (await bot_texts(gw, 8))[-1] == "echo: 第四句"
+    assert rasa.texts() == ["第一句", "第二句", "第三句", "第四句"]  # exactly once, in order
+    assert gw.store.inbound.pending() == []
+    assert len(await gw.control.messages(RESIDENT, from_bot=True)) == 8
 
 
 async def test_server_errors_count_as_an_outage_too(gw: RunningGateway, rasa: FakeRasa) -> None:
@@ -391,7 +404,10 @@ async def test_forget_while_rasa_is_down_resets_the_conversation_later(
             break
         await asyncio.sleep(0.2)
     assert rasa.resets == [(str(RESIDENT), [{"event": "restart"}])]
-    await settle(1.0)
+    # A new message is answered only after anything still waiting from before (one chat is handled in
+    # order): once it is, the forgotten message has had every chance to be replayed.
+    await gw.control.send_text(RESIDENT, "新的一句")
+    await shown(gw, "echo: 新的一句")
     assert "我想说的事" not in rasa.texts()  # ...and erased with the rest, never replayed
     assert gw.store.inbound.pending() == []
 

