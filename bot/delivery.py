@@ -99,6 +99,8 @@ def render(gateway: Gateway, record: NotificationRecord) -> Outgoing:
     if party.role != "officer":
         raise Drop("delivery alerts go to officers")
     account = gateway.store.officers.reachable(party.ident)
+    if not gateway.settings.roster.in_service(party.ident):
+        account = None
     if account is None or account.telegram_chat_id is None:
         raise Unlinked(f"officer {party.ident} has no linked Telegram chat")
     language = languages.with_app(gateway, party.ident, account.language)

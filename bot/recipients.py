@@ -84,6 +84,8 @@ def check_officer_notice(gateway: Gateway, record: NotificationRecord, case: Cas
 
 def officer_chat(gateway: Gateway, ident: str) -> tuple[int, str]:
     """The officer's linked chat and the language they read, or :class:`Drop`."""
+    if not gateway.settings.roster.in_service(ident):  # `active: false` in the roster: no case details
+        raise Unlinked(f"officer {ident} is not in service in the roster")
     account = gateway.store.officers.reachable(ident)
     if account is None or account.telegram_chat_id is None:
         raise Unlinked(f"officer {ident} has no linked Telegram chat")

@@ -11,11 +11,11 @@ import argparse
 import csv
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import IO, Callable, Sequence
 
-from hemu import admin_outbox
+from hemu import admin_officers, admin_outbox
 from hemu.bootstrap import open_desk
 from hemu.cases import CaseState
 from hemu.config import config_dir
@@ -26,6 +26,7 @@ from hemu.hygiene import spreadsheet_cell
 from hemu.messages import load_messages
 from hemu.settings import Settings, load_settings
 from hemu.store import CaseRecord, InviteError
+from hemu.times import station_minutes
 from hemu.when import load_time_words
 from hemu.workcal import WorkCalendar
 
@@ -49,10 +50,8 @@ EXPORT_COLUMNS = (
 PERSONAL_COLUMNS = ("resident_id", "summary", "parties", "area_text", "contact", "rating_comment")
 
 
-def _local(moment: datetime | None, settings: Settings) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(settings.station.station.tz).strftime("%Y-%m-%d %H:%M")
+def local_time(moment: datetime | None, settings: Settings) -> str:
+    return station_minutes(moment, settings.station.station.tz)
 
 
 def promise_kept(case: CaseRecord) -> str:
@@ -92,79 +91,6 @@ def check(out: IO[str]) -> int:
     return 0
 
 
-def officers_list(desk: Desk, out: IO[str]) -> int:
-    loads = desk.store.loads()
-    accounts = {account.officer_id: account for account in desk.store.officers.accounts()}
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    writer.writerow(["id", "name", "title", "areas", "active", "telegram", "open_cases", "backup"])
-    for officer in desk.settings.roster.officers:
-        account = accounts.get(officer.id)
-        active = officer.active and (account is None or account.active)
-        linked = "linked" if account is not None and account.telegram_chat_id is not None else "-"
-        role = " (supervisor)" if officer.id == desk.settings.roster.supervisor else ""
-        writer.writerow(
-            [
-                officer.id,
-                f"{officer.name.en} / {officer.name.zh}{role}",
-                officer.title.en,
-                ",".join(officer.areas) or "station-wide",
-                "yes" if active else "no",
-                linked,
-                loads.get(officer.id, 0),
-                officer.backup or "-",
-            ]
-        )
-    return 0
-
-
-def _in_roster(desk: Desk, officer_id: str) -> bool:
-    if desk.settings.roster.officer(officer_id) is None:
-        print(f"error: no officer {officer_id!r} in {config_dir() / 'roster.yml'}", file=sys.stderr)
-        return False
-    return True
-
-
-def officers_invite(desk: Desk, officer_id: str, out: IO[str]) -> int:
-    if not _in_roster(desk, officer_id):
-        return 1
-    officer = desk.settings.roster.get(officer_id)
-    if not officer.active or not desk.store.officers.is_active(officer_id):
-        print(
-            f"error: {officer_id} is deactivated; run `officers activate {officer_id}` first", file=sys.stderr
-        )
-        return 1
-    ttl = timedelta(days=desk.settings.roster.invite_valid_days)
-    code = desk.store.officers.create_invite(officer_id, desk.now(), ttl)
-    expires = _local(desk.now() + ttl, desk.settings)
-    print(f"Invite for {officer.name.en} ({officer_id}): {code}", file=out)
-    print(f"They send this to the bot: /register {code}   (valid until {expires}, once)", file=out)
-    return 0
-
-
-def officers_deactivate(desk: Desk, officer_id: str, out: IO[str]) -> int:
-    if not _in_roster(desk, officer_id):
-        return 1
-    if officer_id == desk.settings.roster.supervisor:
-        print(
-            "error: the supervisor cannot be deactivated; name another supervisor in roster.yml first",
-            file=sys.stderr,
-        )
-        return 1
-    moved = desk.deactivate_officer(officer_id, actor="admin")
-    print(f"{officer_id} deactivated; {len(moved)} active case(s) handed over", file=out)
-    for outcome in moved:
-        print(f"  {outcome.case.number} -> {outcome.officer.id} ({outcome.reason})", file=out)
-    return 0
-
-
-def officers_activate(desk: Desk, officer_id: str, out: IO[str]) -> int:
-    if not _in_roster(desk, officer_id):
-        return 1
-    desk.store.officers.reactivate(officer_id, desk.now())
-    print(f"{officer_id} active again (send them a new invite if their chat was unlinked)", file=out)
-    return 0
-
-
 def _selected(desk: Desk, args: argparse.Namespace) -> list[CaseRecord]:
     state = CaseState(args.state) if getattr(args, "state", None) else None
     return desk.store.cases(state=state, officer_id=args.officer, active_only=args.active, limit=args.limit)
@@ -183,8 +109,8 @@ def cases_list(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
                 case.category,
                 case.area_id or "-",
                 case.officer_id,
-                _local(case.opened_at, desk.settings),
-                _local(case.promise_due_at, desk.settings),
+                local_time(case.opened_at, desk.settings),
+                local_time(case.promise_due_at, desk.settings),
                 "OVERDUE" if case.is_overdue(now) else "",
             ]
         )
@@ -204,12 +130,12 @@ def cases_show(desk: Desk, number: str, out: IO[str]) -> int:
         ("category", case.category),
         ("area", f"{case.area_id or '-'} ({case.area_text or ''})"),
         ("officer", case.officer_id),
-        ("opened", _local(case.opened_at, settings)),
+        ("opened", local_time(case.opened_at, settings)),
         (
             "promise",
-            _local(case.promise_due_at, settings) + ("  OVERDUE" if case.is_overdue(desk.now()) else ""),
+            local_time(case.promise_due_at, settings) + ("  OVERDUE" if case.is_overdue(desk.now()) else ""),
         ),
-        ("first contact", _local(case.first_response_at, settings)),
+        ("first contact", local_time(case.first_response_at, settings)),
         ("language", case.language),
         ("risk", ", ".join(case.risk_flags) or "-"),
         ("resident", case.resident_id),
@@ -228,7 +154,7 @@ def cases_show(desk: Desk, number: str, out: IO[str]) -> int:
         if event.to_state:
             change = f" {event.from_state}->{event.to_state}" if event.from_state else f" ->{event.to_state}"
         reason = f" — {event.reason}" if event.reason else ""
-        print(f"  {_local(event.at, settings)}  {event.actor:<20} {event.kind}{change}{reason}", file=out)
+        print(f"  {local_time(event.at, settings)}  {event.actor:<20} {event.kind}{change}{reason}", file=out)
     return 0
 
 
@@ -277,16 +203,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="validate config/ and content/")
     commands.add_parser("migrate", help="create or upgrade the case store's tables")
 
-    officers = commands.add_parser("officers", help="officers' access").add_subparsers(
-        dest="action", required=True
-    )
-    officers.add_parser("list", help="roster with access, Telegram link and open cases")
-    for name, text in (
-        ("invite", "make a one-time code the officer sends to the bot with /register"),
-        ("deactivate", "stop assigning to an officer and hand their active cases over"),
-        ("activate", "allow a deactivated officer again"),
-    ):
-        officers.add_parser(name, help=text).add_argument("officer_id")
+    admin_officers.add_commands(commands)
 
     cases = commands.add_parser("cases", help="cases and their audit log").add_subparsers(
         dest="action", required=True
@@ -326,14 +243,7 @@ def main(
         return 0
     try:
         if args.command == "officers":
-            if args.action == "list":
-                return officers_list(the_desk, stream)
-            handlers = {
-                "invite": officers_invite,
-                "deactivate": officers_deactivate,
-                "activate": officers_activate,
-            }
-            return handlers[args.action](the_desk, args.officer_id, stream)
+            return admin_officers.run(the_desk, args, stream)
         if args.command == "outbox":
             return admin_outbox.run(the_desk, args, stream)
         if args.action == "show":

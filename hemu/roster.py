@@ -124,6 +124,11 @@ class Roster(_Strict):
     def supervisor_officer(self) -> Officer:
         return self.get(self.supervisor)
 
+    def in_service(self, officer_id: str) -> bool:
+        """In the roster and not marked ``active: false``: anyone else gets no console and no case cards."""
+        officer = self.officer(officer_id)
+        return officer is not None and officer.active
+
     def active_officers(self) -> List[Officer]:
         return [officer for officer in self.officers if officer.active]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 
 def require_aware(value: datetime, name: str) -> datetime:
@@ -12,3 +12,10 @@ def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got the naive time {value.isoformat()}")
     return value.astimezone(timezone.utc)
+
+
+def station_minutes(moment: datetime | None, tz: tzinfo) -> str:
+    """``2026-12-04 09:30`` on the station's clock, as the admin command line prints times; "" for None."""
+    if moment is None:
+        return ""
+    return require_aware(moment, "moment").astimezone(tz).strftime("%Y-%m-%d %H:%M")

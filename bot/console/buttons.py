@@ -87,8 +87,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     gateway = gateway_of(context)
-    chat = query.message.chat if query.message is not None else None
-    officer = await officer_of(gateway, chat.id) if chat is not None else None
+    officer = await officer_of(gateway, update)
     if officer is None:
         await alert(query, texts.text("officer_only", languages.telegram_app(update)))
         raise ApplicationHandlerStop

@@ -21,6 +21,7 @@ from bot.console.common import (
     NOTE_WAIT,
     Officer,
     alert,
+    in_own_chat,
     may_act,
     officer_of,
     render_card,
@@ -50,13 +51,14 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None:
         return
     gateway = gateway_of(context)
-    officer = await officer_of(gateway, chat.id)
+    officer = await officer_of(gateway, update)
     message = update.message
     text = (message.text or "").strip() if message else ""
     name, args = _command(text)
     if officer is None:
         if name in OFFICER_COMMANDS:
-            await reply(update, cards.escape(texts.text("officer_only", languages.telegram_app(update))))
+            key = "officer_only" if in_own_chat(update) else "officer_private_only"
+            await reply(update, cards.escape(texts.text(key, languages.telegram_app(update))))
             raise ApplicationHandlerStop
         return
     language = officer.language

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 
 from bot import cards, languages
@@ -30,10 +30,26 @@ class Officer:
     language: str
 
 
-async def officer_of(gateway: Gateway, chat_id: int) -> Officer | None:
-    """One query: the account linked to the chat brings the language stored at /register with it."""
-    account = await asyncio.to_thread(gateway.store.officers.account_for_chat, chat_id)
-    if account is None:
+def in_own_chat(update: Update) -> bool:
+    """The officer's console works only in a private chat, pressed or written by its own person.
+
+    In a group, the chat is not the person: authorising by the chat would let every member see and act
+    on cases (and a card forwarded into a group carries its buttons). In a private chat Telegram's chat
+    id is the user's id; anything else (a channel post, a group, a user id that is not the chat) is not
+    an officer's console."""
+    chat, user = update.effective_chat, update.effective_user
+    return chat is not None and user is not None and chat.type == ChatType.PRIVATE and user.id == chat.id
+
+
+async def officer_of(gateway: Gateway, update: Update) -> Officer | None:
+    """The officer behind the update, or None: a private chat of its own person (:func:`in_own_chat`),
+    linked and not switched off in the store, in the roster and not ``active: false`` there. One query:
+    the account brings the language stored at /register with it."""
+    if not in_own_chat(update):
+        return None
+    assert update.effective_chat is not None
+    account = await asyncio.to_thread(gateway.store.officers.account_for_chat, update.effective_chat.id)
+    if account is None or not gateway.settings.roster.in_service(account.officer_id):
         return None
     return Officer(account.officer_id, languages.with_app(gateway, account.officer_id, account.language))
 

@@ -14,7 +14,7 @@ from telegram.ext import (
 )
 
 from bot import cards, languages, texts
-from bot.console.common import reply
+from bot.console.common import in_own_chat, reply
 from bot.gateway import Gateway, gateway_of
 from hemu.language import client_language
 from hemu.store import InviteError
@@ -33,6 +33,9 @@ async def on_register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     code = " ".join(context.args or []).strip()
     language = languages.telegram_app(update)
+    if not in_own_chat(update):  # a group's chat is not one person: its members would all be the officer
+        await reply(update, cards.escape(texts.text("register_private", language)))
+        raise ApplicationHandlerStop
     if not code:
         await reply(update, cards.escape(texts.text("register_usage", language)))
         raise ApplicationHandlerStop
@@ -72,5 +75,5 @@ def _recent_refusals(gateway: Gateway, chat_id: int, now: datetime) -> list[date
 
 def _invite_problem(error: InviteError) -> str:
     """The text key for a refused invite, from the store's reason."""
-    known = {"unknown", "used", "expired", "deactivated", "chat_taken"}
+    known = {"unknown", "used", "revoked", "expired", "deactivated", "linked_elsewhere", "chat_taken"}
     return f"register_{error.reason}" if error.reason in known else "register_failed"

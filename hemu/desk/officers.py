@@ -108,10 +108,18 @@ class OfficerDesk(DeskBase):
 
     def deactivate_officer(self, officer_id: str, actor: str) -> list[Outcome]:
         """Switches an officer off and hands each of their active cases to whoever the roster picks now,
-        so no resident is left waiting on someone who has left."""
+        so no resident is left waiting on someone who has left.
+
+        Every case or none: each case's new officer is found first, and when one has nobody to go to
+        (:class:`~hemu.assignment.NoOfficerAvailable`) nothing changes — the officer stays on with all
+        their cases. A failure after that (the database gone mid-way) leaves the officer switched off,
+        so no new case reaches them, and running this again hands over the rest: the switch is kept and
+        only cases still theirs are moved."""
         self.officer(officer_id)  # KeyError for an unknown id, before anything changes
-        self.store.officers.deactivate(officer_id, self.now())
-        moved = []
-        for case in self.store.cases(officer_id=officer_id, active_only=True):
-            moved.append(self.hand_over(case.number, actor, f"{officer_id} deactivated"))
-        return moved
+        waiting = self.store.cases(officer_id=officer_id, active_only=True)
+        now, loads = self.now(), self.store.loads()
+        unavailable = self.inactive_officers() | {officer_id}
+        for case in waiting:  # raises before anything has changed
+            self._choose(case.area_id, case.priority, now, loads, unavailable)
+        self.store.officers.deactivate(officer_id, now)
+        return [self.hand_over(case.number, actor, f"{officer_id} deactivated") for case in waiting]

@@ -33,8 +33,8 @@ class ConcurrentUpdate(StoreError):
 class InviteError(StoreError, ValueError):
     """An invite code that cannot link this chat; the message can be shown to the person who sent it.
 
-    ``reason`` (unknown, used, expired, deactivated, chat_taken) lets a chat front end answer in the
-    officer's language instead of matching English words.
+    ``reason`` (unknown, used, revoked, expired, deactivated, linked_elsewhere, chat_taken) lets a chat
+    front end answer in the officer's language instead of matching English words.
     """
 
     def __init__(self, message: str, reason: str = "") -> None:

@@ -12,6 +12,7 @@ from hemu.store.records import (
     EventRecord,
     InboundRecord,
     InboundStatus,
+    Invite,
     NotificationRecord,
     OfficerAccount,
     OutboxStatus,
@@ -79,6 +80,18 @@ def inbound_record(row: Row) -> InboundRecord:
         delivered_at=values["delivered_at"],
         answers=list(values["answers"]) if values["answers"] is not None else None,
         source=values["source"],
+    )
+
+
+def invite_record(row: Row) -> Invite:
+    return Invite(
+        id=row.id,
+        officer_id=row.officer_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        used_by_chat_id=row.used_by_chat_id,
+        revoked_at=row.revoked_at,
     )
 
 

@@ -10,7 +10,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, List
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -18,8 +18,8 @@ from hemu import LANGUAGES
 from hemu.store import checks, db
 from hemu.store.checks import nonempty
 from hemu.store.errors import InviteError
-from hemu.store.mappers import account_record
-from hemu.store.records import OfficerAccount
+from hemu.store.mappers import account_record, invite_record
+from hemu.store.records import Invite, OfficerAccount
 from hemu.store.tables import invites, officer_accounts
 from hemu.times import require_aware
 
@@ -38,13 +38,18 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(_normalise_code(code).encode()).hexdigest()
 
 
+def _unspent() -> Any:
+    return and_(invites.c.used_at.is_(None), invites.c.revoked_at.is_(None))
+
+
 class OfficerAccounts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = db.reader(engine)
 
     def create_invite(self, officer_id: str, now: datetime, ttl: timedelta) -> str:
-        """A one-time code that links the officer's Telegram chat; only its hash is stored."""
+        """A one-time code that links the officer's Telegram chat; only its hash is stored. The officer's
+        older unused codes are revoked with it: only the newest one sent can be the one that works."""
         nonempty(officer_id, "officer_id")
         now = require_aware(now, "now")
         if ttl <= timedelta(0):
@@ -57,18 +62,55 @@ class OfficerAccounts:
                     f"officer {officer_id} is deactivated; reactivate them before inviting", "deactivated"
                 )
             conn.execute(
+                update(invites).where(invites.c.officer_id == officer_id, _unspent()).values(revoked_at=now)
+            )
+            conn.execute(
                 insert(invites).values(
                     code_hash=hash_code(code), officer_id=officer_id, created_at=now, expires_at=now + ttl
                 )
             )
         return code
 
+    def invites(self, officer_id: str | None = None) -> List[Invite]:
+        """Every invite (newest first), or one officer's; what they are, never the codes."""
+        query = select(invites).order_by(invites.c.id.desc())
+        if officer_id is not None:
+            query = query.where(invites.c.officer_id == officer_id)
+        with self._reader.connect() as conn:
+            return [invite_record(row) for row in conn.execute(query).all()]
+
+    def revoke(self, now: datetime, invite_id: int | None = None, officer_id: str | None = None) -> int:
+        """Revokes one unused invite, or all of an officer's; how many were still unused."""
+        now = require_aware(now, "now")
+        if (invite_id is None) == (officer_id is None):
+            raise ValueError("revoke takes an invite id or an officer id, one of them")
+        where = invites.c.id == invite_id if invite_id is not None else invites.c.officer_id == officer_id
+        with self.engine.begin() as conn:
+            return conn.execute(update(invites).where(where, _unspent()).values(revoked_at=now)).rowcount
+
+    def unlink(self, officer_id: str) -> int | None:
+        """Cuts the officer's account from its Telegram chat (a lost phone, a chat someone else reads), so
+        a new invite can link another; the chat it had, or None. Their cases stay theirs."""
+        with self.engine.begin() as conn:
+            account = self._account_row(conn, officer_id, lock=True)
+            if account is None or account.telegram_chat_id is None:
+                return None
+            conn.execute(
+                update(officer_accounts)
+                .where(officer_accounts.c.officer_id == officer_id)
+                .values(telegram_chat_id=None, linked_at=None)
+            )
+            return int(account.telegram_chat_id)
+
     def redeem_invite(self, code: str, chat_id: int, now: datetime, language: str | None = None) -> str:
         """Link ``chat_id`` to the invited officer and return their id; InviteError says why not.
 
-        One chat per officer: a new chat replaces the officer's old one. A chat already linked to another
-        active officer is refused; one left behind by a deactivated officer is taken over. ``language`` is
-        the officer's Telegram app language ("zh", "en" or None), kept until they register again.
+        One chat per officer: while the officer is linked to another chat, the code is refused (reason
+        ``linked_elsewhere``) and not spent — an admin unlinks the old chat first (``python -m hemu officers
+        unlink``), so a code that leaked cannot quietly move an officer's cases to a stranger's chat.
+        Registering again in the same chat is allowed (it updates the language). A chat already linked
+        to another active officer is refused; one left behind by a deactivated officer is taken over.
+        ``language`` is the officer's Telegram app language ("zh", "en" or None).
         """
         now = require_aware(now, "now")
         checks.chat_id(chat_id)
@@ -83,6 +125,10 @@ class OfficerAccounts:
                 raise InviteError(f"this invite code is not known; check it for typos or {ask}", "unknown")
             if invite.used_at is not None:
                 raise InviteError(f"this invite code has already been used; {ask}", "used")
+            if invite.revoked_at is not None:
+                raise InviteError(
+                    f"this invite code was revoked or replaced by a newer one; {ask}", "revoked"
+                )
             if now >= invite.expires_at:
                 raise InviteError(
                     f"this invite code expired at {invite.expires_at:%Y-%m-%d %H:%M} UTC; {ask}", "expired"
@@ -92,6 +138,12 @@ class OfficerAccounts:
             if account is not None and not account.active:
                 raise InviteError(
                     f"officer {officer_id}'s account is deactivated; ask the station admin", "deactivated"
+                )
+            if account is not None and account.telegram_chat_id not in (None, chat_id):
+                raise InviteError(
+                    f"officer {officer_id} is linked to another Telegram chat; the station admin must "
+                    "unlink it first",
+                    "linked_elsewhere",
                 )
             holder = conn.execute(
                 select(officer_accounts).where(

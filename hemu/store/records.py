@@ -232,3 +232,24 @@ class OfficerAccount:
     deactivated_at: datetime | None
     # Their Telegram app's language at /register ("zh" or "en"), if it was one of ours.
     language: str | None = None
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite code as the admin sees it: never the code, which only its holder knows."""
+
+    id: int
+    officer_id: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by_chat_id: int | None
+    revoked_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        """``used``, ``revoked``, ``expired`` or ``valid`` — the first that applies."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if now >= self.expires_at else "valid"

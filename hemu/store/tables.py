@@ -268,5 +268,6 @@ invites = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
     Column("used_by_chat_id", BigInteger),
+    Column("revoked_at", UTCDateTime()),
     UniqueConstraint("code_hash"),
 )

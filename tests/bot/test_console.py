@@ -3,6 +3,7 @@ buttons (and refusals of stale or forged ones), resolving with a note, hand-over
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -311,3 +312,93 @@ async def test_a_note_asked_for_before_a_gateway_restart_is_taken_after_it(
             assert second.store.pending_notes.get(WANG) is None
     finally:
         await api.stop()
+
+
+# -- only the officer, only in their own private chat ----------------------------------------------
+
+GROUP = -1_001_234_567_890  # a supergroup Wang Li is a member of
+
+
+def _in_group(gateway: RunningGateway, user_id: int, text: str) -> None:
+    """A member of a group writes there (the sandbox's users only write in private chats)."""
+    gateway.api._push_update(  # type: ignore[attr-defined]
+        "message",
+        {
+            "message_id": 1,
+            "from": {"id": user_id, "is_bot": False, "first_name": "W", "language_code": "en"},
+            "chat": {"id": GROUP, "type": "supergroup", "title": "Binhe neighbours"},
+            "date": 1,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+        },
+    )
+
+
+async def _said_to_group(gateway: RunningGateway, words: str) -> str:
+    """What the bot tried to send to the group containing ``words`` (the sandbox has no such chat, so
+    Telegram's answer is "chat not found"; what was tried is what counts)."""
+
+    async def said() -> str | None:
+        texts = [
+            c["params"]["text"]
+            for c in await gateway.control.calls("sendMessage")
+            if str(c["params"].get("chat_id")) == str(GROUP)
+        ]
+        return next((text for text in texts if words in text), None)
+
+    return await wait_until(said)
+
+
+async def test_the_console_works_only_in_the_officers_own_private_chat(gateway: RunningGateway) -> None:
+    """Authorised by the chat, a group's members were all the officer, and anyone pressing a card's
+    button in the officer's chat was the officer too."""
+    code = gateway.store.officers.create_invite("wang_li", hemu_clock.now(), timedelta(days=1))
+    _in_group(gateway, WANG, f"/register {code}")
+    await _said_to_group(gateway, "register in a private chat")
+    assert gateway.store.officers.officer_for_chat(GROUP) is None
+    assert [i.status(hemu_clock.now()) for i in gateway.store.officers.invites("wang_li")] == ["valid"]
+
+    await register(gateway, "wang_li")
+    _in_group(gateway, WANG, "/cases")
+    await _said_to_group(gateway, "only in a private chat")
+
+    case = await open_case_now(gateway)
+    card = await latest(gateway, WANG, 2)
+    # Someone else's tap on Wang Li's card, in Wang Li's chat (a shared phone, a forwarded card).
+    pressed = await gateway.control.press(ZHAO, card["message_id"], f"o:ack:{case.number}:1", chat_id=WANG)
+
+    async def answered() -> dict | None:
+        return next(
+            (
+                a
+                for a in await gateway.control.callback_answers()
+                if a["callback_query_id"] == pressed["callback_query_id"]
+            ),
+            None,
+        )
+
+    answer = await wait_until(answered)
+    assert answer["show_alert"] and "只供已登记的民警使用" in answer["text"]  # Zhao Min's app is Chinese
+    assert gateway.store.get(case.number).state is CaseState.OPEN
+
+
+async def test_an_officer_taken_off_the_roster_loses_the_console_and_the_cards_at_once(
+    gateway: RunningGateway,
+) -> None:
+    """``active: false`` in roster.yml only stopped new assignments: the officer kept /cases, /case N with
+    residents' contacts, and the cards of cases still theirs."""
+    await register(gateway, "wang_li")
+    await register(gateway, "zhou_jian")
+    running = gateway.gateway
+    roster = running.settings.roster
+    off = [o.copy(update={"active": False}) if o.id == "wang_li" else o for o in roster.officers]
+    # The gateway reads the changed roster; the desk (the action server's, in production) has not yet.
+    running.settings = replace(running.settings, roster=roster.copy(update={"officers": off}))
+
+    await gateway.control.send_text(WANG, "/cases", language_code="en")
+    assert "only for registered officers" in (await latest(gateway, WANG, 2))["text"]
+    case = await open_case_now(gateway)  # still assigned to Wang Li by the desk's older roster
+    assert case.officer_id == "wang_li"
+    alert = await latest(gateway, ZHOU, 2)  # the supervisor hears the card could not go out
+    assert case.number in alert["text"] and "未能送达" in alert["text"]
+    assert all(case.number not in m["text"] for m in await bot_messages(gateway, WANG))

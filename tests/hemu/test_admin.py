@@ -107,6 +107,54 @@ def test_deactivating_hands_active_cases_over(case_desk) -> None:
     assert noise_case(case_desk, resident="9").officer_id == "wang_li"
 
 
+def test_deactivating_hands_over_every_case_or_none(case_desk, capsys) -> None:
+    """Deactivation used to commit first and hand over after: one case with nobody to take it left the
+    officer switched off with the rest of their cases stranded."""
+    first, second = noise_case(case_desk), noise_case(case_desk, resident="8")
+    assert {first.officer_id, second.officer_id} == {"wang_li"}
+    others = [o.id for o in case_desk.settings.roster.officers if o.id != "wang_li"]
+    for officer_id in others:  # nobody else can take a case now
+        case_desk.store.officers.deactivate(officer_id, case_desk.now())
+    assert run(case_desk, "officers", "deactivate", "wang_li")[0] == 1
+    assert "stays active with all their cases" in capsys.readouterr().err
+    assert case_desk.store.officers.is_active("wang_li")
+    assert {case_desk.store.get(n).officer_id for n in (first.number, second.number)} == {"wang_li"}
+
+    case_desk.store.officers.reactivate("zhou_jian")  # the supervisor is back: every case has somewhere to go
+    code, out = run(case_desk, "officers", "deactivate", "wang_li")
+    assert code == 0 and "2 active case(s) handed over" in out
+    assert {case_desk.store.get(n).officer_id for n in (first.number, second.number)} == {"zhou_jian"}
+
+
+def test_invites_are_listed_without_codes_revoked_and_an_old_chat_unlinked(case_desk, capsys) -> None:
+    code, out = run(case_desk, "officers", "invite", "wang_li")
+    first = out.split(": ", 1)[1].split()[0]
+    second = run(case_desk, "officers", "invite", "wang_li")[1].split(": ", 1)[1].split()[0]
+    code, listing = run(case_desk, "officers", "invites")
+    rows = list(csv.DictReader(io.StringIO(listing), delimiter="\t"))
+    assert code == 0 and [(r["officer"], r["state"]) for r in rows] == [
+        ("wang_li", "valid"),
+        ("wang_li", "revoked"),
+    ]
+    assert first not in listing and second not in listing  # codes are never shown again
+    assert run(case_desk, "officers", "revoke", rows[0]["id"]) == (0, "1 invite(s) revoked\n")
+    assert run(case_desk, "officers", "revoke", rows[0]["id"])[0] == 1
+    assert "already used or revoked" in capsys.readouterr().err
+    with pytest.raises(InviteError, match="revoked"):
+        case_desk.store.officers.redeem_invite(second, 42, case_desk.now())
+
+    third = run(case_desk, "officers", "invite", "wang_li")[1].split(": ", 1)[1].split()[0]
+    case_desk.store.officers.redeem_invite(third, 42, case_desk.now())
+    fourth = run(case_desk, "officers", "invite", "wang_li")[1].split(": ", 1)[1].split()[0]
+    with pytest.raises(InviteError, match="unlink it first"):
+        case_desk.store.officers.redeem_invite(fourth, 43, case_desk.now())
+    code, out = run(case_desk, "officers", "unlink", "wang_li")
+    assert code == 0 and "unlinked" in out
+    assert case_desk.store.officers.redeem_invite(fourth, 43, case_desk.now()) == "wang_li"
+    assert run(case_desk, "officers", "revoke", "--officer", "wang_li") == (0, "0 invite(s) revoked\n")
+    assert run(case_desk, "officers", "unlink", "nobody")[0] == 1
+
+
 def test_the_supervisor_cannot_be_deactivated(case_desk, capsys) -> None:
     assert run(case_desk, "officers", "deactivate", "zhou_jian")[0] == 1
     assert "supervisor cannot be deactivated" in capsys.readouterr().err

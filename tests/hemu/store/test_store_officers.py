@@ -106,8 +106,18 @@ def test_deactivated_officers(store: Store) -> None:
 
 def test_one_chat_per_officer(store: Store) -> None:
     store.officers.redeem_invite(store.officers.create_invite("wang_li", NOW, DAY), WANG_CHAT, NOW)
-    # A new phone: the new chat replaces the old one.
-    store.officers.redeem_invite(store.officers.create_invite("wang_li", NOW, DAY), 777, NOW)
+    # A code, even a valid one, does not move a linked officer to another chat (a leaked code would
+    # hand a stranger their cases); it is not spent either.
+    code = store.officers.create_invite("wang_li", NOW, DAY)
+    with pytest.raises(InviteError, match="linked to another Telegram chat") as refused:
+        store.officers.redeem_invite(code, 777, NOW)
+    assert refused.value.reason == "linked_elsewhere"
+    assert store.officers.chat_for_officer("wang_li") == WANG_CHAT
+    # A new phone: the admin unlinks the old chat, then the same code links the new one.
+    assert store.officers.unlink("wang_li") == WANG_CHAT
+    assert store.officers.unlink("wang_li") is None
+    assert store.officers.officer_for_chat(WANG_CHAT) is None
+    store.officers.redeem_invite(code, 777, NOW)
     assert (
         store.officers.chat_for_officer("wang_li") == 777
         and store.officers.officer_for_chat(WANG_CHAT) is None
@@ -122,6 +132,36 @@ def test_one_chat_per_officer(store: Store) -> None:
     assert store.officers.redeem_invite(code, 777, NOW) == "zhang_wei"
     accounts = {a.officer_id: a.telegram_chat_id for a in store.officers.accounts()}
     assert accounts == {"wang_li": None, "zhang_wei": 777}
+
+
+def test_a_new_invite_revokes_the_older_ones_and_any_can_be_revoked(store: Store) -> None:
+    officers = store.officers
+    first = officers.create_invite("wang_li", NOW, DAY)
+    second = officers.create_invite("wang_li", NOW + timedelta(minutes=1), DAY)
+    other = officers.create_invite("zhang_wei", NOW, DAY)
+    with pytest.raises(InviteError, match="revoked or replaced") as refused:
+        officers.redeem_invite(first, WANG_CHAT, NOW)
+    assert refused.value.reason == "revoked"
+    listed = officers.invites("wang_li")
+    assert [i.status(NOW) for i in listed] == ["valid", "revoked"]  # newest first
+    assert listed[1].revoked_at == NOW + timedelta(minutes=1)
+    assert [i.status(NOW + 2 * DAY) for i in officers.invites()] == ["expired", "expired", "revoked"]
+    # Revoked by id, or all of an officer's; a used or revoked one is not counted again.
+    assert officers.revoke(NOW, invite_id=listed[0].id) == 1
+    assert officers.revoke(NOW, invite_id=listed[0].id) == 0
+    with pytest.raises(InviteError, match="revoked"):
+        officers.redeem_invite(second, WANG_CHAT, NOW)
+    assert officers.revoke(NOW, officer_id="zhang_wei") == 1
+    with pytest.raises(InviteError, match="revoked"):
+        officers.redeem_invite(other, ZHANG_CHAT, NOW)
+    with pytest.raises(ValueError, match="one of them"):
+        officers.revoke(NOW)
+    # A used code stays "used", whatever comes after.
+    used = officers.create_invite("wang_li", NOW, DAY)
+    officers.redeem_invite(used, WANG_CHAT, NOW)
+    officers.create_invite("wang_li", NOW, DAY)
+    assert officers.invites("wang_li")[1].status(NOW) == "used"
+    assert officers.chat_for_officer("wang_li") == WANG_CHAT
 
 
 def test_the_app_language_of_the_last_register_is_kept_with_the_account(store: Store) -> None:
