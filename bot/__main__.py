@@ -19,6 +19,7 @@ from telegram import Update  # noqa: E402
 
 from bot.app import build_application, check_configuration, webhook_options  # noqa: E402
 from bot.config import load_gateway_config  # noqa: E402
+from hemu import logs  # noqa: E402
 from hemu.errors import ConfigError  # noqa: E402
 
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+    logs.install()  # log lines hold ids, not residents' words (hemu.logs)
     try:
         config = load_gateway_config()
         if "--check" in argv:

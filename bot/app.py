@@ -57,8 +57,9 @@ def all_text_keys() -> list[str]:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The one error handler: log it with the update and tell the person, never fail in silence."""
-    log.error("error while handling %r", update, exc_info=context.error)
+    """The one error handler: log it with the update's ids and tell the person, never fail in silence.
+    Ids only: the update itself holds what the person wrote, their name and maybe a phone number."""
+    log.error("error while handling %s", describe_update(update), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         gateway = gateway_of(context)
         language = languages.resident(gateway, update.effective_user, context.user_data)
@@ -71,6 +72,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         except Exception:  # noqa: BLE001 - the error handler must not raise
             log.exception("could not tell chat %s about the error", update.effective_chat.id)
+
+
+def describe_update(update: object) -> str:
+    """``update 12 (callback_query) in chat 7001 from 7001``: enough to find it, nothing anyone wrote."""
+    if not isinstance(update, Update):
+        return f"a {type(update).__name__}"
+    kind = next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "unknown")
+    chat = update.effective_chat.id if update.effective_chat else "-"
+    user = update.effective_user.id if update.effective_user else "-"
+    return f"update {update.update_id} ({kind}) in chat {chat} from {user}"
 
 
 def check_configuration(settings: Settings | None = None) -> Settings:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from scripts import logfiles
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
@@ -156,10 +158,11 @@ def launch(
     env: Mapping[str, str] | None = None,
     append: bool = False,
 ) -> Service:
-    """Own session per service so ``stop`` reaches its children; appends on restart to keep the history."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    """Own session per service so ``stop`` reaches its children. The log is private and rotated
+    (:mod:`scripts.logfiles`): a new start moves the last run's log to ``<name>.log.1``; a restart
+    (``append``) keeps writing to the same file, to keep the history in one place."""
     log_path = log_dir / f"{name}.log"
-    log: IO[bytes] = open(log_path, "ab" if append else "wb")  # noqa: SIM115 - handed to the child process
+    log: IO[bytes] = logfiles.open_log(log_path, fresh=not append)
     if append:
         log.write(f"\n----- restarted at {time.strftime('%H:%M:%S')} -----\n".encode())
         log.flush()

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hemu import clock  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store  # noqa: E402
+from scripts import logfiles  # noqa: E402
 from scripts.endpoints import TrackerStore, tracker_store, tracker_store_url  # noqa: E402
 from scripts.processes import HOST, REPO_ROOT, Service, ServiceFailed  # noqa: E402
 from scripts.stack import start_all  # noqa: E402
@@ -146,6 +147,11 @@ def main() -> int:
         print(f"port already in use: {', '.join(busy)} (another `make run`?); set another", file=sys.stderr)
         return 1
     log_dir = log_dir_from_env()
+    try:  # bad rotation settings are said now, not after everything has started
+        logfiles.max_bytes_from_env(), logfiles.keep_from_env()
+    except ValueError as error:
+        print(f"bad log settings: {error}", file=sys.stderr)
+        return 2
     # Every process reads the same case store and clock (the gateway's and the actions' "now" must agree).
     # (The gateway gets Rasa's and the actions' URLs from start_all.)
     shared = {name: os.environ[name] for name in ("DATABASE_URL", "HEMU_CLOCK_FILE") if os.environ.get(name)}
@@ -187,6 +193,7 @@ def main() -> int:
                 print("talking to Telegram; officers register with `python -m hemu officers invite ID`")
             print("Ctrl-C stops everything.", flush=True)
             while (dead := hemu.dead()) is None:
+                logfiles.rotate_large(service.log_path for service in hemu.services.values())
                 time.sleep(0.5)
             print(
                 f"{dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "

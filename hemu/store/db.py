@@ -164,6 +164,7 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
             pool_size=5,
             max_overflow=10,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            hide_parameters=True,  # errors (and their logs) never carry a resident's words
             **kwargs,
         )
         _configure_sqlite(engine)
@@ -173,6 +174,7 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
             future=True,
             pool_pre_ping=True,
             connect_args=postgres_connect_args(parsed),
+            hide_parameters=True,
             **kwargs,
         )
     _forget_pool_after_fork(engine)
