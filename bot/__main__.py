@@ -41,12 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"Hemu gateway: bad configuration:\n{error}", file=sys.stderr)
         return 2
-    if config.webhook_url:
-        application.run_webhook(**webhook_options(config), bootstrap_retries=-1)
-    else:
-        application.run_polling(
-            timeout=config.telegram.poll, allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1
-        )
+    try:
+        if config.webhook_url:
+            application.run_webhook(**webhook_options(config), bootstrap_retries=-1)
+        else:
+            application.run_polling(
+                timeout=config.telegram.poll, allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1
+            )
+    except ConfigError as error:  # found at start-up (post_init): e.g. the sandbox's database
+        print(f"Hemu gateway: refusing to start:\n{error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -36,7 +36,8 @@ from bot.ordering import PerChatUpdateProcessor
 from bot.ratelimit import MessageRateLimiter
 from hemu.bootstrap import open_desk
 from hemu.settings import Settings, load_settings
-from hemu.store import Store
+from hemu.store import Store, purpose
+from hemu.store.purpose import Purpose
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ def build_application(
 
     async def post_init(application: Application) -> None:
         store.migrate()
+        if config.api_url is None:  # real Telegram: never the sandbox's play database (hemu.store.purpose)
+            await asyncio.to_thread(purpose.claim, store.engine, Purpose.STATION, "the case store")
         application.bot_data["gateway"] = gateway
         await updates.hand_back(application.bot)
         await resident.on_start(application, gateway)

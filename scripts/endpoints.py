@@ -35,6 +35,7 @@ from scripts.processes import HOST
 TRACKER_STORE_ENV = "HEMU_TRACKER_STORE"
 MEMORY = "memory"
 TRACKER_FILE = "rasa-trackers.sqlite3"
+SANDBOX_TRACKER_FILE = "sandbox-trackers.sqlite3"
 STORE_CLASS = "rasa_addons.tracker_store.HemuSQLTrackerStore"
 PASSWORD_ENV = "HEMU_TRACKER_STORE_PASSWORD"
 
@@ -48,8 +49,9 @@ class TrackerStore:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def tracker_store_url(env: Mapping[str, str] | None = None) -> str | None:
-    """The database for Rasa's conversations (module docstring); None: Rasa's memory."""
+def tracker_store_url(env: Mapping[str, str] | None = None, default_file: str = TRACKER_FILE) -> str | None:
+    """The database for Rasa's conversations (module docstring); None: Rasa's memory. ``default_file``
+    under var/ when nothing says otherwise (the sandbox keeps its play conversations apart)."""
     env = os.environ if env is None else env
     chosen = (env.get(TRACKER_STORE_ENV) or "").strip()
     if chosen.lower() == MEMORY:
@@ -59,7 +61,7 @@ def tracker_store_url(env: Mapping[str, str] | None = None) -> str | None:
     database = (env.get("DATABASE_URL") or "").strip()
     if database and make_url(database).get_backend_name() in ("postgresql", "postgres"):
         return database
-    return f"sqlite:///{var_dir() / TRACKER_FILE}"
+    return f"sqlite:///{var_dir() / default_file}"
 
 
 def tracker_store(url: str) -> TrackerStore:

@@ -20,22 +20,35 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu import clock  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
-from hemu.store import InviteError, Store  # noqa: E402
+from hemu.store import InviteError, Store, purpose  # noqa: E402
+from hemu.store.db import var_dir  # noqa: E402
+from hemu.store.purpose import Purpose, WrongDatabase  # noqa: E402
 from scripts import logfiles  # noqa: E402
-from scripts.endpoints import TrackerStore, tracker_store, tracker_store_url  # noqa: E402
+from scripts.endpoints import (  # noqa: E402
+    SANDBOX_TRACKER_FILE,
+    TRACKER_FILE,
+    TrackerStore,
+    tracker_store,
+    tracker_store_url,
+)
 from scripts.processes import HOST, REPO_ROOT, Service, ServiceFailed  # noqa: E402
 from scripts.stack import start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 OFFICERS_FILE = "sandbox-officers.json"
+SANDBOX_DATABASE_ENV = "HEMU_SANDBOX_DATABASE_URL"
+SANDBOX_DATABASE_FILE = "sandbox.sqlite3"
 
 
 def _still_stopping(_signum: int, _frame: FrameType | None) -> None:
@@ -80,6 +93,18 @@ def log_dir_from_env() -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+def sandbox_database_url(env: Mapping[str, str]) -> str:
+    """The sandbox's case store: ``HEMU_SANDBOX_DATABASE_URL``, else ``DATABASE_URL`` (refused later if
+    it is a station's), else ``var/sandbox.sqlite3`` — never the station's default ``var/hemu.sqlite3``."""
+    chosen = env.get(SANDBOX_DATABASE_ENV, "").strip() or env.get("DATABASE_URL", "").strip()
+    return chosen or f"sqlite:///{var_dir() / SANDBOX_DATABASE_FILE}"
+
+
+def shown_url(url: str) -> str:
+    """The URL as a person may see it: no password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def officer_invites(settings: Settings, store: Store) -> list[dict[str, str]]:
     """One fresh invite per active roster officer, so the sandbox page can register each with a click.
 
@@ -121,9 +146,9 @@ def print_ready(service: Service) -> None:
     )
 
 
-def trackers_from_env() -> TrackerStore | None:
+def trackers_from_env(env: Mapping[str, str], sandbox: bool) -> TrackerStore | None:
     """Where Rasa keeps conversations; a URL the case store could not use either stops `make run` here."""
-    url = tracker_store_url()
+    url = tracker_store_url(env, SANDBOX_TRACKER_FILE if sandbox else TRACKER_FILE)
     try:
         return tracker_store(url) if url else None
     except ValueError as error:
@@ -155,13 +180,23 @@ def main() -> int:
     # Every process reads the same case store and clock (the gateway's and the actions' "now" must agree).
     # (The gateway gets Rasa's and the actions' URLs from start_all.)
     shared = {name: os.environ[name] for name in ("DATABASE_URL", "HEMU_CLOCK_FILE") if os.environ.get(name)}
-    trackers = trackers_from_env()
+    if not token:  # the sandbox's play cases never go into a station's database (hemu.store.purpose)
+        shared["DATABASE_URL"] = sandbox_database_url(os.environ)
+    trackers = trackers_from_env({**os.environ, **shared}, sandbox=not token)
 
     officers_file = None
-    if not token:
-        with Store.from_url(shared.get("DATABASE_URL")) as store:
+    with Store.from_url(shared.get("DATABASE_URL")) as store:
+        store.migrate()
+        try:
+            purpose.claim(store.engine, Purpose.STATION if token else Purpose.SANDBOX, "the case store")
+        except WrongDatabase as error:
+            print(f"refusing to start: {error}", file=sys.stderr)
+            return 2
+        if not token:
             invites = officer_invites(load_settings(), store)
+    if not token:
         officers_file = write_officers_file(log_dir / OFFICERS_FILE, invites)
+        print(f"sandbox cases in {shown_url(shared['DATABASE_URL'])}", flush=True)
 
     # Ctrl-C and a supervisor's SIGTERM both stop every service (even when started in the background,
     # where SIGINT would otherwise be ignored). The services run in their own sessions: a terminal's

@@ -236,6 +236,14 @@ pending_notes = Table(
     Column("asked_at", UTCDateTime(), nullable=False),
 )
 
+# What this database is for ("purpose": "station" or "sandbox"), see hemu.store.purpose.
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 case_counters = Table(
     "case_counters",
     metadata,

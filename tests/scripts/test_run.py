@@ -13,13 +13,15 @@ import socket
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from hemu import clock
 from hemu.settings import load_settings
-from hemu.store import Store
+from hemu.store import Store, purpose
+from hemu.store.purpose import Purpose
 from scripts import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,3 +112,67 @@ def test_bench_includes_the_gateway_benchmark() -> None:
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     bench = next(line for line in makefile.splitlines() if line.startswith("bench:"))
     assert "bench-gateway" in bench
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_script(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {
+        **os.environ,
+        "HEMU_RASA_PORT": str(free_port()),
+        "HEMU_ACTIONS_PORT": str(free_port()),
+        "HEMU_SANDBOX_PORT": str(free_port()),
+        "HEMU_LOG_DIR": str(tmp_path / "logs"),
+        "HEMU_VAR_DIR": str(tmp_path / "var"),
+        **env,
+    }
+    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "HEMU_SANDBOX_DATABASE_URL"):
+        if name not in env:
+            full.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "scripts/run.py"], cwd=REPO, env=full, capture_output=True, text=True, timeout=120
+    )
+    if "no trained model" in result.stderr:
+        pytest.skip("no trained model")
+    return result
+
+
+def test_the_sandbox_has_its_own_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`make run` offline used the station's default database and put fresh invites for all officers there."""
+    monkeypatch.setenv("HEMU_VAR_DIR", str(tmp_path))
+    for name in ("DATABASE_URL", "HEMU_SANDBOX_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert run.sandbox_database_url(os.environ) == f"sqlite:///{tmp_path / 'sandbox.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://hemu@db/hemu")
+    assert run.sandbox_database_url(os.environ) == "postgresql://hemu@db/hemu"  # refused later if a station's
+    monkeypatch.setenv("HEMU_SANDBOX_DATABASE_URL", "sqlite:////tmp/play.sqlite3")
+    assert run.sandbox_database_url(os.environ) == "sqlite:////tmp/play.sqlite3"
+    assert run.shown_url("postgresql://hemu:secret@db/hemu") == "postgresql://hemu:***@db/hemu"
+
+
+def test_the_sandbox_refuses_a_stations_database_before_anything_starts(tmp_path: Path) -> None:
+    station = f"sqlite:///{tmp_path / 'station.sqlite3'}"
+    with Store.from_url(station) as store:
+        store.migrate()
+        code = store.officers.create_invite("wang_li", clock.now(), timedelta(days=1))
+        store.officers.redeem_invite(code, 4242, clock.now())  # a real officer's chat
+    result = run_script(tmp_path, DATABASE_URL=station)
+    assert result.returncode == 2, result.stderr
+    assert "station's database" in result.stderr and "HEMU_SANDBOX_DATABASE_URL" in result.stderr
+    with Store.from_url(station) as store:
+        assert [i.status(clock.now()) for i in store.officers.invites("wang_li")] == ["used"]  # no new codes
+    assert not (tmp_path / "logs" / run.OFFICERS_FILE).exists()
+
+
+def test_real_telegram_refuses_the_sandboxs_database(tmp_path: Path) -> None:
+    play = f"sqlite:///{tmp_path / 'play.sqlite3'}"
+    with Store.from_url(play) as store:
+        store.migrate()
+        purpose.claim(store.engine, Purpose.SANDBOX, "the case store")
+    result = run_script(tmp_path, DATABASE_URL=play, TELEGRAM_BOT_TOKEN="123456:NOT-A-REAL-TOKEN")
+    assert result.returncode == 2, result.stderr
+    assert "sandbox's play cases" in result.stderr
