@@ -20,6 +20,7 @@ from bot import (
     console,
     danger,
     delivery,
+    erasure,
     languages,
     notices,
     notifier,
@@ -54,6 +55,7 @@ def all_text_keys() -> list[str]:
         *ratings.TEXT_KEYS,
         *watcher.TEXT_KEYS,
         *delivery.TEXT_KEYS,
+        *erasure.TEXT_KEYS,
     ]
 
 

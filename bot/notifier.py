@@ -37,7 +37,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot import delivery, loops, notices
+from bot import delivery, erasure, loops, notices
 from bot.gateway import Gateway
 from bot.recipients import Drop, Outgoing, Unlinked
 from hemu.parties import Party
@@ -180,6 +180,8 @@ def render(gateway: Gateway, record: NotificationRecord, minimal: bool = False) 
     hold no resident's words, so they are their own minimal version."""
     if record.kind in delivery.KINDS:
         return delivery.render(gateway, record)
+    if record.kind == erasure.KIND:
+        return erasure.render(gateway, record)
     return notices.render_minimal(gateway, record) if minimal else notices.render(gateway, record)
 
 
@@ -189,14 +191,48 @@ def deadline(gateway: Gateway, record: NotificationRecord) -> datetime:
     return record.give_up_at or record.created_at + gateway.settings.policy.delivery.give_up_after
 
 
-async def _send(application: Application, outgoing: Outgoing) -> None:
-    await application.bot.send_message(
+async def _send(application: Application, outgoing: Outgoing) -> int | None:
+    """Sends (or, for :mod:`bot.erasure`, edits) the message; the id of the message sent."""
+    if outgoing.edit is not None:
+        await application.bot.edit_message_text(
+            outgoing.text,
+            chat_id=outgoing.chat_id,
+            message_id=outgoing.edit,
+            parse_mode=ParseMode.HTML,
+            reply_markup=outgoing.markup,
+        )
+        return None
+    sent = await application.bot.send_message(
         outgoing.chat_id,
         outgoing.text,
         parse_mode=ParseMode.HTML,
         reply_markup=outgoing.markup,
         disable_web_page_preview=True,
     )
+    return sent.message_id
+
+
+async def _keep_officer_copy(
+    gateway: Gateway, record: NotificationRecord, chat_id: int, message_id: int | None
+) -> None:
+    """A message about a case in an officer's chat is recorded, so /forget can edit it (bot.erasure)."""
+    party = Party.parse(record.recipient)
+    number = record.payload.get("number")
+    if message_id is None or party is None or party.role != "officer" or not number:
+        return
+    if record.kind in delivery.KINDS:  # alerts name the case, never a resident's words
+        return
+    try:
+        await asyncio.to_thread(
+            gateway.store.officer_messages.keep,
+            str(number),
+            party.ident,
+            chat_id,
+            message_id,
+            gateway.desk.now(),
+        )
+    except Exception:  # noqa: BLE001 - the message is delivered; only its later erasure is at risk
+        log.exception("notification %s: could not record the officer's message %s", record.id, message_id)
 
 
 async def deliver(application: Application, gateway: Gateway, record: NotificationRecord) -> None:
@@ -221,7 +257,7 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
         return
     await _pace(gateway, outgoing.chat_id)
     try:
-        await _send(application, outgoing)
+        message_id = await _send(application, outgoing)
     except RetryAfter as error:
         wait = max(1.0, retry_seconds(error))
         log.info("notification %s: flood control, retrying in %ss", record.id, wait)
@@ -235,6 +271,12 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
         if "chat not found" in error.message.lower():
             await _unreachable(gateway, record, f"chat not found: {error.message}")
             return
+        if outgoing.edit is not None:  # deleted by the officer, or already edited: nothing left to do
+            log.info("notification %s: message %s not edited: %s", record.id, outgoing.edit, error.message)
+            await _settle(
+                store.outbox.drop, record.id, gateway.desk.now(), f"not edited: {error.message}"[:500]
+            )
+            return
         # Telegram refused this message itself (too long, bad HTML…): the minimal version instead.
         log.error(
             "notification %s refused by Telegram (%s): sending the minimal one", record.id, error.message
@@ -244,6 +286,7 @@ async def deliver(application: Application, gateway: Gateway, record: Notificati
     except TelegramError as error:  # NetworkError, TimedOut, 5xx, and anything else waiting may fix
         await _failure(gateway, record, error)
         return
+    await _keep_officer_copy(gateway, record, outgoing.chat_id, message_id)
     await _settle(store.outbox.mark_sent, record.id, gateway.desk.now())
 
 
@@ -256,13 +299,14 @@ async def _later(gateway: Gateway, record: NotificationRecord, seconds: float, w
 async def _minimal(application: Application, gateway: Gateway, record: NotificationRecord, why: str) -> None:
     try:
         outgoing = await asyncio.to_thread(render, gateway, record, True)
-        await _send(application, outgoing)
+        message_id = await _send(application, outgoing)
     except (BadRequest, Drop) as error:  # refused too: nothing shorter to try
         await _give_up(gateway, record, f"{why}; minimal version: {error}")
         return
     except Exception as error:  # noqa: BLE001 - a network hiccup: the whole notification again later
         await _failure(gateway, record, error)
         return
+    await _keep_officer_copy(gateway, record, outgoing.chat_id, message_id)
     await _settle(gateway.store.outbox.mark_sent, record.id, gateway.desk.now())
 
 

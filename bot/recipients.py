@@ -39,6 +39,8 @@ class Outgoing:
     chat_id: int
     text: str
     markup: InlineKeyboardMarkup | None = None
+    # An edit of this message of ours instead of a new message (bot.erasure).
+    edit: int | None = None
 
 
 def subject(gateway: Gateway, record: NotificationRecord) -> tuple[Party, CaseRecord | None]:

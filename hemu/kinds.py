@@ -27,6 +27,9 @@ class NoticeKind(str, Enum):
     # To the supervisor: a notification was given up at its deadline, or its officer cannot be reached
     # (payload "notification", "kind", "recipient", "number", "why").
     DELIVERY_FAILED = "delivery_failed"
+    # To an officer: a message of theirs about a case whose resident asked to be forgotten is edited to a
+    # "details removed" version (payload "number", "chat_id", "message_id").
+    DETAILS_ERASED = "details_erased"
 
 
 class Update(str, Enum):

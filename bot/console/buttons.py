@@ -20,11 +20,13 @@ from bot.console.common import (
     Officer,
     alert,
     edit,
+    keep_copy,
     may_act,
     officer_of,
     refresh,
     render_card,
     reply,
+    show_card,
 )
 from bot.gateway import Gateway, gateway_of
 from hemu.cases import CaseState, InvalidTransition
@@ -57,14 +59,14 @@ async def resolve_with_note(
         else:
             await reply(update, cards.escape(texts.text("refused_stale", language, number=number)))
             if await may_act(gateway, case, officer.id):
-                await reply(update, *render_card(gateway, case, officer, allowed=True))
+                await show_card(update, gateway, case, officer, allowed=True)
         return
     notifier.wake(gateway)
     await reply(update, cards.escape(texts.text("done_resolve", language, number=number)))
     allowed = await may_act(gateway, result.case, officer.id)
     text, markup = render_card(gateway, result.case, officer, allowed)
     if pending.message_id is None:  # the press came without its card: send it afresh
-        await reply(update, text, markup)
+        await keep_copy(gateway, result.case, officer, await reply(update, text, markup))
         return
     try:
         await context.bot.edit_message_text(
@@ -76,7 +78,7 @@ async def resolve_with_note(
         )
     except BadRequest as error:  # the card was deleted or is too old to edit: send it afresh
         log.info("card for %s not edited (%s); sending it again", number, error)
-        await reply(update, text, markup)
+        await keep_copy(gateway, result.case, officer, await reply(update, text, markup))
 
 
 # ---------------------------------------------------------------- buttons
@@ -134,12 +136,13 @@ async def _open(query: CallbackQuery, gateway: Gateway, case: CaseRecord, office
     if query.message is not None and cards.is_handover_keyboard(query.message.reply_markup, case.number):
         await edit(query, text, markup)  # "back" from the hand-over choice: the card again, in place
     else:
-        await query.get_bot().send_message(
+        sent = await query.get_bot().send_message(
             query.message.chat.id,  # type: ignore[union-attr]
             text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
+        await keep_copy(gateway, case, officer, sent)
 
 
 async def _stale_or_done(

@@ -24,8 +24,8 @@ from bot.console.common import (
     in_own_chat,
     may_act,
     officer_of,
-    render_card,
     reply,
+    show_card,
 )
 from bot.gateway import Gateway, gateway_of
 from hemu.cases import normalise_case_number
@@ -131,7 +131,7 @@ async def show_case(update: Update, gateway: Gateway, officer: Officer, typed: s
         await reply(update, cards.escape(texts.text("case_not_yours", language, number=number)))
     else:
         try:
-            await reply(update, *render_card(gateway, case, officer, allowed=True))
+            await show_card(update, gateway, case, officer, allowed=True)
         except (BadRequest, fit.TooLong) as error:
             # The card is built to fit; should Telegram refuse it all the same, the officer still gets the
             # case and its buttons rather than silence.

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 
@@ -54,11 +54,34 @@ async def officer_of(gateway: Gateway, update: Update) -> Officer | None:
     return Officer(account.officer_id, languages.with_app(gateway, account.officer_id, account.language))
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
     assert update.effective_chat is not None
-    await update.get_bot().send_message(
+    return await update.get_bot().send_message(
         update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
     )
+
+
+async def keep_copy(gateway: Gateway, case: CaseRecord, officer: Officer, message: Message) -> None:
+    """A card shown in the officer's chat is recorded, so /forget can edit it (:mod:`bot.erasure`)."""
+    try:
+        await asyncio.to_thread(
+            gateway.store.officer_messages.keep,
+            case.number,
+            officer.id,
+            message.chat_id,
+            message.message_id,
+            gateway.desk.now(),
+        )
+    except Exception:  # noqa: BLE001 - the card is shown; only its later erasure is at risk
+        log.exception("could not record card message %s for %s", message.message_id, case.number)
+
+
+async def show_card(
+    update: Update, gateway: Gateway, case: CaseRecord, officer: Officer, allowed: bool
+) -> None:
+    """The case card as a new message in the officer's chat, recorded (:func:`keep_copy`)."""
+    message = await reply(update, *render_card(gateway, case, officer, allowed))
+    await keep_copy(gateway, case, officer, message)
 
 
 async def may_act(gateway: Gateway, case: CaseRecord, officer_id: str) -> bool:

@@ -8,15 +8,16 @@ import secrets
 from datetime import datetime
 from typing import Any, Dict, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
 from hemu import parties
 from hemu.kinds import EventKind
 from hemu.store.audit import add_event
 from hemu.store.checks import nonempty
+from hemu.store.officer_messages import queue_erasure
 from hemu.store.records import ERASED_PREFIX, ERASED_TEXT, InboundStatus, OutboxStatus
-from hemu.store.tables import case_events, cases, inbound, outbox
+from hemu.store.tables import case_events, cases, handled_messages, inbound, outbox, received_updates
 from hemu.times import require_aware
 
 # Keys of event details and notification payloads that carry what a resident or an officer wrote about
@@ -44,7 +45,9 @@ class Privacy:
         id becomes ``erased:`` + 12 hex digits of a salted hash (the cases stay together, but nobody can
         recompute it from a Telegram id), their pending notifications and queued messages are dropped.
         Category, priority, area, times, states, rating and promise figures stay: the statistics are
-        kept, anonymised (SPEC §4). Each case gets a ``forgotten`` event.
+        kept, anonymised (SPEC §4). Each case gets a ``forgotten`` event. Updates of theirs still in the
+        gateway's journal are deleted, and every message officers were sent about their cases is queued
+        to be edited to a "details removed" version (:mod:`hemu.store.officer_messages`).
         """
         nonempty(resident_id, "resident_id")
         now = require_aware(now, "now")
@@ -113,4 +116,15 @@ class Privacy:
                 .where(inbound.c.sender == resident_id)
                 .values(sender=erased_id, chat_id=0, text=ERASED_TEXT, metadata={})
             )
+            # Which Telegram message changed which case: kept (a replay must still add nothing twice),
+            # under the erased id. Updates still waiting in the journal hold their words: gone.
+            conn.execute(
+                update(handled_messages)
+                .where(handled_messages.c.resident_id == resident_id)
+                .values(resident_id=erased_id)
+            )
+            if resident_id.lstrip("-").isdigit():  # a private chat's id is its person's id
+                conn.execute(delete(received_updates).where(received_updates.c.chat_id == int(resident_id)))
+            # The officers' copies: each message about these cases is edited to "details removed".
+            queue_erasure(conn, case_ids, now)
         return len(case_ids)

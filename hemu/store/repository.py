@@ -37,6 +37,7 @@ from hemu.store.errors import ConcurrentUpdate
 from hemu.store.handled import HandledMessages, record_handled
 from hemu.store.inbound import InboundQueue
 from hemu.store.mappers import case_record
+from hemu.store.officer_messages import OfficerMessages
 from hemu.store.officers import OfficerAccounts
 from hemu.store.opening import CaseOpening, Notify, next_case_seq
 from hemu.store.outbox import Outbox, add_notifications
@@ -91,6 +92,7 @@ class Store(CaseQueries):
         self.handled = HandledMessages(engine)
         self.officers = OfficerAccounts(engine)
         self.pending_notes = PendingNotes(engine)
+        self.officer_messages = OfficerMessages(engine)
         self.privacy = Privacy(engine)
         self.statistics = Statistics(engine)
 

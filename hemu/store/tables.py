@@ -236,6 +236,20 @@ pending_notes = Table(
     Column("asked_at", UTCDateTime(), nullable=False),
 )
 
+# Telegram messages an officer was sent about a case (ids only): /forget edits each to "details removed".
+officer_messages = Table(
+    "officer_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("officer_id", String(64), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("chat_id", "message_id"),
+    Index(None, "case_id"),
+)
+
 # What this database is for ("purpose": "station" or "sandbox"), see hemu.store.purpose.
 store_meta = Table(
     "store_meta",

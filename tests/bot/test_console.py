@@ -3,12 +3,14 @@ buttons (and refusals of stale or forged ones), resolving with a note, hand-over
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import notifier
 from hemu import clock as hemu_clock
 from hemu.cases import CaseState
 from hemu.store import OutboxStatus
@@ -410,3 +412,31 @@ async def test_an_officer_taken_off_the_roster_loses_the_console_and_the_cards_a
     alert = await latest(gateway, ZHOU, 2)  # the supervisor hears the card could not go out
     assert case.number in alert["text"] and "未能送达" in alert["text"]
     assert all(case.number not in m["text"] for m in await bot_messages(gateway, WANG))
+
+
+async def test_forgetting_a_resident_edits_the_officers_copies(gateway: RunningGateway) -> None:
+    """/forget erased the store, but the card with the resident's words stayed in the officer's chat,
+    as did a card shown again with /case N."""
+    await register(gateway, "wang_li")
+    case = await open_case_now(
+        gateway, summary="Zhang at No. 5 hits his wife", contact_consent=True, contact="138 0000 1234"
+    )
+    card = await latest(gateway, WANG, 2)
+    await gateway.control.send_text(WANG, f"/case {case.number}")
+    shown = await latest(gateway, WANG, 3)
+    assert "hits his wife" in card["text"] and "hits his wife" in shown["text"]
+    await wait_until(lambda: gateway.store.officer_messages.count(case.number) == 2)
+
+    await asyncio.to_thread(gateway.gateway.desk.forget_resident, str(RESIDENT))
+    notifier.wake(gateway.gateway)
+
+    async def erased(message_id: int) -> dict | None:
+        now = await current(gateway, WANG, message_id)
+        return now if "asked to be forgotten" in now["text"] or "删除其个人信息" in now["text"] else None
+
+    for message in (card, shown):
+        edited = await wait_until(lambda message=message: erased(message["message_id"]))
+        assert "hits his wife" not in edited["text"] and "138" not in edited["text"]
+        assert case.number in edited["text"] and not edited.get("reply_markup")
+    # Edited in place; whatever else the officer was told says nothing of the resident's words either.
+    assert all("hits his wife" not in m["text"] for m in await bot_messages(gateway, WANG))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hemu.cases import CaseState
+from hemu.kinds import NoticeKind
 from hemu.store import ERASED_PREFIX, ERASED_TEXT, InboundStatus, Notification, OutboxStatus, Store
+from hemu.store.handled import record_handled
 from tests.hemu.store.support import DUE, NOW, open_case
 
 
@@ -89,3 +91,31 @@ def test_statistics_figures(store: Store) -> None:
     ]
     assert figures.open_groups == (("report_pet_dispute", "liuan", 1),)
     assert store.get(waiting.number).promise_kept is None
+
+
+def test_forget_reaches_the_officers_copies_the_journal_and_the_handled_ids(store: Store) -> None:
+    """/forget left the resident's words in officers' chats (cards, notices), in updates still journalled
+    and their Telegram id in the handled-message ids."""
+    mine = open_case(store, resident_id="42")
+    theirs = open_case(store, resident_id="7")
+    store.officer_messages.keep(mine.number, "wang_li", 7001, 10, NOW)
+    store.officer_messages.keep(mine.number, "wang_li", 7001, 10, NOW)  # the same message again: one row
+    store.officer_messages.keep(mine.number, "zhou_jian", 7004, 11, NOW)
+    store.officer_messages.keep(theirs.number, "wang_li", 7001, 12, NOW)
+    store.officer_messages.keep("HM-2026-999999", "wang_li", 7001, 13, NOW)  # no such case: not kept
+    with store.engine.begin() as conn:
+        record_handled(conn, "42", "update:5", mine.number, True, NOW)
+    store.received.keep(77, 42, {"update_id": 77, "message": {"text": "他又来了"}}, NOW)
+    store.received.keep(78, 7, {"update_id": 78, "message": {"text": "hello"}}, NOW)
+
+    store.privacy.forget_resident("42", NOW + timedelta(minutes=1))
+    erasures = [n for n in store.outbox.notifications(mine.number) if n.kind == NoticeKind.DETAILS_ERASED]
+    assert sorted((n.recipient, n.payload["chat_id"], n.payload["message_id"]) for n in erasures) == [
+        ("officer:wang_li", 7001, 10),
+        ("officer:zhou_jian", 7004, 11),
+    ]
+    assert all(n.payload["number"] == mine.number and n.status is OutboxStatus.PENDING for n in erasures)
+    assert store.officer_messages.count(mine.number) == 0 and store.officer_messages.count(theirs.number) == 1
+    assert store.handled.get("42", "update:5") is None
+    assert store.handled.get(store.get(mine.number).resident_id, "update:5") is not None
+    assert [r.update_id for r in store.received.left_over()] == [78]
