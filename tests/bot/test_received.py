@@ -88,3 +88,34 @@ async def test_when_the_store_cannot_journal_the_update_is_still_handled(tmp_pat
     queue = JournallingQueue(store, lambda: NOW)
     await queue.put(Update.de_json(message_update(3, "help"), None))
     assert queue.qsize() == 1
+
+
+async def test_a_press_left_over_by_a_killed_gateway_is_handled_though_its_answer_is_too_late(
+    tmp_path: Path, clock_file: Path, rasa: FakeRasa
+) -> None:
+    """Found by make chaos: Telegram refuses to answer a press that old, the refusal aborted the handler
+    and the resident was asked to send it again — the press lost after all."""
+    store = migrated(tmp_path)
+    press = {
+        "update_id": 51,
+        "callback_query": {
+            "id": "9999",
+            "from": {"id": RESIDENT, "is_bot": False, "first_name": "R", "language_code": "en"},
+            "chat_instance": "1",
+            "data": "r:/request_officer",
+            "message": {
+                "message_id": 12,
+                "from": {"id": 123456789, "is_bot": True, "first_name": "Hemu"},
+                "chat": {"id": RESIDENT, "type": "private", "first_name": "R"},
+                "date": 1,
+                "text": "Would you like a community officer to follow it up?",
+            },
+        },
+    }
+    store.received.keep(51, RESIDENT, press, NOW)
+    async with running_gateway(tmp_path, rasa_url=rasa.url, store=store) as gw:
+        gw.api._user_chat(RESIDENT)  # type: ignore[attr-defined] - the resident's chat exists
+        said = await gw.control.wait_for(RESIDENT, 1, timeout=15)
+        assert [m["text"] for m in said] == ["echo: /request_officer"]
+        await wait_until(lambda: store.received.count() == 0)
+    assert rasa.texts() == ["/request_officer"]
