@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import IO, Callable, Sequence
 
-from hemu import admin_officers, admin_outbox
+from hemu import admin_officers, admin_outbox, admin_privacy
 from hemu.bootstrap import open_desk
 from hemu.cases import CaseState
 from hemu.config import config_dir
@@ -223,6 +223,7 @@ def parser() -> argparse.ArgumentParser:
             )
     cases.add_parser("show", help="one case with its audit log").add_argument("number")
     admin_outbox.add_commands(commands)
+    admin_privacy.add_commands(commands)
     return root
 
 
@@ -246,6 +247,8 @@ def main(
             return admin_officers.run(the_desk, args, stream)
         if args.command == "outbox":
             return admin_outbox.run(the_desk, args, stream)
+        if args.command == "privacy":
+            return admin_privacy.run(the_desk, args, stream)
         if args.action == "show":
             return cases_show(the_desk, args.number, stream)
         if args.action == "list":

@@ -75,6 +75,7 @@ class EventKind(str, Enum):
     FOLLOWED_UP = "followed_up"
     FOLLOW_UP_ANSWERED = "follow_up_answered"
     FORGOTTEN = "forgotten"
+    DETAILS_EXPIRED = "details_expired"  # the retention rule erased the case's personal details
 
 
 __all__ = ["CardReason", "EventKind", "NoticeKind", "Update"]

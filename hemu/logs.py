@@ -63,7 +63,6 @@ def install() -> None:
     current = logging.getLogRecordFactory()
     if getattr(current, "hemu_scrubs", False):
         return
-    keep = keep_text()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = current(*args, **kwargs)
@@ -71,7 +70,7 @@ def install() -> None:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string is logging's own error to report
             return record
-        scrubbed = scrub(message, keep)
+        scrubbed = scrub(message, keep_text())
         if scrubbed != message:  # untouched records keep their args (some formatters read them)
             record.msg, record.args = scrubbed, None
         return record

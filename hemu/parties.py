@@ -12,6 +12,8 @@ from typing import Literal
 
 Role = Literal["officer", "resident"]
 ROLES: tuple[Role, ...] = ("officer", "resident")
+# Hemu itself (the promise watcher, the retention rule) as the actor of an audit event.
+SYSTEM = "system"
 
 
 def officer(officer_id: str) -> str:

@@ -181,6 +181,15 @@ class ResidentLimits(_Strict):
     urgent_pages_per_day: int = Field(3, ge=1, le=1_000)
 
 
+class Retention(_Strict):
+    """How long residents' words are kept once their case is over. After ``personal_details_days`` from
+    closing (or cancelling), the promise watcher erases a case's personal details as /forget would —
+    words, place, parties, contact, comments, notes, the officers' copies in Telegram — and keeps its
+    figures (category, area, times, rating). Delivered messages' texts go after the same time."""
+
+    personal_details_days: int = Field(180, ge=1, le=3_650)
+
+
 class Policy(_Strict):
     response_times: Dict[Priority, ResponseTime]
     # The starting priority of each kind of dispute; the answers below can only raise it.
@@ -208,6 +217,8 @@ class Policy(_Strict):
     resident_limits: ResidentLimits = ResidentLimits()
     # A danger that "happened, not now" (answer to the danger question) opens a case this priority.
     past_danger_priority: Priority = Priority.HIGH
+    # How long residents' words are kept after their case is over.
+    retention: Retention = Retention()
 
     @validator("response_times")
     def _every_priority(cls, value: Dict[Priority, ResponseTime]) -> Dict[Priority, ResponseTime]:

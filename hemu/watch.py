@@ -45,6 +45,7 @@ class WatchReport:
     breached: List[str] = field(default_factory=list)
     followed_up: List[str] = field(default_factory=list)
     summarised: List[str] = field(default_factory=list)  # listed in today's daily summary
+    expired: List[str] = field(default_factory=list)  # personal details erased by the retention rule
     next_check: datetime | None = None
 
 
@@ -112,12 +113,20 @@ def sweep(store: Store, settings: Settings, promises: PromiseClock, now: datetim
         summarised, next_summary = [], None
     if next_summary is not None:
         upcoming.append(next_summary)
+    try:  # the retention rule: residents' words of cases long over (config/policy.yml `retention`)
+        expired = store.privacy.expire(now, timedelta(days=settings.policy.retention.personal_details_days))
+    except Exception:  # noqa: BLE001 - as above: next sweep
+        log.exception("watch: the retention rule could not run")
+        expired = []
+    if expired:
+        log.info("watch: personal details expired for %s", expired)
     later = [moment for moment in upcoming if moment > now]
     result = WatchReport(
         reminded=reminded,
         breached=breached,
         followed_up=followed_up,
         summarised=summarised,
+        expired=expired,
         next_check=min(later).astimezone(promises.tz) if later else None,
     )
     if result.reminded or result.breached or result.followed_up:

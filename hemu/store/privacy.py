@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
-from typing import Any, Dict, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Dict, Mapping, Sequence
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import case as case_when
+from sqlalchemy.engine import Connection, Engine, Row
 
 from hemu import parties
+from hemu.cases import CaseState
 from hemu.kinds import EventKind
+from hemu.store import db
 from hemu.store.audit import add_event
 from hemu.store.checks import nonempty
 from hemu.store.officer_messages import queue_erasure
 from hemu.store.records import ERASED_PREFIX, ERASED_TEXT, InboundStatus, OutboxStatus
-from hemu.store.tables import case_events, cases, handled_messages, inbound, outbox, received_updates
+from hemu.store.tables import (
+    case_events,
+    cases,
+    handled_messages,
+    inbound,
+    officer_messages,
+    outbox,
+    received_updates,
+)
 from hemu.times import require_aware
 
 # Keys of event details and notification payloads that carry what a resident or an officer wrote about
@@ -36,6 +48,7 @@ def scrub(values: Mapping[str, Any]) -> Dict[str, Any]:
 class Privacy:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._reader = db.reader(engine)
 
     def forget_resident(self, resident_id: str, now: datetime) -> int:
         """Erase the resident's personal data; returns how many of their cases were anonymised.
@@ -60,51 +73,27 @@ class Privacy:
                 select(cases).where(cases.c.resident_id == resident_id).with_for_update()
             ).all()
             case_ids = [row.id for row in rows]
-            for row in rows:
-                conn.execute(
-                    update(cases)
-                    .where(cases.c.id == row.id)
-                    .values(
-                        resident_id=erased_id,
-                        summary=ERASED_TEXT,
-                        area_text=None,
-                        parties=None,
-                        duration=None,
-                        contact=None,
-                        rating_comment=ERASED_TEXT if row.rating_comment is not None else None,
-                        resolution_note=ERASED_TEXT if row.resolution_note is not None else None,
-                        updated_at=now,
-                        version=row.version + 1,
-                    )
-                )
+            _erase_details(conn, rows, now, {"resident_id": erased_id})
             if case_ids:
-                for event in conn.execute(
-                    select(case_events).where(case_events.c.case_id.in_(case_ids))
-                ).all():
-                    conn.execute(
-                        update(case_events)
-                        .where(case_events.c.id == event.id)
-                        .values(
-                            actor=erased_recipient if event.actor == recipient else event.actor,
-                            detail=scrub(event.detail or {}),
-                        )
-                    )
+                conn.execute(
+                    update(case_events)
+                    .where(case_events.c.case_id.in_(case_ids), case_events.c.actor == recipient)
+                    .values(actor=erased_recipient)
+                )
                 for row in rows:
                     add_event(conn, row.id, now, actor=erased_recipient, kind=EventKind.FORGOTTEN)
-            touches = outbox.c.recipient == recipient
-            if case_ids:
-                touches = touches | outbox.c.case_id.in_(case_ids)
-            for message in conn.execute(select(outbox).where(touches)).all():
-                values: Dict[str, Any] = {"payload": scrub(message.payload or {})}
-                if message.recipient == recipient:
-                    values["recipient"] = erased_recipient
-                    if message.status == OutboxStatus.PENDING.value:
-                        values.update(
-                            status=OutboxStatus.DROPPED.value,
-                            last_error="the resident asked to be forgotten",
-                            updated_at=now,
-                            claimed_at=None,
-                        )
+            for message in conn.execute(select(outbox).where(outbox.c.recipient == recipient)).all():
+                values: Dict[str, Any] = {
+                    "payload": scrub(message.payload or {}),
+                    "recipient": erased_recipient,
+                }
+                if message.status == OutboxStatus.PENDING.value:
+                    values.update(
+                        status=OutboxStatus.DROPPED.value,
+                        last_error="the resident asked to be forgotten",
+                        updated_at=now,
+                        claimed_at=None,
+                    )
                 conn.execute(update(outbox).where(outbox.c.id == message.id).values(**values))
             conn.execute(
                 update(inbound)
@@ -125,6 +114,122 @@ class Privacy:
             )
             if resident_id.lstrip("-").isdigit():  # a private chat's id is its person's id
                 conn.execute(delete(received_updates).where(received_updates.c.chat_id == int(resident_id)))
-            # The officers' copies: each message about these cases is edited to "details removed".
-            queue_erasure(conn, case_ids, now)
         return len(case_ids)
+
+    def expire(self, now: datetime, keep: timedelta, limit: int = 200) -> list[str]:
+        """The retention rule (``retention`` in config/policy.yml): cases over (closed or cancelled) for
+        longer than ``keep`` lose their personal details as with /forget — the resident keeps their id, so
+        a later /forget still finds the cases — and delivered or dropped messages older than ``keep``
+        lose their texts. At most ``limit`` cases a call (the watcher calls it every sweep); their
+        numbers. Each case gets a ``details_expired`` event."""
+        now = require_aware(now, "now")
+        cutoff = now - keep
+        over = or_(
+            and_(cases.c.state == CaseState.CLOSED.value, cases.c.closed_at < cutoff),
+            and_(cases.c.state == CaseState.CANCELLED.value, cases.c.updated_at < cutoff),
+        )
+        due_cases = exists().where(over, cases.c.summary != ERASED_TEXT)
+        old_texts = exists().where(
+            inbound.c.status.in_([InboundStatus.DELIVERED.value, InboundStatus.DROPPED.value]),
+            inbound.c.created_at < cutoff,
+            inbound.c.text != ERASED_TEXT,
+        )
+        with self._reader.connect() as conn:  # every sweep asks: one read, not SQLite's write lock each time
+            if not conn.execute(select(or_(due_cases, old_texts))).scalar():
+                return []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(cases)
+                .where(over, cases.c.summary != ERASED_TEXT)
+                .order_by(cases.c.id)
+                .limit(limit)
+                .with_for_update()
+            ).all()
+            _erase_details(conn, rows, now, {})
+            for row in rows:
+                add_event(conn, row.id, now, actor=parties.SYSTEM, kind=EventKind.DETAILS_EXPIRED)
+            conn.execute(
+                update(inbound)
+                .where(
+                    inbound.c.status.in_([InboundStatus.DELIVERED.value, InboundStatus.DROPPED.value]),
+                    inbound.c.created_at < cutoff,
+                    inbound.c.text != ERASED_TEXT,
+                )
+                .values(text=ERASED_TEXT, metadata={})
+            )
+        return [row.number for row in rows]
+
+
+def _erase_details(conn: Connection, rows: Sequence[Row], now: datetime, values: Mapping[str, Any]) -> None:
+    """The personal details of these cases, gone everywhere the store keeps them (the case row, its audit
+    log, its notifications, the officers' Telegram copies); ``values`` are further columns to set."""
+    for row in rows:
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == row.id)
+            .values(
+                summary=ERASED_TEXT,
+                area_text=None,
+                parties=None,
+                duration=None,
+                contact=None,
+                rating_comment=ERASED_TEXT if row.rating_comment is not None else None,
+                resolution_note=ERASED_TEXT if row.resolution_note is not None else None,
+                updated_at=now,
+                version=row.version + 1,
+                **values,
+            )
+        )
+    case_ids = [row.id for row in rows]
+    if not case_ids:
+        return
+    for event in conn.execute(select(case_events).where(case_events.c.case_id.in_(case_ids))).all():
+        conn.execute(
+            update(case_events).where(case_events.c.id == event.id).values(detail=scrub(event.detail or {}))
+        )
+    for message in conn.execute(select(outbox).where(outbox.c.case_id.in_(case_ids))).all():
+        conn.execute(
+            update(outbox).where(outbox.c.id == message.id).values(payload=scrub(message.payload or {}))
+        )
+    # The officers' copies: each message about these cases is edited to "details removed".
+    queue_erasure(conn, case_ids, now)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the store holds of residents, for ``python -m hemu privacy report`` (counts and dates only)."""
+
+    cases_with_details: int  # not yet erased (forgotten or expired)
+    active_with_details: int
+    over_with_details: int  # closed or cancelled, waiting for the retention rule
+    erased: int
+    oldest_over: datetime | None  # when the oldest case still holding details was over
+    inbound_texts: int  # residents' messages whose text is still kept
+    oldest_inbound: datetime | None
+    journalled_updates: int  # Telegram updates not yet handled (with their words)
+    officer_copies: int  # messages in officers' chats about cases (edited on /forget or expiry)
+
+
+def held(engine: Engine) -> Held:
+    over = cases.c.state.in_([CaseState.CLOSED.value, CaseState.CANCELLED.value])
+    over_at = case_when(
+        (cases.c.state == CaseState.CLOSED.value, cases.c.closed_at), else_=cases.c.updated_at
+    )
+    kept = cases.c.summary != ERASED_TEXT
+    texts = inbound.c.text != ERASED_TEXT
+    with db.reader(engine).connect() as conn:
+
+        def one(query: Any) -> Any:
+            return conn.execute(query).scalar()
+
+        return Held(
+            cases_with_details=one(select(func.count()).select_from(cases).where(kept)) or 0,
+            active_with_details=one(select(func.count()).select_from(cases).where(kept, ~over)) or 0,
+            over_with_details=one(select(func.count()).select_from(cases).where(kept, over)) or 0,
+            erased=one(select(func.count()).select_from(cases).where(~kept)) or 0,
+            oldest_over=one(select(func.min(over_at)).where(kept, over)),
+            inbound_texts=one(select(func.count()).select_from(inbound).where(texts)) or 0,
+            oldest_inbound=one(select(func.min(inbound.c.created_at)).where(texts)),
+            journalled_updates=one(select(func.count()).select_from(received_updates)) or 0,
+            officer_copies=one(select(func.count()).select_from(officer_messages)) or 0,
+        )

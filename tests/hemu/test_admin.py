@@ -87,6 +87,14 @@ def test_an_export_runs_no_formula_and_only_its_owner_can_read_it(case_desk, tmp
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
+def test_the_privacy_report_says_what_is_held_and_never_the_words(case_desk) -> None:
+    noise_case(case_desk)
+    code, out = run(case_desk, "privacy", "report")
+    assert code == 0 and "180 days" in out
+    assert "cases holding personal details     1" in out
+    assert "楼上半夜拖椅子" not in out and "138" not in out
+
+
 def test_invite_for_an_unknown_officer_fails(case_desk, capsys) -> None:
     code, _ = run(case_desk, "officers", "invite", "nobody")
     assert code == 1 and "no officer 'nobody'" in capsys.readouterr().err

@@ -62,8 +62,8 @@ def test_the_debug_switch_keeps_numbers_but_still_one_line(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = logging.getLogRecordFactory()
-    monkeypatch.setenv(logs.TEXT_SWITCH, "1")
     logs.install()
+    monkeypatch.setenv(logs.TEXT_SWITCH, "1")  # read as each line is made: no restart of the logging
     try:
         with caplog.at_level(logging.INFO):
             logging.getLogger("x").info("call %s\nnow", PHONE)

@@ -17,7 +17,7 @@ from hemu.cases import CaseState, Priority
 from hemu.desk import Desk, WatchReport
 from hemu.promise import NoDutyTime
 from hemu.settings import load_settings
-from hemu.store import Store
+from hemu.store import ERASED_TEXT, Store
 from hemu.watch import FOLLOW_UP_AFTER, FOLLOW_UP_UNTIL
 from tests.conftest import REPO_ROOT, WEDNESDAY_10, Clock
 from tests.hemu.desk_support import report
@@ -246,7 +246,8 @@ def test_a_restarted_watcher_continues_from_the_store(case_desk: Desk, clock: Cl
     restarted.store.close()
 
 
-def test_the_sweep_reads_with_two_queries_however_many_cases(case_desk: Desk, clock: Clock) -> None:
+def test_the_sweep_reads_with_three_queries_however_many_cases(case_desk: Desk, clock: Clock) -> None:
+    """The open promises, the follow-ups, and whether the retention rule has anything to erase."""
     for resident in range(30):
         case_desk.open_case(report(resident_id=str(resident)))
     statements: List[str] = []
@@ -257,7 +258,7 @@ def test_the_sweep_reads_with_two_queries_however_many_cases(case_desk: Desk, cl
             statements.append(statement)
 
     case_desk.watch()
-    assert len(statements) == 2, statements
+    assert len(statements) == 3, statements
 
 
 # ---------------------------------------------------------------- follow-up
@@ -283,6 +284,15 @@ def test_one_follow_up_a_week_after_closing(case_desk: Desk, clock: Clock) -> No
     assert kinds(case_desk, number, before) == [("resident:42", "follow_up", {"number": number})]
     assert case_desk.watch() == WatchReport()
     assert case_desk.store.get(number).followed_up_at == clock.moment
+
+
+def test_the_sweep_erases_the_details_of_cases_long_over(case_desk: Desk, clock: Clock) -> None:
+    number = closed_case(case_desk, clock)
+    days = case_desk.settings.policy.retention.personal_details_days
+    clock.moment = case_desk.store.get(number).closed_at + timedelta(days=days, seconds=1)
+    assert case_desk.watch().expired == [number]
+    assert case_desk.store.get(number).resolution_note == ERASED_TEXT
+    assert case_desk.watch().expired == []
 
 
 def test_no_follow_up_for_cancelled_or_long_forgotten_cases(case_desk: Desk, clock: Clock) -> None:

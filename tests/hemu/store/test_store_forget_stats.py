@@ -8,6 +8,7 @@ from hemu.cases import CaseState
 from hemu.kinds import NoticeKind
 from hemu.store import ERASED_PREFIX, ERASED_TEXT, InboundStatus, Notification, OutboxStatus, Store
 from hemu.store.handled import record_handled
+from hemu.store.privacy import held
 from tests.hemu.store.support import DUE, NOW, open_case
 
 
@@ -119,3 +120,46 @@ def test_forget_reaches_the_officers_copies_the_journal_and_the_handled_ids(stor
     assert store.handled.get("42", "update:5") is None
     assert store.handled.get(store.get(mine.number).resident_id, "update:5") is not None
     assert [r.update_id for r in store.received.left_over()] == [78]
+
+
+def test_the_retention_rule_erases_cases_long_over_and_old_message_texts(store: Store) -> None:
+    keep = timedelta(days=180)
+    old = open_case(store, resident_id="42", summary="楼上602天天吵")
+    store.transition(old.number, "resolved", NOW, "officer:wang_li", resolution_note="上门调解")
+    store.transition(old.number, "closed", NOW, "resident:42", rating=5, rating_comment="谢谢王警官")
+    recent = open_case(store, resident_id="42", summary="又吵了")
+    store.transition(recent.number, "resolved", NOW + keep, "officer:wang_li")
+    store.transition(recent.number, "closed", NOW + keep, "resident:42", rating=4)
+    working = open_case(store, resident_id="7", summary="狗叫")
+    store.officer_messages.keep(old.number, "wang_li", 7001, 20, NOW)
+    kept = store.inbound.add("42", 42, "楼上602天天吵", {}, NOW)
+    store.inbound.mark_delivered(kept, NOW)
+    waiting = store.inbound.add("7", 7, "还没人来", {}, NOW)
+
+    later = NOW + keep + timedelta(days=1)
+    before = held(store.engine)
+    assert (before.cases_with_details, before.over_with_details, before.erased) == (3, 2, 0)
+    assert store.privacy.expire(later, keep) == [old.number]
+    assert store.privacy.expire(later, keep) == []  # done once
+    gone = store.get(old.number)
+    assert (gone.summary, gone.rating_comment, gone.resolution_note, gone.resident_id) == (
+        ERASED_TEXT,
+        ERASED_TEXT,
+        ERASED_TEXT,
+        "42",  # the resident keeps their id: a later /forget still finds the case
+    )
+    assert (gone.rating, gone.state, gone.category) == (5, CaseState.CLOSED, "report_noise")
+    assert store.events(old.number)[-1].kind == "details_expired"
+    assert "上门调解" not in repr(store.events(old.number)) + repr(store.outbox.notifications(old.number))
+    assert [n.kind for n in store.outbox.notifications(old.number)][-1] == NoticeKind.DETAILS_ERASED
+    assert store.get(recent.number).summary == "又吵了" and store.get(working.number).summary == "狗叫"
+    texts = {m.id: m.text for m in store.inbound.messages("42") + store.inbound.messages("7")}
+    assert texts == {kept: ERASED_TEXT, waiting: "还没人来"}  # a message still waiting is never erased
+    after = held(store.engine)
+    assert (after.cases_with_details, after.over_with_details, after.erased, after.officer_copies) == (
+        2,
+        1,
+        1,
+        0,
+    )
+    assert after.oldest_over == NOW + keep
