@@ -18,7 +18,7 @@ from bot import relay, resident
 from bot.texts import text
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
-from tests.bot.conftest import report
+from tests.bot.conftest import report, wait_until
 
 RESIDENT = 1001
 
@@ -326,7 +326,7 @@ async def test_an_outage_keeps_messages_and_replays_them_in_order_once(
     await gw.control.send_text(RESIDENT, "第四句")
     assert (await bot_texts(gw, 8))[-1] == "echo: 第四句"
     assert rasa.texts() == ["第一句", "第二句", "第三句", "第四句"]  # exactly once, in order
-    assert gw.store.inbound.pending() == []
+    await wait_until(lambda: gw.store.inbound.pending() == [])  # marked delivered once sent
     assert len(await gw.control.messages(RESIDENT, from_bot=True)) == 8
 
 

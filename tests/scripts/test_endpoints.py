@@ -3,6 +3,7 @@ meant: a private SQLite file by default, the case store's PostgreSQL when there 
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -65,7 +66,20 @@ def test_memory_or_another_database_on_request(monkeypatch: pytest.MonkeyPatch, 
 def test_a_database_the_case_store_cannot_use_stops_make_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEMU_TRACKER_STORE", "mysql://rasa@db/rasa")
     with pytest.raises(SystemExit, match="HEMU_TRACKER_STORE"):
-        run.trackers_from_env()
+        run.trackers_from_env(os.environ, sandbox=False)
+
+
+def test_the_sandbox_keeps_its_play_conversations_apart(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HEMU_VAR_DIR", str(tmp_path))
+    for name in ("HEMU_TRACKER_STORE", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    sandbox = run.trackers_from_env(os.environ, sandbox=True)
+    station = run.trackers_from_env(os.environ, sandbox=False)
+    assert sandbox is not None and station is not None
+    assert sandbox.shown == f"sqlite:///{tmp_path / 'sandbox-trackers.sqlite3'}"
+    assert station.shown == f"sqlite:///{tmp_path / 'rasa-trackers.sqlite3'}"
 
 
 def test_rasa_reads_the_password_from_its_environment(
