@@ -33,9 +33,10 @@ from scripts.stack import start_stack  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 
-def parse(base: str, text: str) -> tuple[dict, float]:
+def parse(url: str, text: str) -> tuple[dict, float]:
+    """``url``: Rasa's /model/parse with the run's API token (``Stack.rasa_api``)."""
     body = json.dumps({"text": text}).encode()
-    request = urllib.request.Request(f"{base}/model/parse", body, {"Content-Type": "application/json"})
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=30) as response:
         result = json.loads(response.read())
@@ -75,7 +76,7 @@ def main() -> int:
         print(f"no model at {model}: run `make train`", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as logs, start_stack(model, Path(logs)) as stack:
-        base = stack.rasa_url
+        base = stack.rasa_api("/model/parse")
         print(
             f"cold start  rasa {stack.rasa.ready_after:.1f} s, "
             f"action server {stack.actions.ready_after:.1f} s"

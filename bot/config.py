@@ -69,6 +69,9 @@ class GatewayConfig:
     per_chat_pace: float
     rasa_timeout: float
     telegram: TelegramTimeouts = field(default_factory=TelegramTimeouts)
+    # Rasa's HTTP API token (rasa_addons.serve): the gateway reads conversations (/forget, the replay's
+    # look in the tracker) and Rasa's status with it. None: Rasa runs without one (not with make run).
+    rasa_token: str | None = field(default=None, repr=False)
 
     @property
     def webhook_path(self) -> str:
@@ -128,5 +131,6 @@ def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
         replay_interval=number(env, "HEMU_REPLAY_INTERVAL", 5.0, 0.1, 600),
         per_chat_pace=number(env, "HEMU_PER_CHAT_PACE", 1.0, 0, 10),
         rasa_timeout=number(env, "HEMU_RASA_TIMEOUT", 60.0, 1, 600),
+        rasa_token=env.get("HEMU_RASA_TOKEN", "").strip() or None,
         telegram=telegram_timeouts(env),
     )

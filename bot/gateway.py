@@ -136,7 +136,9 @@ class Gateway:
         if self.resident is None:
             config = self.config
             self.resident = ResidentState(
-                client=RasaClient(config.rasa_url, config.actions_url, timeout=config.rasa_timeout)
+                client=RasaClient(
+                    config.rasa_url, config.actions_url, timeout=config.rasa_timeout, token=config.rasa_token
+                )
             )
         return self.resident
 

@@ -65,8 +65,11 @@ class RasaClient:
         max_connections: int = MAX_CONNECTIONS,
         in_flight: int = IN_FLIGHT,
         transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.rasa_url = rasa_url.rstrip("/")
+        # Rasa's API token, for its API (status, trackers); the REST channel's webhook needs none.
+        self._api = {"token": token} if token else {}
         self.actions_url = actions_url.rstrip("/")
         self.health_timeout = health_timeout
         self.health_ttl = health_ttl
@@ -113,9 +116,9 @@ class RasaClient:
             self._health_at = time.monotonic()
             return healthy
 
-    async def _get(self, url: str) -> httpx.Response | None:
+    async def _get(self, url: str, params: dict[str, str] | None = None) -> httpx.Response | None:
         try:
-            return await self._http.get(url, timeout=self.health_timeout)
+            return await self._http.get(url, params=params, timeout=self.health_timeout)
         except httpx.HTTPError as error:
             log.debug("health check %s failed: %r", url, error)
             return None
@@ -123,7 +126,7 @@ class RasaClient:
     async def _rasa_up(self) -> bool:
         # /status answers 200 only once a model is loaded (409 while loading); it exists only with
         # --enable-api, and may need a token: then the bare "Hello from Rasa" root is the best we have.
-        response = await self._get(f"{self.rasa_url}/status")
+        response = await self._get(f"{self.rasa_url}/status", self._api)
         if response is None:
             return False
         if response.status_code in (401, 403, 404, 405):
@@ -173,7 +176,7 @@ class RasaClient:
         """The conversation's stored events (the replay looks for a message Rasa may already have)."""
         url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker"
         response = await self._request(
-            "GET", url, params={"include_events": "ALL"}, timeout=self.health_timeout * 5
+            "GET", url, params={"include_events": "ALL", **self._api}, timeout=self.health_timeout * 5
         )
         try:
             events = response.json().get("events") or []
@@ -188,7 +191,7 @@ class RasaClient:
         everything said before it in Rasa's tracker store).
         """
         url = f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker/events"
-        await self._request("PUT", url, json=[{"event": "restart"}])
+        await self._request("PUT", url, params=self._api, json=[{"event": "restart"}])
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:

@@ -38,6 +38,9 @@ TRACKER_FILE = "rasa-trackers.sqlite3"
 SANDBOX_TRACKER_FILE = "sandbox-trackers.sqlite3"
 STORE_CLASS = "rasa_addons.tracker_store.HemuSQLTrackerStore"
 PASSWORD_ENV = "HEMU_TRACKER_STORE_PASSWORD"
+# actions.server's guard (not imported: that module loads rasa_sdk, which make run's supervisor need not).
+ACTIONS_SECRET_ENV = "HEMU_ACTIONS_SECRET"
+ACTIONS_SECRET_HEADER = "X-Hemu-Actions-Secret"
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,13 @@ def tracker_store(url: str) -> TrackerStore:
 
 def write_endpoints(path: Path, action_port: int, trackers: TrackerStore | None = None) -> Path:
     """The file ``rasa run --endpoints`` reads; without ``trackers`` Rasa keeps conversations in memory."""
-    content: dict[str, Any] = {"action_endpoint": {"url": f"http://{HOST}:{action_port}/webhook"}}
+    # The action server answers only requests with the shared secret (actions/server.py); Rasa reads the
+    # value from its environment when it loads this file, so the secret is never written here.
+    action_endpoint = {
+        "url": f"http://{HOST}:{action_port}/webhook",
+        "headers": {ACTIONS_SECRET_HEADER: "${" + ACTIONS_SECRET_ENV + "}"},
+    }
+    content: dict[str, Any] = {"action_endpoint": action_endpoint}
     if trackers is not None:
         content["tracker_store"] = trackers.endpoint
     path.parent.mkdir(parents=True, exist_ok=True)

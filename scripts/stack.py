@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from scripts import processes
 from scripts.endpoints import TrackerStore, write_endpoints
@@ -39,15 +41,25 @@ from scripts.processes import (
     http_get,
     port_open,
     service_env,
-    venv_bin,
     wait_all_ready,
 )
 
 DEFAULT_LOCAL_API = f"http://{HOST}:8081"
+RASA_TOKEN_ENV = "HEMU_RASA_TOKEN"
+ACTIONS_SECRET_ENV = "HEMU_ACTIONS_SECRET"
 # Stopping order: the gateway first (so it does not queue messages for a Rasa that is going away), the
 # servers it talks to afterwards. Starting is the reverse, all launched at once to shorten the cold start.
 STOP_ORDER = ("gateway", "sandbox", "rasa", "actions")
 GATEWAY_READY_LINE = "Application started"
+
+
+def with_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """Rasa's API token and the action server's secret: the environment's, else fresh ones for this run
+    (``rasa_addons.serve``, ``actions.server``); every process started together gets the same."""
+    return {
+        name: env.get(name, "").strip() or secrets.token_urlsafe(32)
+        for name in (RASA_TOKEN_ENV, ACTIONS_SECRET_ENV)
+    }
 
 
 def start_action_server(
@@ -56,7 +68,7 @@ def start_action_server(
     """``env`` reaches the actions' case store (``DATABASE_URL``, ``HEMU_VAR_DIR``, ``HEMU_CLOCK_FILE``)."""
     service = processes.launch(
         "actions",
-        [venv_bin("rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
+        [sys.executable, "-m", "actions.server", "--port", str(port), "--actions", "actions"],
         log_dir,
         f"http://{HOST}:{port}/health",
         env,
@@ -74,10 +86,13 @@ def start_rasa(
     env: Mapping[str, str] | None = None,
     append: bool = False,
 ) -> Service:
+    token = {**os.environ, **(env or {})}.get(RASA_TOKEN_ENV, "")
     service = processes.launch(
         "rasa",
         [
-            venv_bin("rasa"),
+            sys.executable,
+            "-m",
+            "rasa_addons.serve",  # `rasa run`, with the API token from the environment (not argv)
             "run",
             "--model",
             str(model),
@@ -92,7 +107,7 @@ def start_rasa(
             str(REPO_ROOT / "credentials.yml"),
         ],
         log_dir,
-        f"http://{HOST}:{port}/status",
+        f"http://{HOST}:{port}/status?{urlencode({'token': token})}",
         env,
         append,
     )
@@ -200,6 +215,10 @@ class Stack:
         assert self.hemu is not None
         setattr(self, name, self.hemu.start(name))
 
+    def rasa_api(self, path: str, **params: str) -> str:
+        assert self.hemu is not None
+        return self.hemu.rasa_api(path, **params)
+
 
 @contextmanager
 def start_stack(
@@ -264,6 +283,11 @@ class Hemu:
     @property
     def actions_url(self) -> str:
         return f"http://{HOST}:{self.action_port}"
+
+    def rasa_api(self, path: str, **params: str) -> str:
+        """A URL of Rasa's HTTP API with this run's token (rasa_addons.serve); tests and tools use it."""
+        query = urlencode({**params, "token": self.env[RASA_TOKEN_ENV]})
+        return f"{self.rasa_url}{path}?{query}"
 
     @property
     def bot_api_url(self) -> str | None:
@@ -339,7 +363,7 @@ def start_all(
     ``trackers``: where Rasa keeps conversations (scripts/endpoints.py); None keeps them in memory, which
     the end-to-end tests want (each module its own fresh Rasa) and which never writes into ``var/``.
     """
-    shared = dict(env or {})
+    shared = {**with_secrets({**os.environ, **(env or {})}), **(env or {})}
     rasa_port = rasa_port or free_port()
     action_port = action_port or free_port()
     token = {**os.environ, **shared, **(gateway_env or {})}.get("TELEGRAM_BOT_TOKEN", "").strip()

@@ -25,6 +25,7 @@ import pytest
 from rasa_sdk.executor import ActionExecutor
 from sqlalchemy import event, text
 
+from actions.server import HEADER, SECRET_ENV
 from hemu.desk import Desk
 from hemu.store import Store
 from scripts.processes import HOST, free_port, wait_all_ready
@@ -106,9 +107,14 @@ def postgres() -> Iterator[PgServer]:
         yield server
 
 
+SECRET = "a-test-secret-of-enough-length"
+
+
 def post_json(url: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """As Rasa calls the action server: with the shared secret (actions/server.py)."""
     body = json.dumps(payload, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", HEADER: SECRET}
+    request = urllib.request.Request(url, body, headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -131,7 +137,7 @@ def test_the_action_server_answers_health_while_an_action_waits_for_a_lock(
     port = free_port()
     with Store.from_url(url) as store:
         store.migrate()
-        server = start_action_server(port, tmp_path, {"DATABASE_URL": url})
+        server = start_action_server(port, tmp_path, {"DATABASE_URL": url, SECRET_ENV: SECRET})
         try:
             wait_all_ready([server], 120)
             with store.engine.connect() as holder, ThreadPoolExecutor(1) as pool:

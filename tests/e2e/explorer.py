@@ -133,7 +133,7 @@ class Conversation(RuleBasedStateMachine):
         raise AssertionError(f"{problem}\nsender {self.sender}, language {self.language}:\n{transcript}")
 
     def tracker(self) -> dict[str, Any]:
-        return get(f"{self.explorer.stack.rasa_url}/conversations/{self.sender}/tracker")
+        return get(self.explorer.stack.rasa_api(f"/conversations/{self.sender}/tracker"))
 
     # -- what a resident does ----------------------------------------------------------------------
 

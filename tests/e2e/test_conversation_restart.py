@@ -48,7 +48,7 @@ class Resident:
         return "\n".join(reply.get("text", "") for reply in replies)
 
     def tracker(self) -> dict[str, Any]:
-        return request("GET", f"{self.stack.rasa_url}/conversations/{self.sender}/tracker")
+        return request("GET", self.stack.rasa_api(f"/conversations/{self.sender}/tracker"))
 
 
 def kill_hard(service: Service) -> None:
@@ -96,7 +96,7 @@ def test_on_sqlite_a_report_goes_on_after_rasa_was_killed_and_forget_erases_it(
     with start_stack(model, tmp_path / "logs", env=env, trackers=tracker_store(f"sqlite:///{path}")) as stack:
         resident = report_survives_a_killed_rasa(stack)
         # The gateway's /forget: the conversation replaced by a lone restart, the words gone from disk.
-        url = f"{stack.rasa_url}/conversations/{resident.sender}/tracker/events"
+        url = stack.rasa_api(f"/conversations/{resident.sender}/tracker/events")
         request("PUT", url, [{"event": "restart"}])
         with closing(sqlite3.connect(path)) as conn:
             rows = [

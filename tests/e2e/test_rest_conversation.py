@@ -7,6 +7,7 @@ guidance, danger interrupting a form, and `/model/parse` showing `risk` entities
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -82,7 +83,7 @@ def english_promise_by(officer: Officer) -> str:
 
 def test_parse_shows_risk_entities_in_both_languages(stack: Stack) -> None:
     for text in ("他拿着菜刀站在门口说要砍死我们", "he grabbed me by the throat and said he'd kill me"):
-        result = post(f"{stack.rasa_url}/model/parse", {"text": text})
+        result = post(stack.rasa_api("/model/parse"), {"text": text})
         assert {e["value"] for e in result["entities"] if e["entity"] == "risk"}
 
 
@@ -329,3 +330,28 @@ def test_commands_and_danger_work_after_an_action_failed(stack: Stack, store: St
     reply = resident.say("他拿着菜刀说要砍死我")
     assert "110" in reply and "紧急案件编号" in reply
     assert any(case.priority == "urgent" for case in store.cases_for_resident(resident.sender))
+
+
+def test_rasas_api_answers_only_with_the_token_and_the_action_server_only_rasa(stack: Stack) -> None:
+    """Any local process could read every conversation (and post as anyone through the API) before."""
+    loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def status(url: str, body: dict | None = None) -> int:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+        try:
+            with loopback.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    resident = Resident(stack)
+    resident.say("hello")
+    tracker = f"/conversations/{resident.sender}/tracker"
+    assert status(f"{stack.rasa_url}{tracker}") == 401
+    assert status(f"{stack.rasa_url}{tracker}?token=guess") == 401
+    assert status(f"{stack.rasa_url}/model/parse", {"text": "hi"}) == 401
+    assert status(stack.rasa_api(tracker)) == 200
+    actions = f"http://127.0.0.1:{stack.action_port}"
+    assert status(f"{actions}/webhook", {"next_action": "action_request_officer", "sender_id": "x"}) == 403
+    assert status(f"{actions}/health") == 200

@@ -298,7 +298,7 @@ def test_an_officer_button_pressed_by_someone_else_is_refused(e2e: E2E) -> None:
 
 def rasa_user_events(e2e: E2E, sender: str) -> list[dict[str, Any]]:
     """What Rasa's tracker holds of the resident's turns: text as Rasa read it, and its parse."""
-    url = f"{e2e.hemu.rasa_url}/conversations/{sender}/tracker"
+    url = e2e.hemu.rasa_api(f"/conversations/{sender}/tracker")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
     with opener.open(url, timeout=30) as response:
         tracker = json.loads(response.read())

@@ -13,7 +13,15 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import read_endpoint_config
 
 from scripts import run
-from scripts.endpoints import PASSWORD_ENV, STORE_CLASS, tracker_store, tracker_store_url, write_endpoints
+from scripts.endpoints import (
+    ACTIONS_SECRET_ENV,
+    ACTIONS_SECRET_HEADER,
+    PASSWORD_ENV,
+    STORE_CLASS,
+    tracker_store,
+    tracker_store_url,
+    write_endpoints,
+)
 
 PG = "postgresql://hemu:s3cret@db.internal:6432/hemu"
 
@@ -23,6 +31,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("HEMU_TRACKER_STORE", raising=False)
     monkeypatch.setenv("HEMU_VAR_DIR", str(tmp_path / "var"))
+    # Rasa expands ${HEMU_ACTIONS_SECRET} in the whole file whichever section it reads (as in its own env).
+    monkeypatch.setenv(ACTIONS_SECRET_ENV, "the-actions-secret-1234")
 
 
 def test_by_default_conversations_go_to_a_private_sqlite_file_in_var(tmp_path: Path) -> None:
@@ -86,12 +96,16 @@ def test_rasa_reads_the_password_from_its_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path = write_endpoints(tmp_path / "endpoints.yml", 5055, tracker_store(PG))
-    assert "s3cret" not in path.read_text(encoding="utf-8")
     monkeypatch.setenv(PASSWORD_ENV, "s3cret")
+    monkeypatch.setenv(ACTIONS_SECRET_ENV, "the-actions-secret-1234")
+    assert "s3cret" not in path.read_text(encoding="utf-8")
+    assert "the-actions-secret" not in path.read_text(encoding="utf-8")
     config = read_endpoint_config(str(path), "tracker_store")
     assert config is not None and config.type == STORE_CLASS
     assert config.kwargs["password"] == "s3cret" and config.kwargs["db"] == "hemu"
-    assert read_endpoint_config(str(path), "action_endpoint").url == "http://127.0.0.1:5055/webhook"
+    actions = read_endpoint_config(str(path), "action_endpoint")
+    assert actions is not None and actions.url == "http://127.0.0.1:5055/webhook"
+    assert actions.headers == {ACTIONS_SECRET_HEADER: "the-actions-secret-1234"}
 
 
 def test_rasa_builds_hemus_store_from_the_file_not_a_silent_in_memory_one(tmp_path: Path) -> None:

@@ -1,0 +1,43 @@
+"""``rasa run`` with its HTTP API behind a token that never appears on a command line.
+
+Rasa takes its API token only as ``--auth-token`` on the command line, which every local user can read
+(``ps``, ``/proc/<pid>/cmdline``). This launcher reads it from ``HEMU_RASA_TOKEN`` and hands it to Rasa's
+own command line parser in this process's ``sys.argv`` — the operating system still shows the launcher's
+arguments without it. With the token, every endpoint of Rasa's HTTP API (``/conversations/…``,
+``/model/…``, ``/status``) answers 401 to a request without ``?token=…``; the REST channel's webhook, which
+the gateway uses for turns, is a channel and stays open to local callers (README, "Security and
+privacy"). Without a token the launcher refuses to start with ``--enable-api``.
+
+``python -m rasa_addons.serve run --model … --enable-api …`` — the same arguments as ``rasa run``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TOKEN_ENV = "HEMU_RASA_TOKEN"
+
+
+def arguments(argv: list[str], token: str) -> list[str]:
+    """Rasa's own argv: ``rasa`` + ``argv`` + the token where the API is enabled."""
+    if "--auth-token" in argv:
+        raise SystemExit(f"give Rasa's token in {TOKEN_ENV}, never on the command line")
+    if "--enable-api" in argv:
+        if len(token) < 16:
+            raise SystemExit(
+                f"{TOKEN_ENV} must be set to a token of at least 16 characters with --enable-api"
+            )
+        return ["rasa", *argv, "--auth-token", token]
+    return ["rasa", *argv]
+
+
+def main() -> None:
+    sys.argv = arguments(sys.argv[1:], os.environ.get(TOKEN_ENV, "").strip())
+    from rasa.__main__ import main as rasa_main  # imported late: Rasa's start-up is heavy
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

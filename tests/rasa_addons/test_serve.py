@@ -1,0 +1,29 @@
+"""Rasa's API token goes from the environment into Rasa's own argv, never onto a command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from rasa_addons.serve import arguments
+
+TOKEN = "a-long-enough-token-123"
+
+
+def test_the_token_reaches_rasa_with_the_api() -> None:
+    argv = ["run", "--model", "m.tar.gz", "--enable-api", "--port", "5005"]
+    assert arguments(argv, TOKEN) == ["rasa", *argv, "--auth-token", TOKEN]
+
+
+def test_no_api_no_token_needed() -> None:
+    assert arguments(["run", "--model", "m.tar.gz"], "") == ["rasa", "run", "--model", "m.tar.gz"]
+
+
+@pytest.mark.parametrize("token", ["", "short"])
+def test_the_api_without_a_real_token_is_refused(token: str) -> None:
+    with pytest.raises(SystemExit, match="HEMU_RASA_TOKEN"):
+        arguments(["run", "--enable-api"], token)
+
+
+def test_a_token_on_the_command_line_is_refused() -> None:
+    with pytest.raises(SystemExit, match="never on the command line"):
+        arguments(["run", "--enable-api", "--auth-token", TOKEN], TOKEN)
