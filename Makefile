@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos fuzz lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ simulate: setup ## the promise simulator, long: SIMULATE=400 random worlds (rost
 CHAOS_TRIALS ?= 100
 chaos: train ## fault injection, long: kill -9 in CHAOS_TRIALS=100 cases, Telegram down, 429/5xx, Rasa down/slow, store locked, a flood (results/chaos.json)
 	CHAOS_TRIALS=$(CHAOS_TRIALS) $(PY) -m pytest --timeout=0 -s -p no:cacheprovider tests/chaos -m chaos
+
+FUZZ ?= 100000
+fuzz: setup ## hostile updates through the gateway, long: FUZZ=100000 (1,500 run in make test); HEMU_FUZZ_SEED to repeat one
+	HEMU_FUZZ_UPDATES=$(FUZZ) $(PY) -m pytest --timeout=0 -s -p no:cacheprovider tests/bot/test_fuzz.py
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,9 @@ whatever is left back to its own queue before it fetches anything new (:func:`ha
 
 When the store cannot take the journal (locked, unreachable) the update is handled anyway: a resident in
 danger must not wait for the database; that update is then only as safe as it was before this journal.
+The same after :data:`JOURNAL_WAIT` of a slow store (make chaos: with SQLite locked for 40 s, a danger
+message waited the whole lock for its own journal entry, and 110 came 40 s late): the update is handled
+now, and its entry, should it be written late, is deleted as soon as it is.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from hemu.store import Store
 
 log = logging.getLogger(__name__)
 
+# How long an update waits for its journal entry before it is handled without one.
+JOURNAL_WAIT = 2.0
+
 
 class JournallingQueue(asyncio.Queue):  # type: ignore[type-arg]  # asyncio.Queue[object]
     """The application's (and the Updater's) update queue."""
@@ -31,27 +37,50 @@ class JournallingQueue(asyncio.Queue):  # type: ignore[type-arg]  # asyncio.Queu
         super().__init__()
         self._store = store
         self._clock = clock
+        self._late: set[asyncio.Task[None]] = set()
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
-            try:
-                chat = item.effective_chat
-                fresh = await asyncio.to_thread(
+            chat = item.effective_chat
+            journal = asyncio.ensure_future(
+                asyncio.to_thread(
                     self._store.received.keep,
                     item.update_id,
                     chat.id if chat is not None else None,
                     item.to_dict(),
                     self._clock(),
                 )
-            except Exception:  # noqa: BLE001 - see the module docstring: handled, just not journalled
-                log.exception("could not journal update %s: handling it without the journal", item.update_id)
+            )
+            # While an earlier entry is still being written late, the store is known to be slow: no wait.
+            await asyncio.wait({journal}, timeout=0 if self._late else JOURNAL_WAIT)
+            if not journal.done():
+                log.warning("journal slow: handling update %s without waiting for it", item.update_id)
+                late = asyncio.create_task(self._forget_late(journal, item.update_id))
+                self._late.add(late)
+                late.add_done_callback(self._late.discard)
+            elif journal.exception() is not None:  # see the module docstring: handled, just not journalled
+                log.error(
+                    "could not journal update %s (%r): handling it without the journal",
+                    item.update_id,
+                    journal.exception(),
+                )
             else:
+                fresh = journal.result()
                 if not fresh:
                     # Journalled and not yet handled: Telegram sent it again while this gateway (or the
                     # restart's hand-back) already has it. Handling it twice would answer twice.
                     log.info("update %s is already being handled: not again", item.update_id)
                     return
         await super().put(item)
+
+    async def _forget_late(self, journal: asyncio.Future[bool], update_id: int) -> None:
+        """An entry written after its update was handed on without it is deleted at once: the update
+        is being (or was) handled; kept, it would be handled again by the next gateway."""
+        try:
+            await journal
+            await asyncio.to_thread(self._store.received.done, update_id)
+        except Exception as error:  # noqa: BLE001 - never written, or left: at least once, as documented
+            log.warning("late journal entry of update %s: %r", update_id, error)
 
     async def hand_back(self, bot: Bot) -> int:
         """Queues the updates an earlier gateway fetched but did not finish; returns how many. Called

@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from hemu.store.db import create_private_file, normalise_url, postgres_connect_args, var_dir
 from scripts.processes import HOST
+from scripts.service_secrets import ACTIONS_SECRET_ENV, ACTIONS_SECRET_HEADER
 
 TRACKER_STORE_ENV = "HEMU_TRACKER_STORE"
 MEMORY = "memory"
@@ -38,9 +39,6 @@ TRACKER_FILE = "rasa-trackers.sqlite3"
 SANDBOX_TRACKER_FILE = "sandbox-trackers.sqlite3"
 STORE_CLASS = "rasa_addons.tracker_store.HemuSQLTrackerStore"
 PASSWORD_ENV = "HEMU_TRACKER_STORE_PASSWORD"
-# actions.server's guard (not imported: that module loads rasa_sdk, which make run's supervisor need not).
-ACTIONS_SECRET_ENV = "HEMU_ACTIONS_SECRET"
-ACTIONS_SECRET_HEADER = "X-Hemu-Actions-Secret"
 
 
 @dataclass(frozen=True)

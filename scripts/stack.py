@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,23 +42,13 @@ from scripts.processes import (
     service_env,
     wait_all_ready,
 )
+from scripts.service_secrets import RASA_TOKEN_ENV, with_secrets
 
 DEFAULT_LOCAL_API = f"http://{HOST}:8081"
-RASA_TOKEN_ENV = "HEMU_RASA_TOKEN"
-ACTIONS_SECRET_ENV = "HEMU_ACTIONS_SECRET"
 # Stopping order: the gateway first (so it does not queue messages for a Rasa that is going away), the
 # servers it talks to afterwards. Starting is the reverse, all launched at once to shorten the cold start.
 STOP_ORDER = ("gateway", "sandbox", "rasa", "actions")
 GATEWAY_READY_LINE = "Application started"
-
-
-def with_secrets(env: Mapping[str, str]) -> dict[str, str]:
-    """Rasa's API token and the action server's secret: the environment's, else fresh ones for this run
-    (``rasa_addons.serve``, ``actions.server``); every process started together gets the same."""
-    return {
-        name: env.get(name, "").strip() or secrets.token_urlsafe(32)
-        for name in (RASA_TOKEN_ENV, ACTIONS_SECRET_ENV)
-    }
 
 
 def start_action_server(

@@ -13,6 +13,7 @@ import pytest
 
 from actions.server import HEADER, SECRET_ENV
 from scripts.processes import HOST, REPO_ROOT, free_port, service_env, wait_all_ready
+from scripts.service_secrets import ACTIONS_SECRET_ENV, ACTIONS_SECRET_HEADER
 from scripts.stack import start_action_server
 
 SECRET = "the-shared-secret-for-this-test"
@@ -26,6 +27,10 @@ def call(url: str, headers: dict[str, str] | None = None, body: bytes | None = N
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def test_rasa_sends_what_the_action_server_checks() -> None:
+    assert (HEADER, SECRET_ENV) == (ACTIONS_SECRET_HEADER, ACTIONS_SECRET_ENV)
 
 
 @pytest.mark.rasa

@@ -4,12 +4,16 @@ it. Through the real gateway against the local Bot API server, with the scripted
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram import Update
 
+from bot import received
 from bot.received import JournallingQueue
 from hemu.store import Store
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
@@ -119,3 +123,30 @@ async def test_a_press_left_over_by_a_killed_gateway_is_handled_though_its_answe
         assert [m["text"] for m in said] == ["echo: /request_officer"]
         await wait_until(lambda: store.received.count() == 0)
     assert rasa.texts() == ["/request_officer"]
+
+
+async def test_a_slow_journal_does_not_hold_the_update_and_its_late_entry_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make chaos: with the store locked 40 s, a danger message waited the whole lock for its journal
+    entry (110 came 40 s late)."""
+    monkeypatch.setattr(received, "JOURNAL_WAIT", 0.2)
+    store = migrated(tmp_path)
+    unlocked = threading.Event()
+    keep = store.received.keep
+
+    def locked_keep(*args: Any) -> bool:
+        unlocked.wait(30)
+        return keep(*args)
+
+    monkeypatch.setattr(store.received, "keep", locked_keep)
+    queue = JournallingQueue(store, lambda: NOW)
+    await asyncio.wait_for(queue.put(Update.de_json(message_update(7, "he has a knife"), None)), 5)
+    await asyncio.wait_for(queue.put(Update.de_json(message_update(8, "help"), None)), 1)  # no wait now
+    assert queue.qsize() == 2  # handed on, not waiting for the store
+    unlocked.set()
+    for _ in range(200):
+        if not queue._late:  # noqa: SLF001 - the late writes have finished
+            break
+        await asyncio.sleep(0.05)
+    assert store.received.count() == 0  # written late, deleted at once: not handled again after a restart
