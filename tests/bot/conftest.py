@@ -159,9 +159,12 @@ def buttons(message: dict[str, Any]) -> list[str]:
     return [button.get("callback_data") for row in markup.get("inline_keyboard", []) for button in row]
 
 
-async def press(running: RunningGateway, user_id: int, message_id: int, data: str) -> dict[str, Any]:
-    """Taps a button and returns the bot's answerCallbackQuery ({text, show_alert}) once it came."""
-    pressed = await running.control.press(user_id, message_id, data)
+async def press(
+    running: RunningGateway, user_id: int, message_id: int, data: str, chat_id: int | None = None
+) -> dict[str, Any]:
+    """Taps a button (in ``chat_id``, default the user's own chat) and returns the bot's
+    answerCallbackQuery ({text, show_alert}) once it came."""
+    pressed = await running.control.press(user_id, message_id, data, chat_id=chat_id)
 
     async def answered() -> dict[str, Any] | None:
         for answer in await running.control.callback_answers():

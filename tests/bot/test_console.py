@@ -375,19 +375,7 @@ async def test_the_console_works_only_in_the_officers_own_private_chat(
     case = await open_case_now(gateway)
     card = await latest(gateway, WANG, 2)
     # Someone else's tap on Wang Li's card, in Wang Li's chat (a shared phone, a forwarded card).
-    pressed = await gateway.control.press(ZHAO, card["message_id"], f"o:ack:{case.number}:1", chat_id=WANG)
-
-    async def answered() -> dict | None:
-        return next(
-            (
-                a
-                for a in await gateway.control.callback_answers()
-                if a["callback_query_id"] == pressed["callback_query_id"]
-            ),
-            None,
-        )
-
-    answer = await wait_until(answered)
+    answer = await press(gateway, ZHAO, card["message_id"], f"o:ack:{case.number}:1", chat_id=WANG)
     assert answer["show_alert"] and "只供已登记的民警使用" in answer["text"]  # Zhao Min's app is Chinese
     assert gateway.store.get(case.number).state is CaseState.OPEN
 
