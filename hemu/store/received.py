@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, List, Mapping
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -94,8 +94,9 @@ class ReceivedUpdates:
         ]
 
     def count(self) -> int:
+        """How many updates wait in the journal: counted by the database, since a backlog can be long."""
         with self._reader.connect() as conn:
-            return len(conn.execute(select(received_updates.c.update_id)).all())
+            return int(conn.execute(select(func.count()).select_from(received_updates)).scalar_one())
 
 
 __all__ = ["MAX_RESTARTS", "Received", "ReceivedUpdates"]
