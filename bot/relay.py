@@ -31,8 +31,6 @@ from hemu.language import client_language
 log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 s per chat action
-# Stored instead of a message when /forget could not reach Rasa: the replay loop resets the conversation.
-RESET_MARK = "hemu_reset"
 # Set on a kept message the gateway found dangerous and paged on arrival: the urgent case's number.
 PAGED_MARK = "hemu_urgent_case"
 # The Telegram message a turn comes from (:func:`source_of`), in Rasa's metadata for the actions.

@@ -15,11 +15,12 @@ from bot import loops
 from bot.danger import emergency_number
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
-from bot.relay import NOT_SENT, PAGED_MARK, RESET_MARK, SOURCE_KEY, UNSURE, say, send_replies, typing
+from bot.relay import NOT_SENT, PAGED_MARK, SOURCE_KEY, UNSURE, say, send_replies, typing
 from bot.sending import send
 from hemu.clock import now
 from hemu.store import InboundRecord
 from hemu.store.inbound import DEAD_LETTER
+from hemu.store.records import RESET_MARK
 
 # Rasa's lock on a conversation lasts this long: a turn that was still running has ended by then.
 GRACE = timedelta(seconds=60)

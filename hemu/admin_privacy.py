@@ -46,8 +46,9 @@ def run(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
         f"updates waiting in the journal     {found.journalled_updates}   (deleted once handled)",
         f"officers' Telegram copies recorded {found.officer_copies}   (edited 'details removed' when erased)",
         "",
-        "Also held elsewhere: Rasa's conversations (the tracker store, see README) and the logs, which",
-        "hold ids and kinds, never residents' words (hemu/logs.py).",
+        "Also held elsewhere: Rasa's conversations (the tracker store, see README), erased by /forget and",
+        f"once a resident has written nothing for {days} days and none of their cases holds details; and",
+        "the logs, which hold ids and kinds, never residents' words (hemu/logs.py).",
     ]
     print("\n".join(lines), file=out)
     return 0

@@ -185,7 +185,8 @@ class Retention(_Strict):
     """How long residents' words are kept once their case is over. After ``personal_details_days`` from
     closing (or cancelling), the promise watcher erases a case's personal details as /forget would —
     words, place, parties, contact, comments, notes, the officers' copies in Telegram — and keeps its
-    figures (category, area, times, rating). Delivered messages' texts go after the same time."""
+    figures (category, area, times, rating). Delivered messages' texts go after the same time, and so
+    does the resident's conversation in Rasa (its tracker) once nothing of theirs is newer."""
 
     personal_details_days: int = Field(180, ge=1, le=3_650)
 

@@ -21,10 +21,7 @@ from bot import replies as rendering
 from bot.callbacks import Prefix
 from bot.gateway import gateway_of
 from bot.rasa_client import RasaError, RasaUnavailable
-from bot.relay import (
-    RESET_MARK,
-    say,
-)
+from bot.relay import say
 from bot.resident.common import (
     close_keyboard,
     first_press,
@@ -36,6 +33,7 @@ from bot.resident.common import (
 from bot.sending import send
 from hemu import LANGUAGES
 from hemu.clock import now
+from hemu.store.records import RESET_MARK
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,13 @@ keeps it, the anonymised figures kept."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, Mapping, Sequence
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy import case as case_when
 from sqlalchemy.engine import Connection, Engine, Row
 
@@ -20,7 +21,14 @@ from hemu.store import db
 from hemu.store.audit import add_event
 from hemu.store.checks import nonempty
 from hemu.store.officer_messages import queue_erasure
-from hemu.store.records import ERASED_PREFIX, ERASED_TEXT, InboundStatus, OutboxStatus
+from hemu.store.records import (
+    ERASED_PREFIX,
+    ERASED_TEXT,
+    RESET_MARK,
+    RETENTION_SOURCE,
+    InboundStatus,
+    OutboxStatus,
+)
 from hemu.store.tables import (
     case_events,
     cases,
@@ -31,6 +39,8 @@ from hemu.store.tables import (
     received_updates,
 )
 from hemu.times import require_aware
+
+log = logging.getLogger(__name__)
 
 # Keys of event details and notification payloads that carry what a resident or an officer wrote about
 # the resident; forget_resident() replaces their values.
@@ -121,7 +131,12 @@ class Privacy:
         longer than ``keep`` lose their personal details as with /forget — the resident keeps their id, so
         a later /forget still finds the cases — and delivered or dropped messages older than ``keep``
         lose their texts. At most ``limit`` cases a call (the watcher calls it every sweep); their
-        numbers. Each case gets a ``details_expired`` event."""
+        numbers. Each case gets a ``details_expired`` event.
+
+        Rasa keeps a conversation too (its tracker store), which the store cannot reach: when a
+        resident's last word or last case passes ``keep`` here and nothing of theirs is newer or still
+        being worked, a reset of that conversation is queued (:data:`RESET_MARK`) for the gateway's
+        replay loop — once, since what triggers it is erased in the same transaction."""
         now = require_aware(now, "now")
         cutoff = now - keep
         over = or_(
@@ -137,6 +152,11 @@ class Privacy:
         with self._reader.connect() as conn:  # every sweep asks: one read, not SQLite's write lock each time
             if not conn.execute(select(or_(due_cases, old_texts))).scalar():
                 return []
+        expiring_texts = and_(
+            inbound.c.status.in_([InboundStatus.DELIVERED.value, InboundStatus.DROPPED.value]),
+            inbound.c.created_at < cutoff,
+            inbound.c.text != ERASED_TEXT,
+        )
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(cases)
@@ -145,19 +165,63 @@ class Privacy:
                 .limit(limit)
                 .with_for_update()
             ).all()
+            # Whose conversations may have gone quiet: the writers of the texts expiring now (not of the
+            # rule's own resets) and the residents of the cases expiring now.
+            writers = conn.execute(
+                select(inbound.c.sender)
+                .distinct()
+                .where(
+                    expiring_texts,
+                    or_(inbound.c.source.is_(None), ~inbound.c.source.startswith(RETENTION_SOURCE)),
+                )
+            ).scalars()
+            quiet = sorted({*writers, *(row.resident_id for row in rows)})
             _erase_details(conn, rows, now, {})
             for row in rows:
                 add_event(conn, row.id, now, actor=parties.SYSTEM, kind=EventKind.DETAILS_EXPIRED)
-            conn.execute(
-                update(inbound)
-                .where(
-                    inbound.c.status.in_([InboundStatus.DELIVERED.value, InboundStatus.DROPPED.value]),
-                    inbound.c.created_at < cutoff,
-                    inbound.c.text != ERASED_TEXT,
-                )
-                .values(text=ERASED_TEXT, metadata={})
-            )
+            conn.execute(update(inbound).where(expiring_texts).values(text=ERASED_TEXT, metadata={}))
+            resets = sum(_reset_if_quiet(conn, sender, cutoff, now) for sender in quiet)
+        if resets:
+            log.info("retention: %d residents' conversations in Rasa queued for erasing", resets)
         return [row.number for row in rows]
+
+
+def _reset_if_quiet(conn: Connection, sender: str, cutoff: datetime, now: datetime) -> bool:
+    """Queues the erasing of ``sender``'s conversation in Rasa when they have written nothing since
+    ``cutoff``, nothing of theirs waits to reach Rasa and none of their cases still holds details (being
+    worked, or over for less than the rule's time): the conversation goes with the last of them."""
+    if sender.startswith(ERASED_PREFIX):  # forgotten: /forget reset the conversation already
+        return False
+    newer = exists().where(
+        inbound.c.sender == sender,
+        or_(inbound.c.created_at >= cutoff, inbound.c.status == InboundStatus.PENDING.value),
+    )
+    kept = exists().where(cases.c.resident_id == sender, cases.c.summary != ERASED_TEXT)
+    if conn.execute(select(or_(newer, kept))).scalar():
+        return False
+    chat_id = conn.execute(
+        select(inbound.c.chat_id)
+        .where(inbound.c.sender == sender, inbound.c.chat_id != 0)
+        .order_by(inbound.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if chat_id is None:
+        if not sender.lstrip("-").isdigit():
+            return False
+        chat_id = int(sender)  # a private chat's id is its person's id
+    conn.execute(
+        insert(inbound).values(
+            sender=sender,
+            chat_id=chat_id,
+            text="/restart",
+            metadata={RESET_MARK: True},
+            created_at=now,
+            status=InboundStatus.PENDING.value,
+            attempts=0,
+            source=f"{RETENTION_SOURCE}{now:%Y%m%dT%H%M%S%f}",
+        )
+    )
+    return True
 
 
 def _erase_details(conn: Connection, rows: Sequence[Row], now: datetime, values: Mapping[str, Any]) -> None:

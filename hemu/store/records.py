@@ -17,6 +17,11 @@ from hemu.cases import ACTIVE_STATES, CaseState, Priority
 # nobody can tell whose they were.
 ERASED_PREFIX = "erased:"
 ERASED_TEXT = "[erased]"
+# In a kept message's metadata: not a message but "erase this resident's conversation in Rasa" — queued by
+# /forget when Rasa was away and by the retention rule; the gateway's replay loop carries it out.
+RESET_MARK = "hemu_reset"
+# The ``source`` of the retention rule's resets (+ when): never themselves a reason for another reset.
+RETENTION_SOURCE = "retention:"
 
 
 class OutboxStatus(str, Enum):

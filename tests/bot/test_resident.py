@@ -18,7 +18,7 @@ from bot import relay, resident
 from bot.texts import text
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
-from tests.bot.conftest import report, wait_until
+from tests.bot.conftest import advance, report, wait_until
 
 RESIDENT = 1001
 
@@ -376,6 +376,20 @@ async def test_forget_erases_the_case_data_and_the_conversation(gw: RunningGatew
     case = gw.store.get(number)
     assert case is not None and case.resident_id != str(RESIDENT) and "602" not in (case.summary or "")
     assert gw.store.cases_for_resident(str(RESIDENT)) == []
+
+
+async def test_a_conversation_quiet_past_the_retention_rule_is_erased_in_rasa(
+    clock_file: Path, gw: RunningGateway, rasa: FakeRasa
+) -> None:
+    """The retention rule reaches Rasa's tracker too: the watcher queues a reset, the replay loop sends it."""
+    await gw.control.send_text(RESIDENT, "楼上602天天吵")
+    await shown(gw, "echo: 楼上602天天吵")
+    await wait_until(lambda: gw.store.inbound.messages(str(RESIDENT))[0].status.value == "delivered")
+    assert rasa.resets == []
+    days = gw.gateway.settings.policy.retention.personal_details_days
+    advance(clock_file, days=days + 1)
+    await wait_until(lambda: rasa.resets, timeout=60)
+    assert rasa.resets == [(str(RESIDENT), [{"event": "restart"}])]
 
 
 async def test_forget_can_be_declined(gw: RunningGateway, rasa: FakeRasa) -> None:

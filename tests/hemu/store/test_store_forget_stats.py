@@ -9,6 +9,7 @@ from hemu.kinds import NoticeKind
 from hemu.store import ERASED_PREFIX, ERASED_TEXT, InboundStatus, Notification, OutboxStatus, Store
 from hemu.store.handled import record_handled
 from hemu.store.privacy import held
+from hemu.store.records import RESET_MARK, RETENTION_SOURCE
 from tests.hemu.store.support import DUE, NOW, open_case
 
 
@@ -163,3 +164,33 @@ def test_the_retention_rule_erases_cases_long_over_and_old_message_texts(store: 
         0,
     )
     assert after.oldest_over == NOW + keep
+
+
+def resets(store: Store, sender: str) -> list[int]:
+    """The retention rule's resets queued for ``sender`` (a delivered one loses its mark with its text)."""
+    return [m.id for m in store.inbound.messages(sender) if (m.source or "").startswith(RETENTION_SOURCE)]
+
+
+def test_a_conversation_quiet_past_the_rule_is_queued_for_erasing_in_rasa_once(store: Store) -> None:
+    """Rasa's tracker holds the resident's words too: when their last message and their last case's
+    details pass the rule, the replay loop is asked (a kept reset) to erase it — once, not every sweep,
+    and not while anything of theirs is newer or still kept."""
+    keep = timedelta(days=180)
+    for sender, chat in (("42", 42), ("7", 7), ("9", 9)):
+        store.inbound.mark_delivered(store.inbound.add(sender, chat, "楼上又吵", {}, NOW), NOW)
+    store.inbound.mark_delivered(store.inbound.add("7", 7, "还在吵", {}, NOW + keep), NOW + keep)
+    working = open_case(store, resident_id="9", summary="狗叫")
+    later = NOW + keep + timedelta(days=1)
+    store.privacy.expire(later, keep)
+    assert resets(store, "42") != [] and resets(store, "7") == [] and resets(store, "9") == []
+    queued = store.inbound.messages("42")[-1]
+    assert (queued.status, queued.chat_id, queued.metadata) == (InboundStatus.PENDING, 42, {RESET_MARK: True})
+    store.inbound.mark_delivered(queued.id, later)
+    store.privacy.expire(later + keep * 2, keep)  # its own reset passing the rule is no reason for another
+    assert len(resets(store, "42")) == 1
+    assert resets(store, "7") != []  # its newer message passed the rule in the meantime
+    assert resets(store, "9") == []  # a case still being worked keeps the conversation
+
+    store.transition(working.number, "cancelled", later, "resident:9")
+    assert store.privacy.expire(later + keep * 2, keep) == [working.number]
+    assert resets(store, "9") != []  # the conversation goes with the last case's details
