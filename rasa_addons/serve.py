@@ -8,6 +8,10 @@ arguments without it. With the token, every endpoint of Rasa's HTTP API (``/conv
 the gateway uses for turns, is a channel and stays open to local callers (README, "Security and
 privacy"). Without a token the launcher refuses to start with ``--enable-api``.
 
+Rasa's own log lines pass through :func:`hemu.logs.install` like the gateway's and the action server's:
+one line per entry, phone numbers masked (Rasa logs residents' texts only at DEBUG, but a library's error
+can quote anything).
+
 ``python -m rasa_addons.serve run --model … --enable-api …`` — the same arguments as ``rasa run``.
 """
 
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+from hemu import logs
 
 TOKEN_ENV = "HEMU_RASA_TOKEN"
 
@@ -34,6 +40,7 @@ def arguments(argv: list[str], token: str) -> list[str]:
 
 def main() -> None:
     sys.argv = arguments(sys.argv[1:], os.environ.get(TOKEN_ENV, "").strip())
+    logs.install()  # Rasa's log lines too: ids, not residents' words
     from rasa.__main__ import main as rasa_main  # imported late: Rasa's start-up is heavy
 
     rasa_main()

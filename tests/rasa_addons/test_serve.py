@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import pytest
 
+from rasa_addons import serve
 from rasa_addons.serve import arguments
 
 TOKEN = "a-long-enough-token-123"
@@ -27,3 +31,26 @@ def test_the_api_without_a_real_token_is_refused(token: str) -> None:
 def test_a_token_on_the_command_line_is_refused() -> None:
     with pytest.raises(SystemExit, match="never on the command line"):
         arguments(["run", "--enable-api", "--auth-token", TOKEN], TOKEN)
+
+
+def test_rasas_own_log_lines_are_scrubbed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What Rasa (or a library inside it) logs passes through hemu.logs: a phone number is masked, a
+    newline cannot start a forged line."""
+    import rasa.__main__
+
+    factory = logging.getLogRecordFactory()  # put back afterwards: other tests see logging untouched
+    monkeypatch.setattr(sys, "argv", ["serve", "run", "--model", "m.tar.gz"])
+    monkeypatch.setattr(
+        rasa.__main__,
+        "main",
+        lambda: logging.getLogger("rasa.core").warning("text %r\nINFO forged", "call 13800001234"),
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="rasa.core"):
+            serve.main()
+    finally:
+        logging.setLogRecordFactory(factory)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "rasa.core"]
+    assert "13800001234" not in line and "[phone]" in line and "\n" not in line
