@@ -37,6 +37,9 @@ PAGED_MARK = "hemu_urgent_case"
 SOURCE_KEY = "hemu_source"
 # Rasa taking longer than this over a message: the resident is told (danger answered) while it goes on.
 SLOW_AFTER = 4.0
+# The store taking longer than this to journal a message (locked by another writer): danger in it is
+# answered and paged now, not after the lock (make chaos: 110 came 40 s late with SQLite locked).
+JOURNAL_SLOW = 1.0
 # Why a journalled message is pending, at the start of its last_error: Rasa certainly never saw it
 # (replayed at once), or it may have (the request went out and timed out or failed: the replay first
 # looks in Rasa's tracker for it).
@@ -185,24 +188,31 @@ async def relay(
     message = Message(chat_id, sender, text, metadata, language, words)
     inbound = gateway.store.inbound
     async with state.lock(sender):
+        said: set[str] = set()
+        add = asyncio.ensure_future(
+            asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
+        )
+        await asyncio.wait({add}, timeout=JOURNAL_SLOW)
+        if not add.done() and words:  # the store is slow (locked): danger does not wait for it
+            log.warning("journal slow: screening a message from %s before it is kept", sender)
+            said = await _answer_danger(application, gateway, message)
         try:
-            kept = await asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
+            kept = await add
         except Exception:  # noqa: BLE001 - the store itself is away (locked, unreachable)
             log.exception("could not journal a message from %s: relaying it without the journal", sender)
-            await _relay_unjournalled(application, gateway, message)
+            await _relay_unjournalled(application, gateway, message, said)
             return
         if kept is None:
             log.info("update %s from %s was relayed before: not again", source, sender)
             return
         if await asyncio.to_thread(inbound.waiting_before, sender, kept):
-            await _keep(application, gateway, kept, message, NOT_SENT)
+            await _keep(application, gateway, kept, replace(message, words=words and not said), NOT_SENT)
             return
-        said: set[str] = set()
         turn = asyncio.ensure_future(state.client.turn(sender, text, metadata))
         try:
             async with typing(application, chat_id):
                 await asyncio.wait({turn}, timeout=SLOW_AFTER)
-                if not turn.done():
+                if not turn.done() and not said:
                     said = await _while_slow(application, gateway, message)
                 answers = await turn
         except RasaUnavailable as error:
@@ -267,13 +277,16 @@ async def _screen(application: Application, gateway: Gateway, message: Message) 
     )
 
 
-async def _relay_unjournalled(application: Application, gateway: Gateway, message: Message) -> None:
+async def _relay_unjournalled(
+    application: Application, gateway: Gateway, message: Message, said: set[str]
+) -> None:
     """The store cannot take the message: it still reaches Rasa now, and danger in it is answered and
-    paged by the gateway, which keeps trying to open the urgent case until the store is back
-    (:func:`bot.danger.answer_if_dangerous`). Only if Rasa fails too is the resident asked to send it
-    again — with the emergency number; nothing could keep it."""
+    paged by the gateway (unless ``said`` already holds that answer), which keeps trying to open the
+    urgent case until the store is back (:func:`bot.danger.answer_if_dangerous`). Only if Rasa fails too
+    is the resident asked to send it again — with the emergency number; nothing could keep it."""
     state = gateway.resident_state()
-    said = await _answer_danger(application, gateway, message) if message.words else set()
+    if message.words and not said:
+        said = await _answer_danger(application, gateway, message)
     try:
         async with typing(application, message.chat_id):
             answers = await state.client.turn(message.sender, message.text, message.metadata)

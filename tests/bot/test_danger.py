@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -408,3 +409,32 @@ async def test_a_safety_reply_telegram_will_not_take_now_is_delivered_later(
     assert all(EMERGENCY in line for line in said)
     [case] = urgent_cases(gw)
     assert any(case.number in line for line in said)
+
+
+async def test_danger_is_answered_while_the_store_is_too_slow_to_journal_it(
+    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make chaos, store locked 40 s: the message waited for its journal entry before anyone screened
+    it, and 110 came 40 s late. Now the safety reply and the page come while the journal still waits;
+    once it is kept, Rasa gets the message once and its answer does not repeat the safety reply."""
+    monkeypatch.setattr(relay, "JOURNAL_SLOW", 0.2)
+    unlocked = threading.Event()
+    add = gw.store.inbound.add
+
+    def locked_add(*args: Any) -> Any:
+        unlocked.wait(60)
+        return add(*args)
+
+    monkeypatch.setattr(gw.store.inbound, "add", locked_add)
+    try:
+        await gw.control.send_text(RESIDENT, DANGER_ZH)
+        said = await bot_texts(gw, 2, timeout=20)  # while the journal is still locked
+        assert not unlocked.is_set()
+        assert_safety_and_one_page(gw, said, DANGER_ZH, "zh")
+        assert rasa.texts() == []
+    finally:
+        unlocked.set()
+    said = await bot_texts(gw, 3)
+    assert said[2] == f"echo: {DANGER_ZH}" and rasa.texts() == [DANGER_ZH]
+    await wait_until(lambda: [m.status for m in gw.store.inbound.messages()] == [InboundStatus.DELIVERED])
+    assert len(urgent_cases(gw)) == 1
