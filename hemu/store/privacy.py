@@ -113,7 +113,9 @@ class Privacy:
             conn.execute(
                 update(inbound)
                 .where(inbound.c.sender == resident_id)
-                .values(sender=erased_id, chat_id=0, text=ERASED_TEXT, metadata={})
+                # Rasa's journalled answers read their words back (the recap: place, phone); the source
+                # names their chat.
+                .values(sender=erased_id, chat_id=0, text=ERASED_TEXT, metadata={}, answers=None, source=None)
             )
             # Which Telegram message changed which case: kept (a replay must still add nothing twice),
             # under the erased id. Updates still waiting in the journal hold their words: gone.
@@ -179,7 +181,9 @@ class Privacy:
             _erase_details(conn, rows, now, {})
             for row in rows:
                 add_event(conn, row.id, now, actor=parties.SYSTEM, kind=EventKind.DETAILS_EXPIRED)
-            conn.execute(update(inbound).where(expiring_texts).values(text=ERASED_TEXT, metadata={}))
+            conn.execute(
+                update(inbound).where(expiring_texts).values(text=ERASED_TEXT, metadata={}, answers=None)
+            )
             resets = sum(_reset_if_quiet(conn, sender, cutoff, now) for sender in quiet)
         if resets:
             log.info("retention: %d residents' conversations in Rasa queued for erasing", resets)

@@ -2,8 +2,8 @@
 forgotten ``sqlite3`` shell would) for CHAOS_DB_LOCK_SECONDS — longer than the store's busy timeout —
 while a resident reports danger.
 
-Goal: the urgent case opens late, not never (and its card reaches an officer). The emergency number is
-measured too: the safety reply needs no database.
+Goals: the urgent case opens late, not never (and its card reaches an officer); the emergency number
+comes within EMERGENCY_WITHIN seconds, while the lock still holds — the safety reply needs no database.
 """
 
 from __future__ import annotations
@@ -18,9 +18,17 @@ from tests.chaos.config import Sizes
 from tests.chaos.people import emergency_number
 from tests.chaos.stack import Chaos, sqlite_locked
 
-GOALS = {"urgent case never opened": "0", "card never shown": "0", "duplicates shown": "0"}
 DANGER = "他刚才拿着菜刀说要砍死我"  # the clear tier: an urgent case (tests/e2e)
 EMERGENCY = emergency_number()
+# The update may wait up to 2 s for its fetch journal and 1 s for its message journal (bot/received.py,
+# bot/relay.py) before it is screened; the rest is room for a loaded machine.
+EMERGENCY_WITHIN = 10.0
+GOALS = {
+    "urgent case never opened": "0",
+    "card never shown": "0",
+    "duplicates shown": "0",
+    f"{EMERGENCY} shown after (s)": f"<= {EMERGENCY_WITHIN:.0f}",
+}
 
 
 def run(chaos: Chaos, sizes: Sizes) -> None:
@@ -68,6 +76,10 @@ def run(chaos: Chaos, sizes: Sizes) -> None:
     ):
         no_card.append(f"{cases[0].number}: no officer chat shows its card")
 
+    late = []
+    if emergency_at is None or emergency_at > EMERGENCY_WITHIN:
+        late = [f"chat {resident.chat_id}: {EMERGENCY} after {emergency_at} s, lock held {released_at:.1f} s"]
+
     def shown(value: float | None) -> str:
         return f"{value:.1f}" if value is not None else "never"
 
@@ -76,7 +88,7 @@ def run(chaos: Chaos, sizes: Sizes) -> None:
             scenario="5 store locked during danger",
             size=sizes.size,
             seconds=time.monotonic() - began,
-            goals_met=not (never or no_card or outcome.duplicates),
+            goals_met=not (never or no_card or late or outcome.duplicates),
             figures={
                 "urgent case never opened": len(never),
                 "card never shown": len(no_card),
@@ -92,6 +104,7 @@ def run(chaos: Chaos, sizes: Sizes) -> None:
             evidence=[
                 *never,
                 *no_card,
+                *late,
                 *(f"lost: {line}" for line in outcome.lost),
                 *(f"duplicate: {line}" for line in outcome.duplicates),
                 f"chat {resident.chat_id}: {[audit.short(m.get('text'), 60) for m in resident.messages()]}",
@@ -100,6 +113,7 @@ def run(chaos: Chaos, sizes: Sizes) -> None:
     )
     assert not never, "\n".join(never)
     assert not no_card, "\n".join(no_card)
+    assert not late, "\n".join(late)
     assert not outcome.duplicates, "duplicates shown:\n" + "\n".join(outcome.duplicates)
 
 

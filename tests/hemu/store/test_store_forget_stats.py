@@ -27,7 +27,9 @@ def test_forget_erases_personal_data_everywhere(store: Store) -> None:
         rating_comment="王警官很好",
     )
     theirs = open_case(store, resident_id="7")
-    store.inbound.add("42", 42, "还有一件事", {"language": "zh"}, NOW)
+    answered = store.inbound.add("42", 42, "还有一件事", {"language": "zh"}, NOW, source="m:42:9")
+    # Rasa's answer read the details back (the recap): journalled before it was sent.
+    store.inbound.answer(answered, [{"recipient_id": "42", "text": "地点：柳岸花园7栋 电话：13912345678"}])
     store.inbound.add("7", 7, "hello", {}, NOW)
 
     assert store.privacy.forget_resident("42", NOW + timedelta(minutes=1)) == 1
@@ -59,6 +61,7 @@ def test_forget_erases_personal_data_everywhere(store: Store) -> None:
     assert not store.inbound.has_pending("42") and store.inbound.has_pending("7")
     (erased,) = store.inbound.messages(case.resident_id)
     assert (erased.status, erased.text, erased.metadata) == (InboundStatus.DROPPED, ERASED_TEXT, {})
+    assert (erased.answers, erased.source, erased.chat_id) == (None, None, 0)
     assert store.get(theirs.number).summary == theirs.summary
     # Forgetting twice: nothing left to forget; a new hash each time so ids cannot be linked back.
     assert store.privacy.forget_resident("42", NOW) == 0
@@ -134,6 +137,7 @@ def test_the_retention_rule_erases_cases_long_over_and_old_message_texts(store: 
     working = open_case(store, resident_id="7", summary="狗叫")
     store.officer_messages.keep(old.number, "wang_li", 7001, 20, NOW)
     kept = store.inbound.add("42", 42, "楼上602天天吵", {}, NOW)
+    store.inbound.answer(kept, [{"recipient_id": "42", "text": "地点：楼上602"}])
     store.inbound.mark_delivered(kept, NOW)
     waiting = store.inbound.add("7", 7, "还没人来", {}, NOW)
 
@@ -156,6 +160,7 @@ def test_the_retention_rule_erases_cases_long_over_and_old_message_texts(store: 
     assert store.get(recent.number).summary == "又吵了" and store.get(working.number).summary == "狗叫"
     texts = {m.id: m.text for m in store.inbound.messages("42") + store.inbound.messages("7")}
     assert texts == {kept: ERASED_TEXT, waiting: "还没人来"}  # a message still waiting is never erased
+    assert store.inbound.messages("42")[0].answers is None  # Rasa's answer read the words back
     after = held(store.engine)
     assert (after.cases_with_details, after.over_with_details, after.erased, after.officer_copies) == (
         2,
