@@ -33,7 +33,6 @@ from bot.resident.common import (
 from bot.sending import send
 from hemu import LANGUAGES
 from hemu.clock import now
-from hemu.store.records import RESET_MARK
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +117,6 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             key = "forget_done"
         except (RasaUnavailable, RasaError) as error:
             log.warning("could not reset the Rasa conversation of %s now: %s", resident_id, error)
-            await asyncio.to_thread(
-                gateway.store.inbound.add, resident_id, chat_id, "/restart", {RESET_MARK: True}, now()
-            )
+            await asyncio.to_thread(gateway.store.inbound.queue_reset, resident_id, chat_id, now())
             key = "forget_done_later"
     await send(context.application, chat_id, say(key, language, cases=cases))

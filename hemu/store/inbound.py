@@ -19,12 +19,47 @@ from sqlalchemy.exc import IntegrityError
 from hemu.store import checks, db
 from hemu.store.checks import jsonable, nonempty
 from hemu.store.mappers import inbound_record
-from hemu.store.records import InboundRecord, InboundStatus
+from hemu.store.records import RESET_MARK, InboundRecord, InboundStatus
 from hemu.store.tables import inbound
 from hemu.times import require_aware
 
 # The start of a dead letter's reason: the gateway's replay writes it, /stats and the admin count it.
 DEAD_LETTER = "dead letter: "
+# The text of a queued reset (:func:`reset_row`): what Rasa would be sent, were it a message.
+RESET_TEXT = "/restart"
+
+
+def message_row(
+    sender: str,
+    chat_id: int,
+    text: str,
+    metadata: Mapping[str, Any],
+    now: datetime,
+    source: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """A new pending journal row's columns, checked (see :meth:`InboundQueue.add`)."""
+    nonempty(sender, "sender")
+    checks.chat_id(chat_id)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return {
+        "sender": sender,
+        "chat_id": chat_id,
+        "text": text,
+        "metadata": jsonable(dict(metadata or {}), "metadata"),
+        "created_at": require_aware(now, "now"),
+        "status": InboundStatus.PENDING.value,
+        "attempts": 0,
+        "source": source,
+        "last_error": error,
+    }
+
+
+def reset_row(sender: str, chat_id: int, now: datetime, source: str | None = None) -> dict[str, Any]:
+    """A journal row that is not a message but "erase this conversation in Rasa" (:data:`RESET_MARK`),
+    carried out by the gateway's replay loop."""
+    return message_row(sender, chat_id, RESET_TEXT, {RESET_MARK: True}, now, source)
 
 
 class InboundQueue:
@@ -45,30 +80,22 @@ class InboundQueue:
         """Journal a resident's message; returns its id, or None when ``source`` (the Telegram message)
         was journalled before — Telegram delivering an update again after a crash must not count twice.
         ``error``: why it is kept rather than in flight now (replayed at once, nobody has it)."""
-        nonempty(sender, "sender")
-        checks.chat_id(chat_id)
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        now = require_aware(now, "now")
+        row = message_row(sender, chat_id, text, metadata, now, source, error)
         try:
             with self.engine.begin() as conn:
-                return conn.execute(
-                    insert(inbound).values(
-                        sender=sender,
-                        chat_id=chat_id,
-                        text=text,
-                        metadata=jsonable(dict(metadata or {}), "metadata"),
-                        created_at=now,
-                        status=InboundStatus.PENDING.value,
-                        attempts=0,
-                        source=source,
-                        last_error=error,
-                    )
-                ).inserted_primary_key[0]
+                return conn.execute(insert(inbound).values(**row)).inserted_primary_key[0]
         except IntegrityError:
             if source is None:
                 raise
             return None
+
+    def queue_reset(self, sender: str, chat_id: int, now: datetime) -> int | None:
+        """Queue the erasing of ``sender``'s conversation in Rasa for the replay loop (/forget while Rasa
+        was away); the retention rule queues the same row inside its own transaction (:func:`reset_row`)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(inbound).values(**reset_row(sender, chat_id, now))
+            ).inserted_primary_key[0]
 
     def waiting_before(self, sender: str, inbound_id: int) -> bool:
         """Whether this resident has older messages still pending: a new one waits behind them."""

@@ -20,11 +20,11 @@ from hemu.kinds import EventKind
 from hemu.store import db
 from hemu.store.audit import add_event
 from hemu.store.checks import nonempty
+from hemu.store.inbound import reset_row
 from hemu.store.officer_messages import queue_erasure
 from hemu.store.records import (
     ERASED_PREFIX,
     ERASED_TEXT,
-    RESET_MARK,
     RETENTION_SOURCE,
     InboundStatus,
     OutboxStatus,
@@ -146,19 +146,14 @@ class Privacy:
             and_(cases.c.state == CaseState.CANCELLED.value, cases.c.updated_at < cutoff),
         )
         due_cases = exists().where(over, cases.c.summary != ERASED_TEXT)
-        old_texts = exists().where(
-            inbound.c.status.in_([InboundStatus.DELIVERED.value, InboundStatus.DROPPED.value]),
-            inbound.c.created_at < cutoff,
-            inbound.c.text != ERASED_TEXT,
-        )
-        with self._reader.connect() as conn:  # every sweep asks: one read, not SQLite's write lock each time
-            if not conn.execute(select(or_(due_cases, old_texts))).scalar():
-                return []
         expiring_texts = and_(
             inbound.c.status.in_([InboundStatus.DELIVERED.value, InboundStatus.DROPPED.value]),
             inbound.c.created_at < cutoff,
             inbound.c.text != ERASED_TEXT,
         )
+        with self._reader.connect() as conn:  # every sweep asks: one read, not SQLite's write lock each time
+            if not conn.execute(select(or_(due_cases, exists().where(expiring_texts)))).scalar():
+                return []
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(cases)
@@ -214,16 +209,7 @@ def _reset_if_quiet(conn: Connection, sender: str, cutoff: datetime, now: dateti
             return False
         chat_id = int(sender)  # a private chat's id is its person's id
     conn.execute(
-        insert(inbound).values(
-            sender=sender,
-            chat_id=chat_id,
-            text="/restart",
-            metadata={RESET_MARK: True},
-            created_at=now,
-            status=InboundStatus.PENDING.value,
-            attempts=0,
-            source=f"{RETENTION_SOURCE}{now:%Y%m%dT%H%M%S%f}",
-        )
+        insert(inbound).values(**reset_row(sender, chat_id, now, f"{RETENTION_SOURCE}{now:%Y%m%dT%H%M%S%f}"))
     )
     return True
 
