@@ -18,7 +18,7 @@ from bot import relay, resident
 from bot.texts import text
 from tests.auxil.fakerasa import FakeRasa, rasa_fixture  # noqa: F401 - the ``rasa`` fixture
 from tests.auxil.gateway import RunningGateway, running_gateway
-from tests.bot.conftest import advance, report, wait_until
+from tests.bot.conftest import DANGER_ZH, advance, report, wait_until
 
 RESIDENT = 1001
 
@@ -389,6 +389,28 @@ async def test_a_conversation_quiet_past_the_retention_rule_is_erased_in_rasa(
     days = gw.gateway.settings.policy.retention.personal_details_days
     advance(clock_file, days=days + 1)
     await wait_until(lambda: rasa.resets, timeout=60)
+    assert rasa.resets == [(str(RESIDENT), [{"event": "restart"}])]
+
+
+async def test_danger_behind_a_queued_retention_reset_still_gets_the_emergency_number(
+    clock_file: Path, gw: RunningGateway, rasa: FakeRasa
+) -> None:
+    """The retention rule puts a reset into the resident's queue; a message arriving behind it (Rasa
+    away, so the reset waits) is still screened on arrival: 110 and a page now, and Rasa gets the reset
+    before the message once it is back."""
+    await gw.control.send_text(RESIDENT, "楼上602天天吵")
+    await shown(gw, "echo: 楼上602天天吵")
+    await wait_until(lambda: gw.store.inbound.messages(str(RESIDENT))[0].status.value == "delivered")
+    await rasa.down()
+    advance(clock_file, days=gw.gateway.settings.policy.retention.personal_details_days + 1)
+    await wait_until(lambda: gw.store.inbound.has_pending(str(RESIDENT)), timeout=60)  # the reset, queued
+    before = len(await gw.control.messages(RESIDENT, from_bot=True))
+    await gw.control.send_text(RESIDENT, DANGER_ZH)
+    said = await bot_texts(gw, before + 2)
+    assert "110" in said[before] and "110" in said[before + 1]
+    assert [c.priority.value for c in gw.store.cases_for_resident(str(RESIDENT))] == ["urgent"]
+    await rasa.up()
+    await shown(gw, f"echo: {DANGER_ZH}")
     assert rasa.resets == [(str(RESIDENT), [{"event": "restart"}])]
 
 
