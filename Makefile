@@ -70,8 +70,9 @@ lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-run: train check-config ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all
-	$(PY) scripts/run.py
+WORKERS ?=
+run: train check-config ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all; WORKERS=N Rasa servers on PostgreSQL + Redis
+	$(if $(WORKERS),HEMU_WORKERS=$(WORKERS) )$(PY) scripts/run.py
 
 bench: train bench-cases bench-gateway ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
 	$(PY) bench/nlu_bench.py

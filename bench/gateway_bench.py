@@ -8,7 +8,9 @@ temporary SQLite store) and prints:
   * sustained turns/s with 20 and 100 residents talking at once (each waits for its answers, as people do);
   * case-to-officer-card delay: a case opened at the desk until its card is in the officer's chat;
   * cold start of `make run` (launch until every service printed its ready line), measured first, alone;
-  * resident memory of each process after the load.
+  * resident memory of each process after the load;
+  * with ``--workers 1,2``: the same 100-resident load through the gateway on 1 and on 2 Rasa workers,
+    both on one PostgreSQL tracker store (a throwaway server) with Redis locks for 2, and the ratio.
 Numbers only: nothing here passes or fails.
 
 Per-chat pacing (HEMU_PER_CHAT_PACE, 1 s in production: Telegram's limit per chat) is switched off here so
@@ -43,6 +45,8 @@ from hemu.desk import Report  # noqa: E402
 from hemu.settings import load_settings  # noqa: E402
 from hemu.store import Store  # noqa: E402
 from sandbox.client import ControlClient  # noqa: E402
+from scripts.endpoints import tracker_store  # noqa: E402
+from scripts.pgserver import PgUnavailable, start_server  # noqa: E402
 from scripts.processes import REPO_ROOT, free_port  # noqa: E402
 from scripts.stack import Hemu, start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
@@ -144,7 +148,9 @@ def all_at_once(residents: int, conversation: Callable[[int], list[float]]) -> t
     return latencies, time.perf_counter() - started
 
 
-def bench_throughput(control: ControlClient, counts: list[int], residents: int, base: int) -> None:
+def bench_throughput(
+    control: ControlClient, counts: list[int], residents: int, base: int, label: str = ""
+) -> tuple[float, float]:
     def conversation(n: int) -> list[float]:
         resident = Resident(control, base + n)
         return [
@@ -154,9 +160,10 @@ def bench_throughput(control: ControlClient, counts: list[int], residents: int, 
 
     latencies, elapsed = all_at_once(residents, conversation)
     print(
-        f"{residents:3d} residents at once: {len(latencies) / elapsed:5.1f} turns/s sustained "
+        f"{residents:3d} residents at once{label}: {len(latencies) / elapsed:5.1f} turns/s sustained "
         f"({len(latencies)} turns in {elapsed:.1f} s); per turn {describe(latencies)}"
     )
+    return len(latencies) / elapsed, percentile(latencies, 0.95)
 
 
 def bench_rest_throughput(rasa_url: str, residents: int, base: int) -> None:
@@ -262,6 +269,47 @@ def bench_cold_start() -> None:
         )
 
 
+def bench_workers(model: Path, workers: list[int], residents: int) -> None:
+    """1 vs N Rasa workers under the same load through the gateway, each stack on its own fresh database
+    of one PostgreSQL server (tracker store and cases, as `make run WORKERS=N` runs them)."""
+    try:
+        server = start_server()
+    except PgUnavailable as error:
+        print(f"workers: skipped, {error}")
+        return
+    results: dict[int, float] = {}
+    try:
+        for count in workers:
+            database = server.create_database(f"bench_workers_{count}")
+            with (
+                tempfile.TemporaryDirectory() as work,
+                start_all(
+                    model,
+                    Path(work) / "logs",
+                    env={"DATABASE_URL": database},
+                    gateway_env=GATEWAY_ENV,
+                    trackers=tracker_store(database),
+                    workers=count,
+                ) as hemu,
+            ):
+                assert hemu.bot_api_url is not None
+                control = ControlClient(hemu.bot_api_url, timeout=60)
+                for url in hemu.rasa_urls:  # every worker has loaded and run its model once
+                    rest_turn(url, f"bench-warm-up-{url}", "热身 warm-up")
+                counts = gateway_counts(control, 8_999_001)
+                label = f", {count} Rasa worker{'s' if count > 1 else ''} on PostgreSQL"
+                results[count], _ = bench_throughput(
+                    control, counts, residents, 30_000_000 + count * 100_000, label
+                )
+                print("  RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in hemu.rss().items()))
+    finally:
+        server.stop()
+    if 1 in results:
+        for count, rate in results.items():
+            if count != 1:
+                print(f"{count} workers / 1 worker: {rate / results[1]:.2f}x turns/s")
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -274,6 +322,9 @@ def main() -> int:
     parser.add_argument("--latency-residents", type=int, default=10, help="sequential residents for latency")
     parser.add_argument("--cards", type=int, default=10, help="cases for the officer-card delay")
     parser.add_argument("--no-cold-start", action="store_true", help="skip timing `make run`")
+    parser.add_argument("--workers", default="1,2", help="Rasa workers to compare on PostgreSQL ('' skips)")
+    parser.add_argument("--workers-residents", type=int, default=100, help="residents at once for --workers")
+    parser.add_argument("--only-workers", action="store_true", help="only the --workers comparison")
     args = parser.parse_args()
     model = model_path()
     if not model.is_file():
@@ -282,6 +333,10 @@ def main() -> int:
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     # SIGTERM unwinds like Ctrl-C, so the servers this started are stopped, not orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
+    workers = [int(n) for n in args.workers.split(",") if n.strip()]
+    if args.only_workers:
+        bench_workers(model, workers, args.workers_residents)
+        return 0
     if not args.no_cold_start:
         bench_cold_start()
     with tempfile.TemporaryDirectory() as work:
@@ -310,6 +365,8 @@ def main() -> int:
                 "RSS after the load: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in hemu.rss().items())
             )
         store.close()
+    if workers:
+        bench_workers(model, workers, args.workers_residents)
     return 0
 
 

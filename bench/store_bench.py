@@ -5,7 +5,7 @@ bot would be separate processes. Prints, per backend:
   * cases opened per second (number, events and outbox rows in one transaction each) and latency;
   * state changes per second (each writer acknowledges its own cases);
   * checks: no duplicate numbers, numbers contiguous from 1, event and outbox row counts as expected.
-SQLite uses a temporary file; PostgreSQL a throwaway server (tests/auxil/pgserver.py), skipped when not
+SQLite uses a temporary file; PostgreSQL a throwaway server (scripts/pgserver.py), skipped when not
 installed. Numbers only: nothing here passes or fails, except the checks, which exit non-zero.
 
     PYTHONPATH=. .venv/bin/python bench/store_bench.py [--writers 8] [--cases 100]
@@ -32,7 +32,7 @@ from hemu.cases import CaseState, Priority, parse_case_number  # noqa: E402
 from hemu.kinds import NoticeKind  # noqa: E402
 from hemu.store import Assignment, NewCase, Notification, Store  # noqa: E402
 from hemu.store.tables import case_events, outbox  # noqa: E402
-from tests.auxil.pgserver import PgUnavailable, start_server  # noqa: E402
+from scripts.pgserver import PgUnavailable, start_server  # noqa: E402
 
 T = TypeVar("T")
 OFFICERS = ("chen_hao", "li_ming", "wang_li", "zhang_wei")

@@ -53,9 +53,10 @@ class GatewayConfig:
     # Telegram. Without a real token the gateway talks to the local Bot API server (sandbox, tests).
     token: str
     api_url: str | None  # e.g. http://127.0.0.1:8081 → requests go to {api_url}/bot<token>/<method>
-    # Rasa's REST channel and the action server's health URL (the gateway checks both before a turn).
-    rasa_url: str
-    actions_url: str
+    # Rasa's REST channel and the action server's health URL (the gateway checks both before a turn);
+    # several Rasa workers (bot/rasa_pool.py): worker i calls action server i mod len(actions_urls).
+    rasa_urls: tuple[str, ...]
+    actions_urls: tuple[str, ...]
     # Webhook mode (off: long polling). Telegram must reach webhook_url; the gateway listens on listen:port.
     webhook_url: str | None
     webhook_secret: str | None
@@ -72,6 +73,14 @@ class GatewayConfig:
     # Rasa's HTTP API token (rasa_addons.serve): the gateway reads conversations (/forget, the replay's
     # look in the tracker) and Rasa's status with it. None: Rasa runs without one (not with make run).
     rasa_token: str | None = field(default=None, repr=False)
+
+    @property
+    def rasa_url(self) -> str:
+        return self.rasa_urls[0]
+
+    @property
+    def actions_url(self) -> str:
+        return self.actions_urls[0]
 
     @property
     def webhook_path(self) -> str:
@@ -97,6 +106,17 @@ def telegram_timeouts(env: Mapping[str, str]) -> TelegramTimeouts:
     )
 
 
+def url_list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """One URL, or several separated by commas (one per Rasa worker or action server)."""
+    urls = tuple(url.strip().rstrip("/") for url in (env.get(name) or default).split(",") if url.strip())
+    for url in urls:
+        if urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+            raise ConfigError(f"environment: {name}: {url!r} is not an http(s) URL")
+    if not urls:
+        raise ConfigError(f"environment: {name}: no URL given")
+    return urls
+
+
 def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
     env = os.environ if env is None else env
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
@@ -120,8 +140,8 @@ def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
     return GatewayConfig(
         token=token,
         api_url=api_url,
-        rasa_url=env.get("HEMU_RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
-        actions_url=env.get("HEMU_ACTIONS_URL", f"http://127.0.0.1:{actions_port}").rstrip("/"),
+        rasa_urls=url_list(env, "HEMU_RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+        actions_urls=url_list(env, "HEMU_ACTIONS_URL", f"http://127.0.0.1:{actions_port}"),
         webhook_url=webhook_url,
         webhook_secret=secret,
         webhook_listen=env.get("HEMU_WEBHOOK_LISTEN", "127.0.0.1"),

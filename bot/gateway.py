@@ -17,7 +17,7 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.config import GatewayConfig
-from bot.rasa_client import RasaClient
+from bot.rasa_pool import RasaPool
 from bot.replies import ButtonKeys
 from bot.throttle import MessageWindow
 from hemu import clock
@@ -34,7 +34,7 @@ class ResidentState:
     per-chat ordering cannot see the loop).
     """
 
-    client: RasaClient
+    client: RasaPool
     keys: ButtonKeys = field(default_factory=ButtonKeys)
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(default_factory=weakref.WeakValueDictionary)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -136,8 +136,11 @@ class Gateway:
         if self.resident is None:
             config = self.config
             self.resident = ResidentState(
-                client=RasaClient(
-                    config.rasa_url, config.actions_url, timeout=config.rasa_timeout, token=config.rasa_token
+                client=RasaPool.from_urls(
+                    config.rasa_urls,
+                    config.actions_urls,
+                    timeout=config.rasa_timeout,
+                    token=config.rasa_token,
                 )
             )
         return self.resident

@@ -90,6 +90,16 @@ class RasaClient:
 
     # -- health -------------------------------------------------------------------------------------
 
+    @property
+    def known_health(self) -> bool | None:
+        """The last health check's answer while it is fresh (``health_ttl``); None: ask again before use.
+
+        A pool of workers (bot/rasa_pool.py) passes over one known to be down, and tries it again once
+        this has expired, so a worker that comes back is back in the rotation within seconds."""
+        if self._health is None or time.monotonic() - self._health_at > self.health_ttl:
+            return None
+        return self._health
+
     def forget_health(self) -> None:
         """A failed request proves more than a cached "healthy": check again next time."""
         self._health = None

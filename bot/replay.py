@@ -14,7 +14,8 @@ from telegram.ext import Application
 from bot import loops
 from bot.danger import emergency_number
 from bot.gateway import Gateway
-from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
+from bot.rasa_client import RasaError, RasaUnavailable
+from bot.rasa_pool import RasaPool
 from bot.relay import NOT_SENT, PAGED_MARK, SOURCE_KEY, UNSURE, say, send_replies, typing
 from bot.sending import send
 from hemu.clock import now
@@ -137,7 +138,7 @@ async def _answers(
     return answers
 
 
-async def _events(client: RasaClient, sender: str) -> list[dict[str, Any]]:
+async def _events(client: RasaPool, sender: str) -> list[dict[str, Any]]:
     """The conversation's events, or none when Rasa will not show them (its API off or behind a token):
     the message is then sent again after the grace, as if Rasa never had it."""
     try:

@@ -39,11 +39,15 @@ TRACKER_FILE = "rasa-trackers.sqlite3"
 SANDBOX_TRACKER_FILE = "sandbox-trackers.sqlite3"
 STORE_CLASS = "rasa_addons.tracker_store.HemuSQLTrackerStore"
 PASSWORD_ENV = "HEMU_TRACKER_STORE_PASSWORD"
+LOCK_STORE_ENV = "REDIS_URL"
+LOCK_PASSWORD_ENV = "HEMU_LOCK_STORE_PASSWORD"
+LOCK_KEY_PREFIX = "hemu"
 
 
 @dataclass(frozen=True)
 class TrackerStore:
-    """The ``tracker_store`` section of the endpoints file, and what Rasa needs in its environment."""
+    """A ``tracker_store`` or ``lock_store`` section of the endpoints file, and what Rasa needs in its
+    environment for it."""
 
     endpoint: dict[str, Any]
     shown: str  # where the conversations are, for a person (no password)
@@ -94,17 +98,87 @@ def tracker_store(url: str) -> TrackerStore:
     return TrackerStore(endpoint=endpoint, shown=shown, env=secrets)
 
 
-def write_endpoints(path: Path, action_port: int, trackers: TrackerStore | None = None) -> Path:
-    """The file ``rasa run --endpoints`` reads; without ``trackers`` Rasa keeps conversations in memory."""
+def lock_store(url: str) -> TrackerStore:
+    """Rasa's Redis lock store for ``redis://[:password@]host:port[/db]``: with several Rasa workers it
+    keeps one conversation's turns in order whichever worker takes them (Rasa's own in-process locks
+    cannot see another process). The password, like the tracker store's, stays in the environment."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "redis":
+        raise ValueError(f"{url!r}: expected redis://host:port/db")
+    endpoint: dict[str, Any] = {
+        "type": "redis",
+        "url": parsed.host or HOST,
+        "port": parsed.port or 6379,
+        "db": int(parsed.database or 0),
+        "key_prefix": LOCK_KEY_PREFIX,
+    }
+    secrets: dict[str, str] = {}
+    if parsed.password:
+        endpoint["password"] = "${" + LOCK_PASSWORD_ENV + "}"
+        secrets[LOCK_PASSWORD_ENV] = str(parsed.password)
+    return TrackerStore(endpoint=endpoint, shown=parsed.render_as_string(hide_password=True), env=secrets)
+
+
+def write_endpoints(
+    path: Path, action: int | str, trackers: TrackerStore | None = None, locks: TrackerStore | None = None
+) -> Path:
+    """The file ``rasa run --endpoints`` reads. ``action``: the action server's port on loopback, or its
+    base URL (another host: docker-compose). Without ``trackers`` Rasa keeps conversations in memory,
+    without ``locks`` its conversation locks are its own process's (right for a single worker)."""
     # The action server answers only requests with the shared secret (actions/server.py); Rasa reads the
     # value from its environment when it loads this file, so the secret is never written here.
+    base = f"http://{HOST}:{action}" if isinstance(action, int) else action.rstrip("/")
     action_endpoint = {
-        "url": f"http://{HOST}:{action_port}/webhook",
+        "url": f"{base}/webhook",
         "headers": {ACTIONS_SECRET_HEADER: "${" + ACTIONS_SECRET_ENV + "}"},
     }
     content: dict[str, Any] = {"action_endpoint": action_endpoint}
     if trackers is not None:
         content["tracker_store"] = trackers.endpoint
+    if locks is not None:
+        content["lock_store"] = locks.endpoint
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scripts.endpoints OUT``: the endpoints file for one Rasa worker of a deployment
+    (docker-compose.yml, systemd), from the same environment `make run` reads — ``HEMU_ACTIONS_URL``
+    (this worker's action server), ``DATABASE_URL``/``HEMU_TRACKER_STORE``, ``REDIS_URL`` — so a
+    deployment's Rasa is configured by the code `make run` uses, not by a second hand-written file."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m scripts.endpoints", description=main.__doc__)
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    action = (os.environ.get("HEMU_ACTIONS_URL") or "").split(",")[0].strip() or f"http://{HOST}:5055"
+    try:
+        url = tracker_store_url(os.environ)
+        trackers = tracker_store(url) if url else None
+        redis = (os.environ.get(LOCK_STORE_ENV) or "").strip()
+        locks = lock_store(redis) if redis else None
+    except ValueError as error:
+        print(f"endpoints: {error}", file=sys.stderr)
+        return 2
+    write_endpoints(args.out, action, trackers, locks)
+    missing = [
+        name
+        for name in {**(trackers.env if trackers else {}), **(locks.env if locks else {})}
+        if not os.environ.get(name)
+    ]
+    if missing:
+        print(
+            f"endpoints: Rasa also needs {', '.join(missing)} in its environment (the passwords)",
+            file=sys.stderr,
+        )
+    print(
+        f"{args.out}: actions {action}, conversations in {trackers.shown if trackers else 'memory'}, "
+        f"locks in {locks.shown if locks else 'this process'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

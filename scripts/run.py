@@ -8,8 +8,12 @@ Environment: HEMU_RASA_PORT (5005), HEMU_ACTIONS_PORT (5055), HEMU_SANDBOX_PORT 
 (logs/), DATABASE_URL (var/hemu.sqlite3), HEMU_TRACKER_STORE (where Rasa keeps conversations, so they
 survive a restart: var/rasa-trackers.sqlite3, or DATABASE_URL's PostgreSQL; ``memory`` for none; see
 scripts/endpoints.py), HEMU_CLOCK_FILE (optional shared clock shift), TELEGRAM_BOT_TOKEN
-(real Telegram instead of the sandbox). In sandbox mode every active roster officer gets a fresh invite code,
-written to <log dir>/sandbox-officers.json for the page's one-click "register" buttons.
+(real Telegram instead of the sandbox), HEMU_WORKERS (`make run WORKERS=N`: N Rasa servers, default 1),
+HEMU_ACTION_SERVERS (default: as many as workers), REDIS_URL (the workers' lock store; without it `make run`
+starts its own Redis). Several workers share conversations in PostgreSQL: DATABASE_URL's, or — when no
+database is named — a PostgreSQL server the project starts itself, kept in <var>/postgres. In sandbox mode
+every active roster officer gets a fresh invite code, written to <log dir>/sandbox-officers.json for the
+page's one-click "register" buttons.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -36,12 +41,15 @@ from hemu.store.db import var_dir  # noqa: E402
 from hemu.store.purpose import Purpose, WrongDatabase  # noqa: E402
 from scripts import logfiles  # noqa: E402
 from scripts.endpoints import (  # noqa: E402
+    LOCK_STORE_ENV,
     SANDBOX_TRACKER_FILE,
     TRACKER_FILE,
     TrackerStore,
+    lock_store,
     tracker_store,
     tracker_store_url,
 )
+from scripts.pgserver import PgUnavailable, start_server  # noqa: E402
 from scripts.processes import HOST, REPO_ROOT, Service, ServiceFailed  # noqa: E402
 from scripts.stack import start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
@@ -86,6 +94,45 @@ def busy_ports(ports: dict[str, int]) -> list[str]:
             except OSError:
                 busy.append(f"{name}={port}")
     return busy
+
+
+def count_from_env(name: str, default: int, highest: int = 16) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+        raise SystemExit(f"{name}={raw!r}: expected a whole number from 1 to {highest}")
+    return int(raw)
+
+
+def is_postgres(url: str) -> bool:
+    return bool(url) and make_url(url).get_backend_name() in ("postgresql", "postgres")
+
+
+@contextmanager
+def database_for_workers(shared: dict[str, str], workers: int, sandbox: bool, named: bool) -> Iterator[None]:
+    """Several Rasa workers continue each other's conversations, so they share them in PostgreSQL (and
+    the case store goes there too). ``named``: a database was chosen by environment — it must then be
+    PostgreSQL; otherwise the project's own server, kept in <var>/postgres, runs for as long as Hemu."""
+    url = shared.get("DATABASE_URL", "")
+    if workers == 1 or is_postgres(url):
+        yield
+        return
+    if named:
+        raise SystemExit(
+            f"WORKERS={workers} needs PostgreSQL (they share conversations); the case store is {url}"
+        )
+    try:
+        server = start_server(kept_in=var_dir() / "postgres")
+    except PgUnavailable as error:
+        raise SystemExit(f"WORKERS={workers} needs PostgreSQL: {error}") from None
+    try:
+        shared["DATABASE_URL"] = server.create_database("sandbox" if sandbox else "hemu", exist_ok=True)
+        print(
+            f"PostgreSQL for {workers} workers: {shown_url(shared['DATABASE_URL'])} ({server.base})",
+            flush=True,
+        )
+        yield
+    finally:
+        server.stop()
 
 
 def log_dir_from_env() -> Path:
@@ -180,9 +227,40 @@ def main() -> int:
     # Every process reads the same case store and clock (the gateway's and the actions' "now" must agree).
     # (The gateway gets Rasa's and the actions' URLs from start_all.)
     shared = {name: os.environ[name] for name in ("DATABASE_URL", "HEMU_CLOCK_FILE") if os.environ.get(name)}
+    named = bool(
+        shared.get("DATABASE_URL") or (not token and os.environ.get(SANDBOX_DATABASE_ENV, "").strip())
+    )
     if not token:  # the sandbox's play cases never go into a station's database (hemu.store.purpose)
         shared["DATABASE_URL"] = sandbox_database_url(os.environ)
+    workers = count_from_env("HEMU_WORKERS", 1)
+    action_servers = count_from_env("HEMU_ACTION_SERVERS", workers)
+    with database_for_workers(shared, workers, sandbox=not token, named=named):
+        return run(model, token, ports, log_dir, shared, workers, action_servers)
+
+
+def run(
+    model: Path,
+    token: str,
+    ports: dict[str, int],
+    log_dir: Path,
+    shared: dict[str, str],
+    workers: int,
+    action_servers: int,
+) -> int:
     trackers = trackers_from_env({**os.environ, **shared}, sandbox=not token)
+    if workers > 1 and trackers is None:
+        print(
+            f"WORKERS={workers} needs conversations in the database, not HEMU_TRACKER_STORE=memory",
+            file=sys.stderr,
+        )
+        return 2
+    locks = None
+    if workers > 1 and os.environ.get(LOCK_STORE_ENV, "").strip():
+        try:
+            locks = lock_store(os.environ[LOCK_STORE_ENV].strip())
+        except ValueError as error:
+            print(f"{LOCK_STORE_ENV}: {error}", file=sys.stderr)
+            return 2
 
     officers_file = None
     with Store.from_url(shared.get("DATABASE_URL")) as store:
@@ -203,7 +281,15 @@ def main() -> int:
     # Ctrl-C reaches only this process, which stops them in order.
     signal.signal(signal.SIGINT, _on_stop_signal)
     signal.signal(signal.SIGTERM, _on_stop_signal)
-    what = "Rasa, the action server, the gateway" + ("" if token else " and the sandbox (local Telegram)")
+    what = (
+        (
+            f"{workers} Rasa workers, {action_servers} action servers"
+            if workers > 1
+            else "Rasa, the action server"
+        )
+        + ", the gateway"
+        + ("" if token else " and the sandbox (local Telegram)")
+    )
     print(f"starting {what} (logs in {log_dir}) ...", flush=True)
     kept = trackers.shown if trackers else "memory only (lost when Rasa stops)"
     print(f"conversations kept in {kept}", flush=True)
@@ -219,6 +305,9 @@ def main() -> int:
             officers_file=officers_file,
             on_ready=print_ready,
             trackers=trackers,
+            workers=workers,
+            action_servers=action_servers,
+            locks=locks,
         ) as hemu:
             print(f"all ready in {time.monotonic() - launched:.1f} s", flush=True)
             if hemu.bot_api_url:

@@ -16,12 +16,15 @@ from scripts import run
 from scripts.endpoints import (
     ACTIONS_SECRET_ENV,
     ACTIONS_SECRET_HEADER,
+    LOCK_PASSWORD_ENV,
     PASSWORD_ENV,
     STORE_CLASS,
+    lock_store,
     tracker_store,
     tracker_store_url,
     write_endpoints,
 )
+from scripts.endpoints import main as endpoints_main
 
 PG = "postgresql://hemu:s3cret@db.internal:6432/hemu"
 
@@ -121,3 +124,40 @@ def test_without_a_tracker_store_rasa_keeps_memory(tmp_path: Path) -> None:
     """What the end-to-end tests use (each module its own Rasa), never writing into var/."""
     path = write_endpoints(tmp_path / "endpoints.yml", 5055)
     assert read_endpoint_config(str(path), "tracker_store") is None
+
+
+def test_several_workers_lock_conversations_in_redis_with_the_password_kept_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    locks = lock_store("redis://:p4ss@cache.internal:6380/2")
+    path = write_endpoints(tmp_path / "endpoints.yml", "http://actions-2:5055/", tracker_store(PG), locks)
+    assert "p4ss" not in path.read_text(encoding="utf-8")
+    monkeypatch.setenv(LOCK_PASSWORD_ENV, "p4ss")
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret")
+    config = read_endpoint_config(str(path), "lock_store")
+    assert config is not None and config.type == "redis" and config.url == "cache.internal"
+    assert config.kwargs == {"port": 6380, "db": 2, "key_prefix": "hemu", "password": "p4ss"}
+    assert locks.env == {LOCK_PASSWORD_ENV: "p4ss"}
+    actions = read_endpoint_config(str(path), "action_endpoint")
+    assert actions is not None and actions.url == "http://actions-2:5055/webhook"
+    with pytest.raises(ValueError, match="redis://"):
+        lock_store("postgresql://x/y")
+
+
+def test_a_deployments_rasa_gets_its_endpoints_from_the_same_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m scripts.endpoints OUT` (docker-compose, systemd) writes what `make run` would."""
+    monkeypatch.setenv("DATABASE_URL", PG)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    monkeypatch.setenv("HEMU_ACTIONS_URL", "http://10.0.0.5:5055,http://10.0.0.6:5055")
+    out = tmp_path / "endpoints.yml"
+    assert endpoints_main([str(out)]) == 0
+    assert "HEMU_TRACKER_STORE_PASSWORD" in capsys.readouterr().err  # the password must be given to Rasa
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret")
+    assert read_endpoint_config(str(out), "action_endpoint").url == "http://10.0.0.5:5055/webhook"
+    assert read_endpoint_config(str(out), "lock_store").type == "redis"
+    assert read_endpoint_config(str(out), "tracker_store").type == STORE_CLASS
+    monkeypatch.setenv("REDIS_URL", "memcached://x")
+    assert endpoints_main([str(out)]) == 2

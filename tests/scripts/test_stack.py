@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scripts import processes, stack
+from scripts.endpoints import tracker_store
 from scripts.processes import HOST, Service, ServiceFailed, launch, wait_all_ready
 from scripts.stack import start_gateway
 
@@ -155,3 +156,37 @@ def test_start_all_with_a_token_starts_no_local_server(
     assert "HEMU_BOT_API_URL" not in gateway
     assert started["actions"]["DATABASE_URL"] == gateway["DATABASE_URL"] == "sqlite:///x.sqlite3"
     assert started["actions"]["HEMU_CLOCK_FILE"] == gateway["HEMU_CLOCK_FILE"]
+
+
+def test_start_all_with_two_workers_gives_each_its_own_endpoints_and_the_gateway_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run WORKERS=2`: rasa and rasa-2 on their own ports, each calling its action server, both
+    locking in the stack's own Redis; the gateway spreads over both."""
+    started: dict[str, list[object]] = {}
+
+    def fake(*args: object, **kwargs: object) -> Service:
+        name = str(args[-1] if args and isinstance(args[-1], str) else kwargs.get("name", "?"))
+        service = launch(name, python("import time; time.sleep(60)"), tmp_path, "http://x/")
+        service.ready_after = 0.0
+        started[name] = list(args)
+        return service
+
+    for function in ("start_action_server", "start_rasa", "start_redis", "start_local_api", "start_gateway"):
+        monkeypatch.setattr(stack, function, fake)
+    trackers = tracker_store(f"sqlite:///{tmp_path / 'trackers.sqlite3'}")
+    with stack.start_all(
+        tmp_path / "model.tar.gz", tmp_path, telegram=False, trackers=trackers, workers=2
+    ) as hemu:
+        assert sorted(hemu.services) == ["actions", "actions-2", "rasa", "rasa-2", "redis"]
+        first, second = (path.read_text(encoding="utf-8") for path in hemu.endpoint_files)
+        assert f":{hemu.action_ports[0]}/webhook" in first and f":{hemu.action_ports[1]}/webhook" in second
+        assert f"port: {hemu.redis_port}" in first and f"port: {hemu.redis_port}" in second
+        assert hemu.gateway_env["HEMU_RASA_URL"] == ",".join(hemu.rasa_urls)
+        assert len(set(hemu.rasa_ports)) == 2
+    assert not any(service.alive for service in hemu.services.values())
+    with (
+        pytest.raises(ValueError, match="shared tracker store"),
+        stack.start_all(tmp_path / "model.tar.gz", tmp_path, telegram=False, workers=2),
+    ):
+        pytest.fail("two workers started on memory trackers")
