@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos fuzz lint run run-actions bench bench-cases bench-gateway bench-thresholds clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos fuzz lint run run-actions bench bench-cases bench-gateway bench-thresholds bench-turn clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -74,11 +74,14 @@ WORKERS ?=
 run: train check-config ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all; WORKERS=N Rasa servers on PostgreSQL + Redis
 	$(if $(WORKERS),HEMU_WORKERS=$(WORKERS) )$(PY) scripts/run.py
 
-bench: train bench-cases bench-gateway ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
+bench: train bench-cases bench-gateway bench-turn ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
 	$(PY) bench/nlu_bench.py
 
 bench-thresholds: setup ## danger thresholds on a fifth of the training lines held back (a second view; policy.yml chooses on the development sets)
 	$(PY) bench/risk_thresholds.py
+
+bench-turn: train ## CPU per resident turn (Rasa, actions), turn 1 vs turn 50, where Rasa's CPU goes (py-spy)
+	$(PY) bench/turn_cost.py --profile 20
 
 bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS
 	$(PY) bench/gateway_bench.py

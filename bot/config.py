@@ -7,6 +7,7 @@ start-up with a message naming the variable.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlparse
@@ -73,6 +74,9 @@ class GatewayConfig:
     # Rasa's HTTP API token (rasa_addons.serve): the gateway reads conversations (/forget, the replay's
     # look in the tracker) and Rasa's status with it. None: Rasa runs without one (not with make run).
     rasa_token: str | None = field(default=None, repr=False)
+    # This gateway among several on one database (the kept messages it works on are its own for a
+    # while): stable across restarts, so a restarted gateway takes its own back at once.
+    gateway_id: str = "gateway"
 
     @property
     def rasa_url(self) -> str:
@@ -104,6 +108,16 @@ def telegram_timeouts(env: Mapping[str, str]) -> TelegramTimeouts:
             for variable, (name, low, high) in TELEGRAM_TIMEOUT_ENV.items()
         }
     )
+
+
+def gateway_id(env: Mapping[str, str], webhook_url: str | None) -> str:
+    """``HEMU_GATEWAY_ID``, else this machine and the way updates arrive: only one gateway can poll a
+    bot, so several on one machine are webhook gateways on different ports."""
+    chosen = env.get("HEMU_GATEWAY_ID", "").strip()
+    if not chosen:
+        how = f"webhook{env.get('HEMU_WEBHOOK_PORT', '8443')}" if webhook_url else "polling"
+        chosen = f"{socket.gethostname()}:{how}"
+    return chosen[-32:]
 
 
 def url_list(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
@@ -152,5 +166,6 @@ def load_gateway_config(env: Mapping[str, str] | None = None) -> GatewayConfig:
         per_chat_pace=number(env, "HEMU_PER_CHAT_PACE", 1.0, 0, 10),
         rasa_timeout=number(env, "HEMU_RASA_TIMEOUT", 60.0, 1, 600),
         rasa_token=env.get("HEMU_RASA_TOKEN", "").strip() or None,
+        gateway_id=gateway_id(env, webhook_url),
         telegram=telegram_timeouts(env),
     )

@@ -11,7 +11,7 @@ import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram.ext import ContextTypes
@@ -48,6 +48,8 @@ class ResidentState:
     tried: dict[int, tuple[float, bool]] = field(default_factory=dict)
     # When this gateway started: a message journalled before then was in flight in a gateway that died.
     started_at: datetime = field(default_factory=clock.now)
+    # This gateway among several on one database: it owns the kept messages it works on (the replay).
+    owner: str = "gateway"
     # Messages read per resident in the last minute (resident_limits.messages_per_minute).
     window: MessageWindow = field(default_factory=MessageWindow)
 
@@ -129,6 +131,12 @@ class Gateway:
     resident: ResidentState | None = None
 
     @property
+    def lease(self) -> timedelta:
+        """How long a message this gateway took is its own: a whole turn (``rasa_timeout``) and the
+        time Rasa may still work on it after the gateway gave up (bot/replay.py, ``GRACE``)."""
+        return timedelta(seconds=self.config.rasa_timeout + 60)
+
+    @property
     def officer_language(self) -> str:
         return self.settings.station.station.default_language
 
@@ -141,7 +149,8 @@ class Gateway:
                     config.actions_urls,
                     timeout=config.rasa_timeout,
                     token=config.rasa_token,
-                )
+                ),
+                owner=config.gateway_id,
             )
         return self.resident
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from telegram import Update, User
@@ -189,8 +190,10 @@ async def relay(
     inbound = gateway.store.inbound
     async with state.lock(sender):
         said: set[str] = set()
+        # Journalled as this gateway's for a lease: another gateway's replay leaves it alone meanwhile.
+        journal = partial(inbound.add, owner=state.owner, lease_until=now() + gateway.lease)
         add = asyncio.ensure_future(
-            asyncio.to_thread(inbound.add, sender, chat_id, text, metadata, now(), source)
+            asyncio.to_thread(journal, sender, chat_id, text, metadata, now(), source)
         )
         await asyncio.wait({add}, timeout=JOURNAL_SLOW)
         if not add.done() and words:  # the store is slow (locked): danger does not wait for it
@@ -220,6 +223,8 @@ async def relay(
             why = f"{NOT_SENT if not error.reached else UNSURE}{error}"[:500]
             await asyncio.to_thread(inbound.mark_attempt, kept, now(), why)
             state.failed_turn(kept, error.timed_out)
+            if not error.reached:  # Rasa never had it: any gateway's replay may take it at once
+                await asyncio.to_thread(inbound.release, kept)
             screen = words and not said  # danger already answered while Rasa was slow: not twice
             await _keep(application, gateway, kept, replace(message, words=screen), None)
             return
@@ -317,6 +322,8 @@ async def _keep(
             await asyncio.to_thread(gateway.store.inbound.note, kept, metadata, None)
     if behind:
         await asyncio.to_thread(gateway.store.inbound.note, kept, None, f"{behind}behind earlier messages")
+        # Whichever gateway replays the earlier ones takes this one with them.
+        await asyncio.to_thread(gateway.store.inbound.release, kept)
     emergency = emergency_number(gateway)
     if behind:
         await send(application, message.chat_id, say("queued_behind", message.language, emergency=emergency))

@@ -14,7 +14,7 @@ from telegram.ext import Application
 from bot import loops
 from bot.danger import emergency_number
 from bot.gateway import Gateway
-from bot.rasa_client import RasaError, RasaUnavailable
+from bot.rasa_client import IN_FLIGHT, RasaError, RasaUnavailable
 from bot.rasa_pool import RasaPool
 from bot.relay import NOT_SENT, PAGED_MARK, SOURCE_KEY, UNSURE, say, send_replies, typing
 from bot.sending import send
@@ -46,8 +46,15 @@ async def replay_once(application: Application, gateway: Gateway) -> int:
     if not await state.client.healthy():
         return 0
     senders = list(dict.fromkeys(record.sender for record in pending))
-    done = await asyncio.gather(*(replay_sender(application, gateway, sender) for sender in senders))
-    return sum(done)
+    # As many residents at once as Rasa's workers can take (and a few in hand): a gateway claims a
+    # resident as it starts on them, so with several gateways the others take the rest meanwhile.
+    at_once = asyncio.Semaphore(2 * IN_FLIGHT * len(state.client.clients))
+
+    async def one(sender: str) -> int:
+        async with at_once:
+            return await replay_sender(application, gateway, sender)
+
+    return sum(await asyncio.gather(*(one(sender) for sender in senders)))
 
 
 async def replay_sender(application: Application, gateway: Gateway, sender: str) -> int:
@@ -59,6 +66,9 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
     replay never makes Rasa take a message twice. A message Rasa keeps failing on while both servers
     answer is set aside as a dead letter after ``delivery.inbound_max_failures`` tries, the resident
     told, so it cannot block their later messages for ever.
+
+    Another gateway working on this resident's messages (several on one database) owns them for a lease
+    (``InboundQueue.claim_sender``): this one leaves them alone until that gateway is done or gone.
 
     A message the gateway paged on arrival (:data:`PAGED_MARK`) is still handed to Rasa while its urgent
     case is active: the conversation must know about the danger (no mediation advice after violence, the
@@ -74,6 +84,11 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
         # Re-read under the lock: /forget may have dropped these messages since the loop looked.
         records = await asyncio.to_thread(store.inbound.pending, 500, sender)
         for record in records:
+            # Several gateways on one database: this resident's messages go to Rasa from one of them,
+            # in order. Renewed per message, so a long queue never outlives its lease.
+            claim = store.inbound.claim_sender
+            if not await asyncio.to_thread(claim, sender, state.owner, now(), gateway.lease):
+                break
             metadata = dict(record.metadata or {})
             language = metadata.get("language") or gateway.settings.station.station.default_language
             paged = metadata.get(PAGED_MARK)

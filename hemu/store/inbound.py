@@ -9,7 +9,7 @@ replayed; one with answers is only sent again (at least once, never asked of Ras
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, List, Mapping
 
 from sqlalchemy import func, insert, select, update
@@ -37,6 +37,8 @@ def message_row(
     now: datetime,
     source: str | None = None,
     error: str | None = None,
+    owner: str | None = None,
+    lease_until: datetime | None = None,
 ) -> dict[str, Any]:
     """A new pending journal row's columns, checked (see :meth:`InboundQueue.add`)."""
     nonempty(sender, "sender")
@@ -53,6 +55,8 @@ def message_row(
         "attempts": 0,
         "source": source,
         "last_error": error,
+        "owner": owner,
+        "lease_until": require_aware(lease_until, "lease_until") if lease_until else None,
     }
 
 
@@ -76,11 +80,15 @@ class InboundQueue:
         now: datetime,
         source: str | None = None,
         error: str | None = None,
+        owner: str | None = None,
+        lease_until: datetime | None = None,
     ) -> int | None:
         """Journal a resident's message; returns its id, or None when ``source`` (the Telegram message)
         was journalled before — Telegram delivering an update again after a crash must not count twice.
-        ``error``: why it is kept rather than in flight now (replayed at once, nobody has it)."""
-        row = message_row(sender, chat_id, text, metadata, now, source, error)
+        ``error``: why it is kept rather than in flight now (replayed at once, nobody has it).
+        ``owner``: the gateway taking it to Rasa now, which keeps it from other gateways until
+        ``lease_until`` (:meth:`claim_sender`)."""
+        row = message_row(sender, chat_id, text, metadata, now, source, error, owner, lease_until)
         try:
             with self.engine.begin() as conn:
                 return conn.execute(insert(inbound).values(**row)).inserted_primary_key[0]
@@ -96,6 +104,32 @@ class InboundQueue:
             return conn.execute(
                 insert(inbound).values(**reset_row(sender, chat_id, now))
             ).inserted_primary_key[0]
+
+    def claim_sender(self, sender: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Take (or renew) all of ``sender``'s pending messages for gateway ``owner`` until now + lease;
+        False, changing nothing, while any of them is another gateway's under a lease still running.
+
+        Several gateways on one database each run a replay loop: without this, two could hand the same
+        resident's messages to Rasa at once. All of a resident's messages or none, because their order
+        matters. The rows are locked for the decision (PostgreSQL ``FOR UPDATE``; SQLite's writer lock,
+        as every write transaction here begins IMMEDIATE), so two claims cannot both win."""
+        now = require_aware(now, "now")
+        if lease <= timedelta(0):
+            raise ValueError(f"a lease must last for some time, got {lease}")
+        mine = (inbound.c.sender == sender) & (inbound.c.status == InboundStatus.PENDING.value)
+        with self.engine.begin() as conn:
+            query = select(inbound.c.owner, inbound.c.lease_until).where(mine)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            for other, until in conn.execute(query):
+                if other is not None and other != owner and until is not None and until > now:
+                    return False
+            conn.execute(update(inbound).where(mine).values(owner=owner, lease_until=now + lease))
+        return True
+
+    def release(self, inbound_id: int) -> bool:
+        """No gateway is working on this message any more (Rasa never saw it): any may take it now."""
+        return self._set(inbound_id, owner=None, lease_until=None)
 
     def waiting_before(self, sender: str, inbound_id: int) -> bool:
         """Whether this resident has older messages still pending: a new one waits behind them."""

@@ -80,6 +80,7 @@ def inbound_record(row: Row) -> InboundRecord:
         delivered_at=values["delivered_at"],
         answers=list(values["answers"]) if values["answers"] is not None else None,
         source=values["source"],
+        owner=values["owner"],
     )
 
 

@@ -212,6 +212,8 @@ class InboundRecord:
     # Rasa's replies, once it answered; the message stays pending until they have been sent.
     answers: list[dict[str, Any]] | None = None
     source: str | None = None
+    # The gateway working on it (several gateways: hemu/store/inbound.py, claim_sender).
+    owner: str | None = None
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,9 @@ inbound = Table(
     Column("answers", JSON),
     # "chat:message" of the Telegram message: the same update delivered twice is kept once.
     Column("source", String(64)),
+    # The gateway handing it to Rasa, until when: with several gateways only one works on a resident.
+    Column("owner", String(32)),
+    Column("lease_until", UTCDateTime()),
     CheckConstraint(_one_of("status", InboundStatus), name="status"),
     Index(None, "status", "id"),
     Index(None, "sender", "status"),

@@ -421,9 +421,9 @@ async def test_danger_is_answered_while_the_store_is_too_slow_to_journal_it(
     unlocked = threading.Event()
     add = gw.store.inbound.add
 
-    def locked_add(*args: Any) -> Any:
+    def locked_add(*args: Any, **kwargs: Any) -> Any:
         unlocked.wait(60)
-        return add(*args)
+        return add(*args, **kwargs)
 
     monkeypatch.setattr(gw.store.inbound, "add", locked_add)
     try:

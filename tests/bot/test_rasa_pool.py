@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from bot.config import load_gateway_config
-from bot.rasa_pool import RasaPool
 from bot.rasa_client import RasaUnavailable
+from bot.rasa_pool import RasaPool
 from hemu.errors import ConfigError
 
 RASA = ["http://127.0.0.1:5005", "http://127.0.0.1:5006", "http://127.0.0.1:5007"]
@@ -147,9 +147,7 @@ async def test_all_workers_down_is_an_outage_and_the_tracker_is_read_from_any_wo
 
 
 def test_the_gateway_reads_several_workers_from_the_environment() -> None:
-    config = load_gateway_config(
-        {"HEMU_RASA_URL": f"{RASA[0]}, {RASA[1]}/", "HEMU_ACTIONS_URL": ACTIONS[0]}
-    )
+    config = load_gateway_config({"HEMU_RASA_URL": f"{RASA[0]}, {RASA[1]}/", "HEMU_ACTIONS_URL": ACTIONS[0]})
     assert config.rasa_urls == (RASA[0], RASA[1]) and config.actions_urls == (ACTIONS[0],)
     with pytest.raises(ConfigError, match="HEMU_RASA_URL"):
         load_gateway_config({"HEMU_RASA_URL": "127.0.0.1:5005"})

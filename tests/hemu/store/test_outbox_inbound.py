@@ -120,3 +120,35 @@ def test_inbound_refuses_what_it_could_not_replay(store: Store) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         store.inbound.add("42", 42, "hi", {}, NOW.replace(tzinfo=None))
     assert store.inbound.pending() == []
+
+
+def test_a_residents_kept_messages_belong_to_one_gateway_while_its_lease_runs(store: Store) -> None:
+    first = store.inbound.add("42", 42, "one", {}, NOW, "m:42:1", owner="A", lease_until=NOW + LEASE)
+    store.inbound.add("42", 42, "two", {}, NOW, "m:42:2")
+    assert not store.inbound.claim_sender("42", "B", NOW, LEASE)  # A's live turn holds the first
+    assert {r.owner for r in store.inbound.messages("42")} == {"A", None}  # a refused claim changes nothing
+    assert store.inbound.claim_sender("42", "A", NOW, LEASE)  # its own, and the rest with them
+    assert {r.owner for r in store.inbound.messages("42")} == {"A"}
+    assert store.inbound.claim_sender("42", "B", NOW + LEASE + timedelta(seconds=1), LEASE)  # A is gone
+    assert store.inbound.release(first)
+    assert store.inbound.claim_sender("42", "A", NOW + LEASE + timedelta(seconds=2), LEASE) is False
+    assert store.inbound.claim_sender("7", "A", NOW, LEASE)  # nobody's messages: nothing to refuse
+    with pytest.raises(ValueError, match="lease"):
+        store.inbound.claim_sender("42", "A", NOW, timedelta(0))
+
+
+def test_parallel_gateways_never_both_claim_a_resident(store: Store, make_store: Callable[[], Store]) -> None:
+    for sender in range(30):
+        for n in range(2):
+            store.inbound.add(str(sender), sender + 1, f"m{n}", {}, NOW, f"m:{sender}:{n}")
+    gateways = [make_store() for _ in range(4)]
+
+    def claim_all(index: int, gateway: Store) -> list[str]:
+        return [str(s) for s in range(30) if gateway.inbound.claim_sender(str(s), f"g{index}", NOW, LEASE)]
+
+    results = run_together(gateways, claim_all)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    won = [sender for batch in results for sender in batch]
+    assert sorted(won, key=int) == [str(s) for s in range(30)]  # each resident exactly once
+    for sender in range(30):
+        assert len({r.owner for r in store.inbound.messages(str(sender))}) == 1

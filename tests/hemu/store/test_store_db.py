@@ -44,7 +44,7 @@ def test_migrate_again_is_harmless(store: Store) -> None:
     store.migrate()
     assert store.get(number) is not None
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0009"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0010"]
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
