@@ -12,6 +12,9 @@ Rasa's own log lines pass through :func:`hemu.logs.install` like the gateway's a
 one line per entry, phone numbers masked (Rasa logs residents' texts only at DEBUG, but a library's error
 can quote anything).
 
+The action server's answers are checked against Rasa's schema with a validator built once
+(:mod:`rasa_addons.action_validation`), not rebuilt for every custom action.
+
 ``python -m rasa_addons.serve run --model … --enable-api …`` — the same arguments as ``rasa run``.
 """
 
@@ -43,6 +46,9 @@ def main() -> None:
     logs.install()  # Rasa's log lines too: ids, not residents' words
     from rasa.__main__ import main as rasa_main  # imported late: Rasa's start-up is heavy
 
+    from rasa_addons import action_validation
+
+    action_validation.install()  # the action server's answers checked without rebuilding the schema
     rasa_main()
 
 
