@@ -39,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.texts import text  # noqa: E402
 from hemu import clock  # noqa: E402
 from hemu.bootstrap import open_desk  # noqa: E402
 from hemu.desk import Report  # noqa: E402
@@ -46,8 +47,8 @@ from hemu.settings import load_settings  # noqa: E402
 from hemu.store import Store  # noqa: E402
 from sandbox.client import ControlClient  # noqa: E402
 from scripts.endpoints import tracker_store  # noqa: E402
-from scripts.pgserver import PgUnavailable, start_server  # noqa: E402
-from scripts.processes import REPO_ROOT, free_port  # noqa: E402
+from scripts.pgserver import PgServer, PgUnavailable, start_server  # noqa: E402
+from scripts.processes import REPO_ROOT, cpu_seconds, free_port  # noqa: E402
 from scripts.stack import Hemu, start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
@@ -60,6 +61,10 @@ SCRIPT = (
     "半年多了",
 )
 GATEWAY_ENV = {"HEMU_PER_CHAT_PACE": "0"}
+# The first line of the gateway's "received, the answer is coming" notice, in both languages.
+SLOW_NOTICE = tuple(
+    text("assistant_slow", language, emergency="110").splitlines()[0] for language in ("zh", "en")
+)
 # Loopback only: an HTTP proxy from the environment must not sit in the measured path.
 LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -96,11 +101,19 @@ class Resident:
         self.seen = len(control.messages(user_id, from_bot=True))
 
     def turn(self, text: str, replies: int) -> float:
-        """Milliseconds from the message reaching Telegram until ``replies`` bot messages answer it."""
+        """Milliseconds from the message reaching Telegram until ``replies`` bot messages answer it.
+
+        Under load the gateway first says "the answer is coming" (relay.SLOW_AFTER): that notice is not
+        an answer, so it is not counted as one (it would end the turn early and flatter the numbers)."""
         started = time.perf_counter()
         self.control.send_text(self.user_id, text)
-        self.seen += replies
-        self.control.wait_for(self.user_id, self.seen, timeout=300)
+        slow = 0
+        while True:
+            messages = self.control.wait_for(self.user_id, self.seen + replies + slow, timeout=300)
+            slow = sum(1 for m in messages[self.seen :] if (m.get("text") or "").startswith(SLOW_NOTICE))
+            if len(messages) - self.seen - slow >= replies:
+                break
+        self.seen += replies + slow
         return (time.perf_counter() - started) * 1000
 
 
@@ -166,19 +179,20 @@ def bench_throughput(
     return len(latencies) / elapsed, percentile(latencies, 0.95)
 
 
-def bench_rest_throughput(rasa_url: str, residents: int, base: int) -> None:
-    """The same load straight to Rasa: shows whether the gateway or Rasa bounds the throughput."""
+def bench_rest_throughput(rasa_urls: list[str], residents: int, base: int, label: str = "") -> float:
+    """The same load straight to Rasa: shows whether the gateway or Rasa bounds the throughput. With
+    several workers resident n talks to worker n mod N (as the gateway keeps a resident on one)."""
 
     def conversation(n: int) -> list[float]:
-        return [
-            rest_turn(rasa_url, f"bench-load-{base + n}", line.format(n=f" {base + n}"))[1] for line in SCRIPT
-        ]
+        url = rasa_urls[n % len(rasa_urls)]
+        return [rest_turn(url, f"bench-load-{base + n}", line.format(n=f" {base + n}"))[1] for line in SCRIPT]
 
     latencies, elapsed = all_at_once(residents, conversation)
     print(
-        f"{residents:3d} residents at once, Rasa REST directly: {len(latencies) / elapsed:5.1f} turns/s; "
-        f"per turn {describe(latencies)}"
+        f"{residents:3d} residents at once, Rasa REST directly{label}: {len(latencies) / elapsed:5.1f} "
+        f"turns/s; per turn {describe(latencies)}"
     )
+    return len(latencies) / elapsed
 
 
 def register_officer(store: Store, control: ControlClient, officer_id: str, user_id: int) -> None:
@@ -269,7 +283,73 @@ def bench_cold_start() -> None:
         )
 
 
-def bench_workers(model: Path, workers: list[int], residents: int) -> None:
+def cpu_by_process(hemu: Hemu, server: PgServer) -> dict[str, float]:
+    """CPU seconds so far of every service, of PostgreSQL (all its processes) and of this benchmark
+    (the 100 residents' threads): where a turn's CPU goes on this machine."""
+    spent = {name: service.cpu_seconds for name, service in hemu.services.items()}
+    spent["postgresql"] = postgres_cpu_seconds(server)
+    own = os.times()
+    spent["benchmark (the residents)"] = own.user + own.system
+    return spent
+
+
+def postgres_cpu_seconds(server: PgServer) -> float:
+    pid_file = server.datadir / "postmaster.pid"
+    try:
+        postmaster = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return cpu_seconds(postmaster)  # its backends are its children
+
+
+def profiler(hemu: Hemu, name: str) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy on one service while the load runs (its top functions are printed afterwards)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists() or name not in hemu.services:
+        print(f"  (no profile: py-spy missing or no service {name!r})")
+        return None
+    out = Path(tempfile.mkdtemp()) / f"{name}.txt"
+    command = [
+        str(spy),
+        "record",
+        "--pid",
+        str(hemu.services[name].pid),
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+    ]
+    return subprocess.Popen(
+        [*command, "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ), out
+
+
+def report_profile(process: subprocess.Popen[bytes], out: Path) -> None:
+    process.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+    process.wait(60)
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines() if out.exists() else []:
+        frames, _, count = line.rpartition(" ")
+        samples, stack = int(count), frames.split(";")
+        total += samples
+        own[stack[-1]] = own.get(stack[-1], 0) + samples
+        for frame in set(stack):
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+    if not total:
+        print("  (py-spy recorded nothing)")
+        return
+    print(f"  py-spy, {total} samples; own time, top 10:")
+    for frame, samples in sorted(own.items(), key=lambda item: -item[1])[:10]:
+        print(f"    {100 * samples / total:5.1f} %  {frame}")
+    print("  inclusive, Hemu's own functions, top 15:")
+    ours = {f: n for f, n in inclusive.items() if f.split("(")[-1].startswith(("bot/", "hemu/", "sandbox/"))}
+    for frame, samples in sorted(ours.items(), key=lambda item: -item[1])[:15]:
+        print(f"    {100 * samples / total:5.1f} %  {frame}")
+
+
+def bench_workers(model: Path, workers: list[int], residents: int, profile: str = "") -> None:
     """1 vs N Rasa workers under the same load through the gateway, each stack on its own fresh database
     of one PostgreSQL server (tracker store and cases, as `make run WORKERS=N` runs them)."""
     try:
@@ -277,10 +357,11 @@ def bench_workers(model: Path, workers: list[int], residents: int) -> None:
     except PgUnavailable as error:
         print(f"workers: skipped, {error}")
         return
-    results: dict[int, float] = {}
+    results: dict[int, list[float]] = {}
+    direct: dict[int, list[float]] = {}
     try:
-        for count in workers:
-            database = server.create_database(f"bench_workers_{count}")
+        for round_, count in enumerate(workers):
+            database = server.create_database(f"bench_workers_{round_}_{count}")
             with (
                 tempfile.TemporaryDirectory() as work,
                 start_all(
@@ -298,16 +379,36 @@ def bench_workers(model: Path, workers: list[int], residents: int) -> None:
                     rest_turn(url, f"bench-warm-up-{url}", "热身 warm-up")
                 counts = gateway_counts(control, 8_999_001)
                 label = f", {count} Rasa worker{'s' if count > 1 else ''} on PostgreSQL"
-                results[count], _ = bench_throughput(
-                    control, counts, residents, 30_000_000 + count * 100_000, label
+                before = cpu_by_process(hemu, server)
+                spy = profiler(hemu, profile) if profile and round_ == 0 else None
+                rate, _ = bench_throughput(control, counts, residents, 30_000_000 + count * 100_000, label)
+                results.setdefault(count, []).append(rate)
+                after = cpu_by_process(hemu, server)
+                if spy is not None:
+                    report_profile(*spy)
+                turns = residents * len(SCRIPT)
+                spent = {name: (after[name] - before[name]) * 1000 / turns for name in before}
+                print(
+                    f"  CPU per turn through the gateway: {sum(spent.values()):.0f} ms in all — "
+                    + ", ".join(f"{name} {ms:.0f}" for name, ms in sorted(spent.items(), key=lambda i: -i[1]))
+                )
+                direct.setdefault(count, []).append(
+                    bench_rest_throughput(hemu.rasa_urls, residents, 40_000_000 + round_ * 100_000, label)
                 )
                 print("  RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in hemu.rss().items()))
     finally:
         server.stop()
     if 1 in results:
-        for count, rate in results.items():
+        # This machine's speed varies from run to run (a shared VM): alternate the counts (--workers
+        # 1,2,1,2) and compare medians.
+        for count, rates in results.items():
             if count != 1:
-                print(f"{count} workers / 1 worker: {rate / results[1]:.2f}x turns/s")
+                gateway = statistics.median(rates) / statistics.median(results[1])
+                rest = statistics.median(direct[count]) / statistics.median(direct[1])
+                print(
+                    f"{count} workers / 1 worker (medians of {len(rates)} and {len(results[1])} runs): "
+                    f"{gateway:.2f}x turns/s through the gateway, {rest:.2f}x straight to Rasa"
+                )
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -322,9 +423,14 @@ def main() -> int:
     parser.add_argument("--latency-residents", type=int, default=10, help="sequential residents for latency")
     parser.add_argument("--cards", type=int, default=10, help="cases for the officer-card delay")
     parser.add_argument("--no-cold-start", action="store_true", help="skip timing `make run`")
-    parser.add_argument("--workers", default="1,2", help="Rasa workers to compare on PostgreSQL ('' skips)")
+    parser.add_argument(
+        "--workers", default="1,2,1,2", help="Rasa workers to compare on PostgreSQL, in this order ('' skips)"
+    )
     parser.add_argument("--workers-residents", type=int, default=100, help="residents at once for --workers")
     parser.add_argument("--only-workers", action="store_true", help="only the --workers comparison")
+    parser.add_argument(
+        "--profile", default="", help="py-spy one service (e.g. gateway) in the first --workers run"
+    )
     args = parser.parse_args()
     model = model_path()
     if not model.is_file():
@@ -335,7 +441,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     workers = [int(n) for n in args.workers.split(",") if n.strip()]
     if args.only_workers:
-        bench_workers(model, workers, args.workers_residents)
+        bench_workers(model, workers, args.workers_residents, args.profile)
         return 0
     if not args.no_cold_start:
         bench_cold_start()
@@ -359,14 +465,14 @@ def main() -> int:
             bench_latency(hemu, control, counts, args.latency_residents)
             for index, residents in enumerate(int(n) for n in args.residents.split(",") if n.strip()):
                 bench_throughput(control, counts, residents, 10_000_000 + index * 100_000)
-                bench_rest_throughput(hemu.rasa_url, residents, 20_000_000 + index * 100_000)
+                bench_rest_throughput([hemu.rasa_url], residents, 20_000_000 + index * 100_000)
             bench_case_cards(hemu, control, store, args.cards)
             print(
                 "RSS after the load: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in hemu.rss().items())
             )
         store.close()
     if workers:
-        bench_workers(model, workers, args.workers_residents)
+        bench_workers(model, workers, args.workers_residents, args.profile)
     return 0
 
 

@@ -18,9 +18,7 @@ Numbers only: nothing here passes or fails.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -33,29 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.endpoints import tracker_store  # noqa: E402
 from scripts.pgserver import start_server  # noqa: E402
+from scripts.processes import cpu_seconds  # noqa: E402
 from scripts.stack import Stack, start_stack  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SCRIPT = ("楼上那家天天半夜拖椅子，咚咚咚的根本睡不着{n}", "滨河社区3栋2单元", "楼上602的住户", "半年多了")
 # Turns that keep a conversation going without ending it: questions the assistant answers each time.
 CHATTER = ("你好", "你能做什么", "谢谢", "好的")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (Rasa forks none, but be safe), in seconds."""
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    total = 0
-    for one in pids:
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
 
 
 def turn(stack: Stack, sender: str, text: str) -> None:

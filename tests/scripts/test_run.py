@@ -176,3 +176,21 @@ def test_real_telegram_refuses_the_sandboxs_database(tmp_path: Path) -> None:
     result = run_script(tmp_path, DATABASE_URL=play, TELEGRAM_BOT_TOKEN="123456:NOT-A-REAL-TOKEN")
     assert result.returncode == 2, result.stderr
     assert "sandbox's play cases" in result.stderr
+
+
+def test_several_workers_refuse_a_sqlite_database_and_memory_trackers(tmp_path: Path) -> None:
+    """WORKERS=2 share conversations: a named SQLite case store or HEMU_TRACKER_STORE=memory is refused
+    before anything starts, with the variable named."""
+    named = run_script(tmp_path, HEMU_WORKERS="2", DATABASE_URL=f"sqlite:///{tmp_path / 'station.sqlite3'}")
+    assert named.returncode != 0 and "WORKERS=2 needs PostgreSQL" in named.stderr, named.stderr
+    bad = run_script(tmp_path, HEMU_WORKERS="zwei")
+    assert bad.returncode != 0 and "HEMU_WORKERS='zwei'" in bad.stderr, bad.stderr
+    assert not (tmp_path / "var" / "postgres").exists()  # nothing was started for them
+
+
+def test_workers_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEMU_WORKERS", "3")
+    assert run.count_from_env("HEMU_WORKERS", 1) == 3
+    monkeypatch.setenv("HEMU_WORKERS", "0")
+    with pytest.raises(SystemExit, match="1 to 16"):
+        run.count_from_env("HEMU_WORKERS", 1)
