@@ -83,13 +83,15 @@ bench-thresholds: setup ## danger thresholds on a fifth of the training lines he
 bench-turn: train ## CPU per resident turn (Rasa, actions), turn 1 vs turn 50, where Rasa's CPU goes (py-spy)
 	$(PY) bench/turn_cost.py --profile 20
 
-bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS
+bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS; 1 vs 2 Rasa workers
 	$(PY) bench/gateway_bench.py
+	$(PY) bench/workers_bench.py
 
-bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL), assignment, and a busy week of promises replayed
+bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL), assignment, a busy week of promises replayed, opening with 1,000 vs 1,000,000 past cases
 	$(PY) bench/assign_bench.py
 	$(PY) bench/store_bench.py
 	$(PY) bench/promise_week.py
+	$(PY) bench/case_scale.py
 
 clean: ## remove trained models and results (keeps .venv)
 	rm -rf models results build .rasa

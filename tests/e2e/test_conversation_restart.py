@@ -6,11 +6,9 @@ default, and on PostgreSQL, the case store's own server.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -24,15 +22,9 @@ from scripts.processes import Service
 from scripts.stack import Stack, start_stack
 from scripts.train import model_path
 from tests.auxil.pgserver import PgServer, server_or_skip
+from tests.e2e.rest import request
 
 pytestmark = pytest.mark.rasa
-
-
-def request(method: str, url: str, payload: Any = None) -> Any:
-    body = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else None
-    made = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method=method)
-    with urllib.request.urlopen(made, timeout=60) as response:
-        return json.loads(response.read())
 
 
 class Resident:

@@ -10,13 +10,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -29,15 +27,9 @@ from scripts.redisserver import RedisUnavailable, redis_binary
 from scripts.stack import Hemu, start_all
 from scripts.train import model_path
 from tests.auxil.pgserver import PgServer, server_or_skip
+from tests.e2e.rest import request
 
 pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
-
-
-def request(method: str, url: str, payload: Any = None) -> Any:
-    body = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else None
-    made = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method=method)
-    with urllib.request.urlopen(made, timeout=90) as response:
-        return json.loads(response.read())
 
 
 class Resident:
