@@ -284,6 +284,18 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def prepare() -> Path | None:
+    """The trained model, with telemetry off and SIGTERM unwinding like Ctrl-C (so the servers a
+    benchmark started are stopped, not orphaned); None, said, when there is no model."""
+    model = model_path()
+    if not model.is_file():
+        print(f"no model at {model}: run `make train`", file=sys.stderr)
+        return None
+    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
+    signal.signal(signal.SIGTERM, _interrupt)
+    return model
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -293,13 +305,9 @@ def main() -> int:
     parser.add_argument("--cards", type=int, default=10, help="cases for the officer-card delay")
     parser.add_argument("--no-cold-start", action="store_true", help="skip timing `make run`")
     args = parser.parse_args()
-    model = model_path()
-    if not model.is_file():
-        print(f"no model at {model}: run `make train`", file=sys.stderr)
+    model = prepare()
+    if model is None:
         return 1
-    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
-    # SIGTERM unwinds like Ctrl-C, so the servers this started are stopped, not orphaned.
-    signal.signal(signal.SIGTERM, _interrupt)
     if not args.no_cold_start:
         bench_cold_start()
     with tempfile.TemporaryDirectory() as work:

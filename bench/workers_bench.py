@@ -27,6 +27,7 @@ from bench.gateway_bench import (  # noqa: E402
     bench_rest_throughput,
     bench_throughput,
     gateway_counts,
+    prepare,
     rest_turn,
 )
 from sandbox.client import ControlClient  # noqa: E402
@@ -34,7 +35,6 @@ from scripts.endpoints import tracker_store  # noqa: E402
 from scripts.pgserver import PgServer, PgUnavailable, start_server  # noqa: E402
 from scripts.processes import cpu_seconds  # noqa: E402
 from scripts.stack import Hemu, start_all  # noqa: E402
-from scripts.train import model_path  # noqa: E402
 
 
 def cpu_by_process(hemu: Hemu, server: PgServer) -> dict[str, float]:
@@ -165,10 +165,6 @@ def bench_workers(model: Path, workers: list[int], residents: int, profile: str 
                 )
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -177,13 +173,10 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=100, help="residents talking at once")
     parser.add_argument("--profile", default="", help="py-spy one service (e.g. gateway) in the first run")
     args = parser.parse_args()
-    model = model_path()
-    if not model.is_file():
-        print(f"no model at {model}: run `make train`", file=sys.stderr)
+    model = prepare()
+    if model is None:
         return 1
-    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     os.environ.pop("TELEGRAM_BOT_TOKEN", None)
-    signal.signal(signal.SIGTERM, _interrupt)  # the servers this started are stopped, not orphaned
     bench_workers(model, [int(n) for n in args.workers.split(",") if n.strip()], args.residents, args.profile)
     return 0
 
