@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.pyspy import record  # noqa: E402
 from scripts.endpoints import tracker_store  # noqa: E402
 from scripts.pgserver import start_server  # noqa: E402
 from scripts.processes import cpu_seconds  # noqa: E402
@@ -61,53 +60,19 @@ def measured(stack: Stack, turns: list[tuple[str, str]]) -> tuple[float, float, 
 
 
 def profile(stack: Stack, seconds: int, turns: list[tuple[str, str]]) -> None:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        print("py-spy not installed: no profile")
+    """Rasa under ``seconds`` of typical turns, through py-spy (all its threads: TensorFlow runs outside
+    Python's GIL)."""
+    spy = record(stack.rasa.pid)
+    if spy is None:
         return
-    out = Path(tempfile.mkdtemp()) / "rasa.txt"
-    recorder = subprocess.Popen(
-        [
-            spy,
-            "record",
-            "--pid",
-            str(stack.rasa.pid),
-            "--duration",
-            str(seconds),
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     deadline = time.monotonic() + seconds
     index = 0
     while time.monotonic() < deadline:
         sender, text = turns[index % len(turns)]
         turn(stack, f"{sender}-p{index // len(turns)}", text)
         index += 1
-    recorder.wait(seconds + 60)
-    own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    total = 0
-    for line in out.read_text().splitlines():
-        stack_text, _, count = line.rpartition(" ")
-        frames = stack_text.split(";")
-        samples = int(count)
-        total += samples
-        own[frames[-1]] = own.get(frames[-1], 0) + samples
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + samples
-    print(f"py-spy, Rasa, {total} samples over {index} turns; own time, top 12:")
-    for frame, samples in sorted(own.items(), key=lambda item: -item[1])[:12]:
-        print(f"  {100 * samples / total:5.1f} %  {frame}")
-    print("inclusive, top 15 (Hemu's and Rasa's own functions):")
-    ours = {f: s for f, s in inclusive.items() if "/rasa/" in f or "/hemu/" in f or "rasa_addons" in f}
-    for frame, samples in sorted(ours.items(), key=lambda item: -item[1])[:15]:
-        print(f"  {100 * samples / total:5.1f} %  {frame}")
+    print(f"Rasa over {index} turns:")
+    spy.report(("rasa/", "rasa_addons/", "components/", "hemu/"), indent="")
 
 
 def main() -> int:

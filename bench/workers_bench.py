@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +28,7 @@ from bench.gateway_bench import (  # noqa: E402
     prepare,
     rest_turn,
 )
+from bench.pyspy import record  # noqa: E402
 from sandbox.client import ControlClient  # noqa: E402
 from scripts.endpoints import tracker_store  # noqa: E402
 from scripts.pgserver import PgServer, PgUnavailable, start_server  # noqa: E402
@@ -54,53 +53,6 @@ def postgres_cpu_seconds(server: PgServer) -> float:
     except (OSError, ValueError, IndexError):
         return 0.0
     return cpu_seconds(postmaster)  # its backends are its children
-
-
-def profiler(hemu: Hemu, name: str) -> tuple[subprocess.Popen[bytes], Path] | None:
-    """py-spy on one service while the load runs (its top functions are printed afterwards)."""
-    spy = Path(sys.executable).parent / "py-spy"
-    if not spy.exists() or name not in hemu.services:
-        print(f"  (no profile: py-spy missing or no service {name!r})")
-        return None
-    out = Path(tempfile.mkdtemp()) / f"{name}.txt"
-    command = [
-        str(spy),
-        "record",
-        "--pid",
-        str(hemu.services[name].pid),
-        "--format",
-        "raw",
-        "--output",
-        str(out),
-    ]
-    return subprocess.Popen(
-        [*command, "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ), out
-
-
-def report_profile(process: subprocess.Popen[bytes], out: Path) -> None:
-    process.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
-    process.wait(60)
-    own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    total = 0
-    for line in out.read_text().splitlines() if out.exists() else []:
-        frames, _, count = line.rpartition(" ")
-        samples, stack = int(count), frames.split(";")
-        total += samples
-        own[stack[-1]] = own.get(stack[-1], 0) + samples
-        for frame in set(stack):
-            inclusive[frame] = inclusive.get(frame, 0) + samples
-    if not total:
-        print("  (py-spy recorded nothing)")
-        return
-    print(f"  py-spy, {total} samples; own time, top 10:")
-    for frame, samples in sorted(own.items(), key=lambda item: -item[1])[:10]:
-        print(f"    {100 * samples / total:5.1f} %  {frame}")
-    print("  inclusive, Hemu's own functions, top 15:")
-    ours = {f: n for f, n in inclusive.items() if f.split("(")[-1].startswith(("bot/", "hemu/", "sandbox/"))}
-    for frame, samples in sorted(ours.items(), key=lambda item: -item[1])[:15]:
-        print(f"    {100 * samples / total:5.1f} %  {frame}")
 
 
 def bench_workers(model: Path, workers: list[int], residents: int, profile: str = "") -> None:
@@ -134,12 +86,12 @@ def bench_workers(model: Path, workers: list[int], residents: int, profile: str 
                 counts = gateway_counts(control, 8_999_001)
                 label = f", {count} Rasa worker{'s' if count > 1 else ''} on PostgreSQL"
                 before = cpu_by_process(hemu, server)
-                spy = profiler(hemu, profile) if profile and round_ == 0 else None
+                spy = record(hemu.services[profile].pid, gil=True) if profile and round_ == 0 else None
                 rate, _ = bench_throughput(control, counts, residents, 30_000_000 + count * 100_000, label)
                 results.setdefault(count, []).append(rate)
                 after = cpu_by_process(hemu, server)
                 if spy is not None:
-                    report_profile(*spy)
+                    spy.report(("bot/", "hemu/", "sandbox/"), top=10, indent="  ")
                 turns = residents * len(SCRIPT)
                 spent = {name: (after[name] - before[name]) * 1000 / turns for name in before}
                 print(

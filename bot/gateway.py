@@ -17,6 +17,7 @@ from typing import Any
 from telegram.ext import ContextTypes
 
 from bot.config import GatewayConfig
+from bot.rasa_client import GRACE
 from bot.rasa_pool import RasaPool
 from bot.replies import ButtonKeys
 from bot.throttle import MessageWindow
@@ -133,8 +134,8 @@ class Gateway:
     @property
     def lease(self) -> timedelta:
         """How long a message this gateway took is its own: a whole turn (``rasa_timeout``) and the
-        time Rasa may still work on it after the gateway gave up (bot/replay.py, ``GRACE``)."""
-        return timedelta(seconds=self.config.rasa_timeout + 60)
+        time Rasa may still work on it after the gateway gave up (``GRACE``)."""
+        return timedelta(seconds=self.config.rasa_timeout) + GRACE
 
     @property
     def officer_language(self) -> str:

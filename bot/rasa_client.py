@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +29,9 @@ MAX_CONNECTIONS = 100  # one per resident in the largest burst we plan for
 # no throughput; it only shares the CPU among them, and a burst of 100 then finishes all together, late.
 # Waiting here instead (first come, first served) keeps each resident's wait close to their place in line.
 IN_FLIGHT = 4
+# Rasa's lock on a conversation lasts this long: a turn that was still running has ended by then (the
+# replay's wait before sending a timed-out message again, and the lease a gateway holds on a message).
+GRACE = timedelta(seconds=60)
 # Failures that prove the request never reached Rasa.
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -106,8 +110,8 @@ class RasaClient:
 
     async def healthy(self, fresh: bool = False) -> bool:
         """Both Rasa (model loaded) and the action server answer; cached for ``health_ttl`` seconds."""
-        if not fresh and self._health is not None and time.monotonic() - self._health_at <= self.health_ttl:
-            return self._health
+        if not fresh and (known := self.known_health) is not None:
+            return known
         asked = time.monotonic()
         async with self._health_lock:
             # Whoever held the lock may have just checked: one check per burst, not one per message.

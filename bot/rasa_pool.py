@@ -76,9 +76,6 @@ class RasaPool:
     async def turn(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         return await self._first_that_answers(sender, lambda client: client.turn(sender, message, metadata))
 
-    async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        return await self._first_that_answers(sender, lambda client: client.send(sender, message, metadata))
-
     async def events(self, sender: str) -> list[dict[str, Any]]:
         return await self._first_that_answers(sender, lambda client: client.events(sender))
 

@@ -14,7 +14,7 @@ from telegram.ext import Application
 from bot import loops
 from bot.danger import emergency_number
 from bot.gateway import Gateway
-from bot.rasa_client import IN_FLIGHT, RasaError, RasaUnavailable
+from bot.rasa_client import GRACE, IN_FLIGHT, RasaError, RasaUnavailable
 from bot.rasa_pool import RasaPool
 from bot.relay import NOT_SENT, PAGED_MARK, SOURCE_KEY, UNSURE, say, send_replies, typing
 from bot.sending import send
@@ -23,8 +23,6 @@ from hemu.store import InboundRecord
 from hemu.store.inbound import DEAD_LETTER
 from hemu.store.records import RESET_MARK
 
-# Rasa's lock on a conversation lasts this long: a turn that was still running has ended by then.
-GRACE = timedelta(seconds=60)
 # After a gateway restart, for a message the dead one had in flight (its request was cut off).
 RESTART_GRACE = timedelta(seconds=20)
 

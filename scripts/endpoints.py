@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import make_url
 
-from hemu.store.db import create_private_file, normalise_url, postgres_connect_args, var_dir
+from hemu.store.db import create_private_file, is_postgres, normalise_url, postgres_connect_args, var_dir
 from scripts.processes import HOST
 from scripts.service_secrets import ACTIONS_SECRET_ENV, ACTIONS_SECRET_HEADER
 
@@ -64,7 +64,7 @@ def tracker_store_url(env: Mapping[str, str] | None = None, default_file: str = 
     if chosen:
         return chosen
     database = (env.get("DATABASE_URL") or "").strip()
-    if database and make_url(database).get_backend_name() in ("postgresql", "postgres"):
+    if is_postgres(database):
         return database
     return f"sqlite:///{var_dir() / default_file}"
 

@@ -196,16 +196,18 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def with_children(pid: int) -> list[int]:
+    """The process and its direct children (Rasa's and PostgreSQL's workers), from Linux /proc."""
+    pids = [pid]
+    with contextlib.suppress(OSError, ValueError):
+        pids += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children, in MB (Linux /proc)."""
     total = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(child) for child in children]
-    except OSError:
-        pass
-    for each in pids:
+    for each in with_children(pid):
         try:
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -218,11 +220,8 @@ def rss_mb(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children so far, in seconds (Linux /proc; the benchmarks
     divide a difference by the turns in between: the CPU one turn costs each process)."""
-    pids = [pid]
-    with contextlib.suppress(OSError, ValueError):
-        pids += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     ticks = 0
-    for one in pids:
+    for one in with_children(pid):
         try:
             fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

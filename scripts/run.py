@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hemu import clock  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store, purpose  # noqa: E402
-from hemu.store.db import var_dir  # noqa: E402
+from hemu.store.db import is_postgres, var_dir  # noqa: E402
 from hemu.store.purpose import Purpose, WrongDatabase  # noqa: E402
 from scripts import logfiles  # noqa: E402
 from scripts.endpoints import (  # noqa: E402
@@ -101,10 +101,6 @@ def count_from_env(name: str, default: int, highest: int = 16) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= highest:
         raise SystemExit(f"{name}={raw!r}: expected a whole number from 1 to {highest}")
     return int(raw)
-
-
-def is_postgres(url: str) -> bool:
-    return bool(url) and make_url(url).get_backend_name() in ("postgresql", "postgres")
 
 
 @contextmanager
@@ -234,8 +230,21 @@ def main() -> int:
         shared["DATABASE_URL"] = sandbox_database_url(os.environ)
     workers = count_from_env("HEMU_WORKERS", 1)
     action_servers = count_from_env("HEMU_ACTION_SERVERS", workers)
+    # Settings several workers cannot use are said before anything (a database server) is started.
+    if workers > 1 and tracker_store_url({**os.environ, **shared}) is None:
+        print(
+            f"WORKERS={workers} needs conversations in the database, not HEMU_TRACKER_STORE=memory",
+            file=sys.stderr,
+        )
+        return 2
+    redis = os.environ.get(LOCK_STORE_ENV, "").strip()
+    try:
+        locks = lock_store(redis) if workers > 1 and redis else None
+    except ValueError as error:
+        print(f"{LOCK_STORE_ENV}: {error}", file=sys.stderr)
+        return 2
     with database_for_workers(shared, workers, sandbox=not token, named=named):
-        return run(model, token, ports, log_dir, shared, workers, action_servers)
+        return run(model, token, ports, log_dir, shared, workers, action_servers, locks)
 
 
 def run(
@@ -246,21 +255,9 @@ def run(
     shared: dict[str, str],
     workers: int,
     action_servers: int,
+    locks: TrackerStore | None,
 ) -> int:
     trackers = trackers_from_env({**os.environ, **shared}, sandbox=not token)
-    if workers > 1 and trackers is None:
-        print(
-            f"WORKERS={workers} needs conversations in the database, not HEMU_TRACKER_STORE=memory",
-            file=sys.stderr,
-        )
-        return 2
-    locks = None
-    if workers > 1 and os.environ.get(LOCK_STORE_ENV, "").strip():
-        try:
-            locks = lock_store(os.environ[LOCK_STORE_ENV].strip())
-        except ValueError as error:
-            print(f"{LOCK_STORE_ENV}: {error}", file=sys.stderr)
-            return 2
 
     officers_file = None
     with Store.from_url(shared.get("DATABASE_URL")) as store:

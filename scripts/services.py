@@ -36,6 +36,12 @@ def worker_name(kind: str, index: int) -> str:
     return kind if index == 0 else f"{kind}-{index + 1}"
 
 
+def worker_of(name: str) -> tuple[str, int]:
+    """:func:`worker_name` read back: ``rasa-2`` → ("rasa", 1), ``gateway`` → ("gateway", 0)."""
+    kind, _, number = name.partition("-")
+    return kind, int(number) - 1 if number.isdigit() else 0
+
+
 def start_action_server(
     port: int,
     log_dir: Path,

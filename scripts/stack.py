@@ -25,6 +25,7 @@ from scripts.services import (
     start_local_api,
     start_rasa,
     worker_name,
+    worker_of,
 )
 
 __all__ = ["Hemu", "Stack", "start_action_server", "start_all", "start_gateway", "start_stack"]
@@ -163,8 +164,7 @@ class Hemu:
         self.services[name].stop()
 
     def _launch(self, name: str, append: bool) -> Service:
-        kind, _, number = name.partition("-")
-        index = int(number) - 1 if number else 0
+        kind, index = worker_of(name)
         if kind == "rasa" and index < len(self.rasa_ports):
             env = {**self.env, **self.rasa_env}
             port, endpoints = self.rasa_ports[index], self.endpoint_files[index]
@@ -200,7 +200,7 @@ class Hemu:
     def stop_all(self) -> None:
         for kind in STOP_ORDER:
             for name, service in list(self.services.items()):
-                if name.partition("-")[0] == kind:
+                if worker_of(name)[0] == kind:
                     service.stop()
 
 

@@ -117,6 +117,11 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir() / DEFAULT_FILE}"
 
 
+def is_postgres(url: str | URL | None) -> bool:
+    """Whether a database URL names PostgreSQL (whatever driver it spells)."""
+    return bool(url) and make_url(url).get_backend_name() in ("postgresql", "postgres")
+
+
 def normalise_url(url: str | URL) -> URL:
     """The URL with the driver Hemu is tested with; anything else is refused rather than half-supported."""
     parsed = make_url(url)
