@@ -321,9 +321,9 @@ async def _keep(
             metadata = {**message.metadata, PAGED_MARK: answered.case_number}
             await asyncio.to_thread(gateway.store.inbound.note, kept, metadata, None)
     if behind:
-        await asyncio.to_thread(gateway.store.inbound.note, kept, None, f"{behind}behind earlier messages")
-        # Whichever gateway replays the earlier ones takes this one with them.
-        await asyncio.to_thread(gateway.store.inbound.release, kept)
+        # Released in the same write: whichever gateway replays the earlier ones takes this one with them.
+        why = f"{behind}behind earlier messages"
+        await asyncio.to_thread(gateway.store.inbound.note, kept, None, why, True)
     emergency = emergency_number(gateway)
     if behind:
         await send(application, message.chat_id, say("queued_behind", message.language, emergency=emergency))

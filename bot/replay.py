@@ -81,12 +81,16 @@ async def replay_sender(application: Application, gateway: Gateway, sender: str)
     async with state.lock(sender):
         # Re-read under the lock: /forget may have dropped these messages since the loop looked.
         records = await asyncio.to_thread(store.inbound.pending, 500, sender)
+        claimed_until = None
         for record in records:
             # Several gateways on one database: this resident's messages go to Rasa from one of them,
-            # in order. Renewed per message, so a long queue never outlives its lease.
-            claim = store.inbound.claim_sender
-            if not await asyncio.to_thread(claim, sender, state.owner, now(), gateway.lease):
-                break
+            # in order. Renewed once half the lease is gone, so a long queue never outlives it (and a
+            # flood of kept messages costs a write per half lease, not one per message).
+            if claimed_until is None or now() >= claimed_until - gateway.lease / 2:
+                claim = store.inbound.claim_sender
+                if not await asyncio.to_thread(claim, sender, state.owner, now(), gateway.lease):
+                    break
+                claimed_until = now() + gateway.lease
             metadata = dict(record.metadata or {})
             language = metadata.get("language") or gateway.settings.station.station.default_language
             paged = metadata.get(PAGED_MARK)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, List, Mapping
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -124,7 +124,15 @@ class InboundQueue:
             for other, until in conn.execute(query):
                 if other is not None and other != owner and until is not None and until > now:
                     return False
-            conn.execute(update(inbound).where(mine).values(owner=owner, lease_until=now + lease))
+            # Only rows not already its own for at least half a lease: a gateway's live messages are
+            # journalled as its own, so a queue it is working through costs no write here.
+            stale = or_(
+                inbound.c.owner.is_(None),
+                inbound.c.owner != owner,
+                inbound.c.lease_until.is_(None),
+                inbound.c.lease_until < now + lease / 2,
+            )
+            conn.execute(update(inbound).where(mine, stale).values(owner=owner, lease_until=now + lease))
         return True
 
     def release(self, inbound_id: int) -> bool:
@@ -146,10 +154,15 @@ class InboundQueue:
         return self._set(inbound_id, answers=jsonable(list(answers), "answers"), last_error=None)
 
     def note(
-        self, inbound_id: int, metadata: Mapping[str, Any] | None = None, error: str | None = None
+        self,
+        inbound_id: int,
+        metadata: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        release: bool = False,
     ) -> bool:
-        """Replace the metadata (e.g. the urgent case paged on arrival) and/or say why it is kept."""
-        values: dict[str, Any] = {}
+        """Replace the metadata (e.g. the urgent case paged on arrival) and/or say why it is kept;
+        ``release``: in the same write, no gateway owns it any more (:meth:`release`)."""
+        values: dict[str, Any] = {"owner": None, "lease_until": None} if release else {}
         if metadata is not None:
             values["metadata"] = jsonable(dict(metadata), "metadata")
         if error is not None:
