@@ -71,7 +71,7 @@ lint: setup ## ruff
 	$(VENV)/bin/ruff format --check .
 
 WORKERS ?=
-run: train check-config ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all; WORKERS=N Rasa servers on PostgreSQL + Redis
+run: train ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all; WORKERS=N Rasa servers on PostgreSQL + Redis
 	$(if $(WORKERS),HEMU_WORKERS=$(WORKERS) )$(PY) scripts/run.py
 
 bench: train bench-cases bench-gateway bench-turn ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway

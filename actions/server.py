@@ -18,10 +18,16 @@ import logging
 import os
 import sys
 
-from rasa_sdk import endpoint, utils
-from sanic import Sanic, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+if __name__ == "__main__":
+    # The actions' danger screen uses spaCy, whose thinc probes for TensorFlow at import: ~3 s of every
+    # start and ~400 MB the action server never uses (it runs no TensorFlow model). Declared absent for
+    # this process only, as the gateway does (bot/__main__.py); tests importing this module are untouched.
+    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
+
+from rasa_sdk import endpoint, utils  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from sanic.response import HTTPResponse  # noqa: E402
 
 SECRET_ENV = "HEMU_ACTIONS_SECRET"
 HEADER = "X-Hemu-Actions-Secret"

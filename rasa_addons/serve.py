@@ -13,7 +13,8 @@ one line per entry, phone numbers masked (Rasa logs residents' texts only at DEB
 can quote anything).
 
 The action server's answers are checked against Rasa's schema with a validator built once
-(:mod:`rasa_addons.action_validation`), not rebuilt for every custom action.
+(:mod:`rasa_addons.action_validation`), not rebuilt for every custom action; DIET's weights are loaded
+without Rasa's one training step (:mod:`rasa_addons.fast_load`).
 
 ``python -m rasa_addons.serve run --model … --enable-api …`` — the same arguments as ``rasa run``.
 """
@@ -44,11 +45,15 @@ def arguments(argv: list[str], token: str) -> list[str]:
 def main() -> None:
     sys.argv = arguments(sys.argv[1:], os.environ.get(TOKEN_ENV, "").strip())
     logs.install()  # Rasa's log lines too: ids, not residents' words
+    # TensorFlow imports jax when it is installed (it is, as TensorFlow's dependency) only to convert jax
+    # models for TF Lite: ~1 s of every start for nothing Rasa does. Declared absent in Rasa's process.
+    sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     from rasa.__main__ import main as rasa_main  # imported late: Rasa's start-up is heavy
 
-    from rasa_addons import action_validation
+    from rasa_addons import action_validation, fast_load
 
     action_validation.install()  # the action server's answers checked without rebuilding the schema
+    fast_load.install()  # DIET's weights without a training step: seconds off every start
     rasa_main()
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hemu import clock  # noqa: E402
+from hemu import admin, clock  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store, purpose  # noqa: E402
 from hemu.store.db import is_postgres, var_dir  # noqa: E402
@@ -203,6 +203,11 @@ def main() -> int:
     if not model.is_file():
         print(f"no trained model at {model}; run `make train`", file=sys.stderr)
         return 1
+    # The station's files (`make check-config`'s first half) here, in this process, before anything starts;
+    # the gateway checks its own settings and texts (its half) as it starts, beside Rasa's model loading.
+    if admin.check(sys.stdout) != 0:
+        print("bad station configuration: nothing started (fix, then `make check-config`)", file=sys.stderr)
+        return 2
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     ports = {
         "HEMU_RASA_PORT": port_from_env("HEMU_RASA_PORT", 5005),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -194,3 +195,18 @@ def test_workers_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("HEMU_WORKERS", "0")
     with pytest.raises(SystemExit, match="1 to 16"):
         run.count_from_env("HEMU_WORKERS", 1)
+
+
+def test_a_bad_station_configuration_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """`make run` no longer waits for `make check-config` first: the station's files are checked in
+    run.py itself, and a bad one still stops everything before a process is launched."""
+    config = tmp_path / "config"
+    shutil.copytree(REPO / "config", config)
+    station = config / "station.yml"
+    station.write_text(station.read_text(encoding="utf-8").replace("areas:", "arias:", 1), encoding="utf-8")
+    result = run_script(tmp_path, HEMU_CONFIG_DIR=str(config))
+    if "no trained model" in result.stderr:
+        pytest.skip("no trained model")
+    assert result.returncode == 2, result.stderr
+    assert "station.yml" in result.stderr and "nothing started" in result.stderr
+    assert not (tmp_path / "logs").exists()

@@ -53,6 +53,15 @@ def test_editing_the_danger_rules_needs_no_new_model(tmp_path: Path) -> None:
     assert model_hash(copy) == before
 
 
+def test_changing_how_the_archive_is_written_retrains(tmp_path: Path) -> None:
+    """rasa_addons/train.py decides what DIET's checkpoint holds: a model from before it must not be kept."""
+    copy = copy_inputs(tmp_path)
+    before = model_hash(copy)
+    saver = copy / "rasa_addons" / "train.py"
+    saver.write_text(saver.read_text(encoding="utf-8") + "\n# saved otherwise\n", encoding="utf-8")
+    assert model_hash(copy) != before
+
+
 def test_content_and_config_do_not_retrain(tmp_path: Path) -> None:
     """Guidance text and station settings are read at run time; editing them needs no new model."""
     assert not {"content", "config"} & set(INPUTS)
