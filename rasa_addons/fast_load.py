@@ -59,7 +59,8 @@ def load(
     batch = _first_batch(predict_data_example)
     model.prepare_for_predict()  # the label side's layers
     model.batch_predict(batch)  # the text side's
-    # The checkpoint also holds Adam's moments, which inference never reads: expected, not an error.
+    # A model saved by Rasa's own `rasa train` also holds Adam's moments, which inference never reads
+    # (rasa_addons/train.py leaves them out): not restoring them is expected, not an error.
     model.load_weights(model_file_name).expect_partial()
     # Label embeddings from the loaded weights, and the prediction function traced once, as Rasa does —
     # without AutoGraph, which rewrote DIET's Python source for ~2 s: the prediction has no control flow
