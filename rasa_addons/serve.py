@@ -31,14 +31,16 @@ TOKEN_ENV = "HEMU_RASA_TOKEN"
 
 def arguments(argv: list[str], token: str) -> list[str]:
     """Rasa's own argv: ``rasa`` + ``argv`` + the token where the API is enabled."""
-    if "--auth-token" in argv:
+    if any(arg in ("-t", "--auth-token") or arg.startswith("--auth-token=") for arg in argv):
         raise SystemExit(f"give Rasa's token in {TOKEN_ENV}, never on the command line")
     if "--enable-api" in argv:
         if len(token) < 16:
             raise SystemExit(
                 f"{TOKEN_ENV} must be set to a token of at least 16 characters with --enable-api"
             )
-        return ["rasa", *argv, "--auth-token", token]
+        # One argument with "=": a token starting with "-" (token_urlsafe gives one in 64) is otherwise
+        # read by argparse as an option, and Rasa refuses to start.
+        return ["rasa", *argv, f"--auth-token={token}"]
     return ["rasa", *argv]
 
 

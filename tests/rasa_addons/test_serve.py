@@ -15,7 +15,17 @@ TOKEN = "a-long-enough-token-123"
 
 def test_the_token_reaches_rasa_with_the_api() -> None:
     argv = ["run", "--model", "m.tar.gz", "--enable-api", "--port", "5005"]
-    assert arguments(argv, TOKEN) == ["rasa", *argv, "--auth-token", TOKEN]
+    assert arguments(argv, TOKEN) == ["rasa", *argv, f"--auth-token={TOKEN}"]
+
+
+@pytest.mark.parametrize("token", [TOKEN, "-" + TOKEN, "--" + TOKEN])
+def test_rasas_own_parser_reads_the_token_whatever_it_starts_with(token: str) -> None:
+    """secrets.token_urlsafe starts one token in 64 with "-": Rasa then refused to start (found by CI)."""
+    from rasa.__main__ import create_argument_parser
+
+    argv = ["run", "--model", "m.tar.gz", "--enable-api", "--port", "5005"]
+    parsed = create_argument_parser().parse_args(arguments(argv, token)[1:])
+    assert parsed.auth_token == token and parsed.enable_api and parsed.port == 5005
 
 
 def test_no_api_no_token_needed() -> None:
@@ -28,9 +38,10 @@ def test_the_api_without_a_real_token_is_refused(token: str) -> None:
         arguments(["run", "--enable-api"], token)
 
 
-def test_a_token_on_the_command_line_is_refused() -> None:
+@pytest.mark.parametrize("given", [["--auth-token", TOKEN], [f"--auth-token={TOKEN}"], ["-t", TOKEN]])
+def test_a_token_on_the_command_line_is_refused(given: list[str]) -> None:
     with pytest.raises(SystemExit, match="never on the command line"):
-        arguments(["run", "--enable-api", "--auth-token", TOKEN], TOKEN)
+        arguments(["run", "--enable-api", *given], TOKEN)
 
 
 def test_rasas_own_log_lines_are_scrubbed(
