@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -26,6 +27,7 @@ from bot import (
     notifier,
     ratings,
     received,
+    relay,
     resident,
     screening,
     texts,
@@ -35,6 +37,7 @@ from bot.config import GatewayConfig
 from bot.gateway import Gateway, gateway_of
 from bot.ordering import PerChatUpdateProcessor
 from bot.ratelimit import MessageRateLimiter
+from bot.resident import waiting
 from hemu.bootstrap import open_desk
 from hemu.settings import Settings, load_settings
 from hemu.store import Store, purpose
@@ -154,6 +157,7 @@ def build_application(
     # Journalled before Telegram hears they arrived, cleared once handled (bot/received.py).
     updates = received.JournallingQueue(store, desk.now)
 
+    processor = PerChatUpdateProcessor(finished=received.finished(store), wait=relay.TURN_SLOW)
     timeouts = config.telegram
     builder = (
         ApplicationBuilder()
@@ -169,7 +173,7 @@ def build_application(
         .get_updates_pool_timeout(timeouts.pool)
         .rate_limiter(MessageRateLimiter(max_retries=0))
         .update_queue(updates)
-        .concurrent_updates(PerChatUpdateProcessor(finished=received.finished(store)))
+        .concurrent_updates(processor)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
@@ -178,6 +182,8 @@ def build_application(
         builder = builder.base_url(config.base_url).base_file_url(config.base_file_url)
     application = builder.build()
     application.bot_data["gateway"] = gateway
+    # Danger in a message waiting behind the resident's earlier one is answered while it waits.
+    processor.waiting = partial(waiting.screen_waiting, application)
     # Order matters: officer chats and pending rating comments are claimed before the resident relay.
     console.register(application)
     ratings.register(application)

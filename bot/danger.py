@@ -118,6 +118,17 @@ async def answer_if_dangerous(
     return Answered(risks=risks, case_number=number)
 
 
+async def screen_fairly(gateway: Gateway, words: str) -> frozenset[str]:
+    """:func:`bot.screening.dangers` for a message still waiting for its turn, one at a time per gateway
+    and each after a yield to the event loop. Screening is about a millisecond; a resident flooding
+    hundreds of messages that all wait would otherwise have them screened in one burst that holds up
+    every other chat's turn (tests/bot/test_ordering.py). Not a thread: the pool is the journal's, and a
+    busy thread costs the loop the GIL's switch interval on every step."""
+    async with gateway.resident_state().screening:
+        await asyncio.sleep(0)
+        return screening.dangers(words)
+
+
 @dataclass(frozen=True)
 class UrgentPage:
     """One danger message's urgent case, as the background retry needs it again and again."""

@@ -53,6 +53,11 @@ class ResidentState:
     owner: str = "gateway"
     # Messages read per resident in the last minute (resident_limits.messages_per_minute).
     window: MessageWindow = field(default_factory=MessageWindow)
+    # One screening at a time for messages waiting for their turn (bot.danger.screen_fairly).
+    screening: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Danger answered while a message waited for its turn, by its source (bot.relay.source_of): the
+    # safety text sent, so the message's own turn neither repeats it nor pages again.
+    answered_early: OrderedDict[str, set[str]] = field(default_factory=OrderedDict)
 
     def lock(self, sender: str) -> asyncio.Lock:
         lock = self.locks.get(sender)
@@ -63,6 +68,15 @@ class ResidentState:
 
     def failed_turn(self, inbound_id: int, timed_out: bool) -> None:
         self.tried[inbound_id] = (time.monotonic(), timed_out)
+
+    def answered_while_waiting(self, source: str, said: set[str]) -> None:
+        self.answered_early[source] = said
+        while len(self.answered_early) > 10_000:  # a message never handled (dropped update) is forgotten
+            self.answered_early.popitem(last=False)
+
+    def take_answered(self, source: str | None) -> set[str]:
+        """The safety text already sent for this message while it waited (empty: none)."""
+        return self.answered_early.pop(source, set()) if source else set()
 
     def first_press(self, chat_id: int, message_id: int) -> bool:
         key = (chat_id, message_id)

@@ -11,16 +11,24 @@ chat, while every other resident and officer waited for a slot. So ``process_upd
 marks it ``final`` for type checkers only; the application calls it on whatever processor it was given):
 an update first waits for its chat's turn, and only then for one of the global slots — which it holds
 only while it runs. A chat with a queue holds at most one slot.
+
+An update that waits for its chat's turn longer than ``wait`` is handed to ``waiting`` once, meanwhile:
+the gateway screens a resident's words there, so danger behind a slow earlier message (Rasa busy for up
+to its timeout) is answered now and not when the turn comes (:mod:`bot.resident.waiting`). The update
+keeps its place in the queue while that runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
 
 
 def chat_key(update: object) -> int | None:
@@ -29,17 +37,26 @@ def chat_key(update: object) -> int | None:
     return None
 
 
+Hook = Callable[[object], Awaitable[None]]
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    __slots__ = ("_finished", "_locks", "_users")
+    __slots__ = ("_finished", "_locks", "_users", "wait", "waiting")
 
     def __init__(
         self,
         max_concurrent_updates: int = 256,
-        finished: Callable[[object], Awaitable[None]] | None = None,
+        finished: Hook | None = None,
+        waiting: Hook | None = None,
+        wait: float = 1.0,
     ) -> None:
         super().__init__(max_concurrent_updates)
         # Called once an update's handlers are done (not when cancelled): bot.received clears its journal.
         self._finished = finished
+        # Called once for an update still waiting for its chat's turn after ``wait`` seconds. Settable
+        # after the application is built (the hook needs it).
+        self.waiting = waiting
+        self.wait = wait
         # One lock per chat with updates in flight: its waiters are the chat's queue (asyncio.Lock
         # wakes them first come, first served, and a newcomer never jumps a waiting one).
         self._locks: dict[int, asyncio.Lock] = {}
@@ -58,13 +75,38 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         try:
             # The chat's turn first, the global slot second (the semaphore PTB counts in
             # ``current_concurrent_updates``): a chat's queue never holds more than one slot.
-            async with lock, self._semaphore:
-                await self.do_process_update(update, coroutine)
+            await self._take_turn(lock, update)
+            try:
+                async with self._semaphore:
+                    await self.do_process_update(update, coroutine)
+            finally:
+                lock.release()
         finally:
             self._users[key] -= 1
             if not self._users[key]:  # forget idle chats so the table does not grow forever
                 del self._users[key]
                 self._locks.pop(key, None)
+
+    async def _take_turn(self, lock: asyncio.Lock, update: object) -> None:
+        """The chat's turn; handed to ``waiting`` if it is long in coming."""
+        if self.waiting is None or not lock.locked():
+            await lock.acquire()
+            return
+        turn = asyncio.ensure_future(lock.acquire())
+        try:
+            await asyncio.wait({turn}, timeout=self.wait)
+            if not turn.done():
+                try:
+                    await self.waiting(update)
+                except Exception:  # the update itself must still be handled in its turn
+                    log.exception("handling an update while it waits for its chat's turn failed")
+            await turn
+        except BaseException:  # cancelled (shutdown) while waiting: the chat's turn is never left taken
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                lock.release()
+            else:
+                turn.cancel()
+            raise
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await coroutine

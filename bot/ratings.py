@@ -32,6 +32,7 @@ from telegram.ext import (
 from bot import callbacks, cards, danger, languages, notices, notifier, texts
 from bot.callbacks import Prefix
 from bot.gateway import Gateway, gateway_of
+from bot.relay import source_of
 from hemu.desk import CaseRefused
 from hemu.store import CaseRecord
 from hemu.when import describe_due
@@ -215,10 +216,16 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = danger.language_for(
         gateway, message.text, user, context.user_data, previous=pending["language"]
     )
-    answered = await danger.answer_if_dangerous(
-        context.application, gateway, resident_id, message.chat_id, message.text, language
+    # Danger in it may have been answered while the comment waited for its turn (bot.resident.waiting).
+    early = gateway.resident_state().take_answered(source_of(update))
+    answered = (
+        None
+        if early
+        else await danger.answer_if_dangerous(
+            context.application, gateway, resident_id, message.chat_id, message.text, language
+        )
     )
-    if answered is None:
+    if answered is None and not early:
         await message.reply_text(
             cards.escape(texts.text("rating_comment_thanks", pending["language"])), parse_mode=ParseMode.HTML
         )

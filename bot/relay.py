@@ -41,6 +41,10 @@ SLOW_AFTER = 4.0
 # The store taking longer than this to journal a message (locked by another writer): danger in it is
 # answered and paged now, not after the lock (make chaos: 110 came 40 s late with SQLite locked).
 JOURNAL_SLOW = 1.0
+# A message waiting longer than this for its resident's turn (an earlier message of theirs still with
+# Rasa or the replay): danger in it is answered and paged now (make chaos: 110 came 31 s late behind a
+# replay waiting for a locked store). The update processor waits as long (bot.ordering).
+TURN_SLOW = 1.0
 # Why a journalled message is pending, at the start of its last_error: Rasa certainly never saw it
 # (replayed at once), or it may have (the request went out and timed out or failed: the replay first
 # looks in Rasa's tracker for it).
@@ -188,17 +192,16 @@ async def relay(
         metadata[SOURCE_KEY] = source
     message = Message(chat_id, sender, text, metadata, language, words)
     inbound = gateway.store.inbound
-    async with state.lock(sender):
-        said: set[str] = set()
+    async with _turn_of(application, gateway, message, state.take_answered(source)) as said:
         # Journalled as this gateway's for a lease: another gateway's replay leaves it alone meanwhile.
         journal = partial(inbound.add, owner=state.owner, lease_until=now() + gateway.lease)
         add = asyncio.ensure_future(
             asyncio.to_thread(journal, sender, chat_id, text, metadata, now(), source)
         )
         await asyncio.wait({add}, timeout=JOURNAL_SLOW)
-        if not add.done() and words:  # the store is slow (locked): danger does not wait for it
+        if not add.done() and words and not said:  # the store is slow (locked): danger does not wait
             log.warning("journal slow: screening a message from %s before it is kept", sender)
-            said = await _answer_danger(application, gateway, message)
+            said = await answer_danger(application, gateway, message)
         try:
             kept = await add
         except Exception:  # noqa: BLE001 - the store itself is away (locked, unreachable)
@@ -242,6 +245,38 @@ async def relay(
         await asyncio.to_thread(inbound.mark_delivered, kept, now())
 
 
+@asynccontextmanager
+async def _turn_of(
+    application: Application, gateway: Gateway, message: Message, said: set[str]
+) -> AsyncIterator[set[str]]:
+    """The resident's turn (one message of theirs at a time reaches Rasa), yielding the texts already
+    sent for this message (``said``: danger answered while it waited in the update processor).
+
+    The turn can be held for many seconds by an earlier message — the replay waiting for a locked store, a
+    slow Rasa turn. Danger does not wait for it: after ``TURN_SLOW`` the words are screened and danger
+    answered and paged; then the message waits its turn as before, and Rasa's answer does not repeat the
+    safety reply (the desk keeps one urgent case per resident)."""
+    lock = gateway.resident_state().lock(message.sender)
+    waiting = asyncio.ensure_future(lock.acquire())
+    try:
+        await asyncio.wait({waiting}, timeout=TURN_SLOW)
+        slow = not waiting.done() and message.words and not said
+        if slow and await danger.screen_fairly(gateway, message.text):
+            log.warning("an earlier message of %s holds the turn: danger answered meanwhile", message.sender)
+            said = await answer_danger(application, gateway, message)
+        await waiting
+    except BaseException:  # cancelled (shutdown) while waiting: the turn is never left taken
+        if waiting.done() and not waiting.cancelled() and waiting.exception() is None:
+            lock.release()
+        else:
+            waiting.cancel()
+        raise
+    try:
+        yield said
+    finally:
+        lock.release()
+
+
 @dataclass(frozen=True)
 class Message:
     """One resident message on its way to Rasa, as the slow, unjournalled and kept paths all need it.
@@ -259,7 +294,7 @@ async def _while_slow(application: Application, gateway: Gateway, message: Messa
     """Rasa has not answered within ``SLOW_AFTER``: nobody waits in silence. Danger in the words gets the
     gateway's safety reply and page now; anything else a word that the answer is coming. Returns the
     texts sent, so Rasa's answer does not repeat them."""
-    said = await _answer_danger(application, gateway, message) if message.words else set()
+    said = await answer_danger(application, gateway, message) if message.words else set()
     if said:
         return said
     slow = say("assistant_slow", message.language, emergency=emergency_number(gateway))
@@ -267,7 +302,7 @@ async def _while_slow(application: Application, gateway: Gateway, message: Messa
     return set()
 
 
-async def _answer_danger(application: Application, gateway: Gateway, message: Message) -> set[str]:
+async def answer_danger(application: Application, gateway: Gateway, message: Message) -> set[str]:
     """The gateway's own safety reply and page for danger in ``text``; the safety text sent (so Rasa's
     later answer does not repeat it), or nothing when the rules find no danger."""
     answered = await _screen(application, gateway, message)
@@ -291,7 +326,7 @@ async def _relay_unjournalled(
     is the resident asked to send it again — with the emergency number; nothing could keep it."""
     state = gateway.resident_state()
     if message.words and not said:
-        said = await _answer_danger(application, gateway, message)
+        said = await answer_danger(application, gateway, message)
     try:
         async with typing(application, message.chat_id):
             answers = await state.client.turn(message.sender, message.text, message.metadata)

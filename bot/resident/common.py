@@ -62,6 +62,8 @@ async def screen_command_words(update: Update, context: ContextTypes.DEFAULT_TYP
     if not after:
         return
     gateway = gateway_of(context)
+    if gateway.resident_state().take_answered(source_of(update)):
+        return  # danger in them answered while the command waited for its turn (bot.resident.waiting)
     language = danger.language_for(gateway, after[0], who[0], context.user_data)
     await danger.answer_if_dangerous(context.application, gateway, str(who[0].id), who[1], after[0], language)
 

@@ -29,6 +29,8 @@ class FakeRasa:
         self.resets: list[tuple[str, Any]] = []
         self.script: Script = echo
         self.delay = 0.0
+        # While this event is unset, every turn waits for it (a busy Rasa, released by the test).
+        self.hold: asyncio.Event | None = None
         self.webhook_status = 200
         # What real Rasa keeps per conversation once a turn has finished: the user event (with the
         # gateway's metadata) and the bot's replies — the replay looks here before sending again.
@@ -67,6 +69,8 @@ class FakeRasa:
         self.messages.append(body)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold is not None:
+            await self.hold.wait()
         replies = self.script(body)
         events = self.trackers.setdefault(body["sender"], [])
         events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {}})

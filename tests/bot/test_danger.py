@@ -438,3 +438,77 @@ async def test_danger_is_answered_while_the_store_is_too_slow_to_journal_it(
     assert said[2] == f"echo: {DANGER_ZH}" and rasa.texts() == [DANGER_ZH]
     await wait_until(lambda: [m.status for m in gw.store.inbound.messages()] == [InboundStatus.DELIVERED])
     assert len(urgent_cases(gw)) == 1
+
+
+# -- danger behind the resident's earlier message ------------------------------------------------------
+
+
+async def test_danger_does_not_wait_for_the_turn_an_earlier_message_holds(
+    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make chaos: the replay held a resident's turn while it waited 30 s for a locked store, and the
+    danger message behind it waited too — 110 came 31 s late. Now the safety reply and the page come while
+    the earlier turn still holds; then the message takes its turn: Rasa gets it once, no second page."""
+    monkeypatch.setattr(relay, "TURN_SLOW", 0.2)
+    turn = gw.gateway.resident_state().lock(str(RESIDENT))
+    await turn.acquire()  # an earlier message of this resident (here: the replay) holds the turn
+    try:
+        await gw.control.send_text(RESIDENT, DANGER_ZH)
+        said = await bot_texts(gw, 2, timeout=20)
+        assert turn.locked()
+        assert_safety_and_one_page(gw, said, DANGER_ZH, "zh")
+        assert rasa.texts() == []
+    finally:
+        turn.release()
+    said = await bot_texts(gw, 3)
+    assert said[2] == f"echo: {DANGER_ZH}" and rasa.texts() == [DANGER_ZH]
+    assert len(urgent_cases(gw)) == 1
+
+
+async def test_words_without_danger_simply_wait_their_turn(
+    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay, "TURN_SLOW", 0.2)
+    screened = asyncio.Event()
+    screen_fairly = danger.screen_fairly
+
+    async def noted(*args: Any, **kwargs: Any) -> frozenset[str]:
+        found = await screen_fairly(*args, **kwargs)
+        screened.set()
+        return found
+
+    monkeypatch.setattr(danger, "screen_fairly", noted)
+    turn = gw.gateway.resident_state().lock(str(RESIDENT))
+    await turn.acquire()
+    try:
+        await gw.control.send_text(RESIDENT, HARMLESS_ZH)
+        await asyncio.wait_for(screened.wait(), 20)  # screened while waiting: nothing found
+        assert rasa.texts() == [] and urgent_cases(gw) == []
+    finally:
+        turn.release()
+    said = await bot_texts(gw, 1)
+    assert said == [f"echo: {HARMLESS_ZH}"] and urgent_cases(gw) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "relayed"), [(DANGER_ZH, DANGER_ZH), (f"/help {DANGER_ZH}", "/help")], ids=["text", "command"]
+)
+async def test_danger_behind_a_slow_rasa_turn_is_answered_while_it_waits(
+    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch, written: str, relayed: str
+) -> None:
+    """The resident's first message is still with a busy Rasa; what they send next waits for that turn in
+    the update processor (one chat, one update at a time) — up to Rasa's timeout. Danger in it is answered
+    and paged while it waits; once Rasa is free both are relayed in order and nothing is said twice."""
+    monkeypatch.setattr(relay, "SLOW_AFTER", 120.0)  # no "still thinking" note in the count
+    rasa.hold = asyncio.Event()
+    await gw.control.send_text(RESIDENT, HARMLESS_ZH)
+    await wait_until(lambda: rasa.texts() == [HARMLESS_ZH])  # Rasa has the first, and holds it
+    await gw.control.send_text(RESIDENT, written)
+    said = await bot_texts(gw, 2, timeout=20)
+    assert rasa.texts() == [HARMLESS_ZH]  # still holding the first turn
+    assert_safety_and_one_page(gw, said, DANGER_ZH, "zh")
+    rasa.hold.set()
+    said = await bot_texts(gw, 4)
+    assert said[2:] == [f"echo: {HARMLESS_ZH}", f"echo: {relayed}"]
+    assert rasa.texts() == [HARMLESS_ZH, relayed]
+    assert len(urgent_cases(gw)) == 1

@@ -71,6 +71,63 @@ async def test_a_chat_waits_for_its_turn_before_it_takes_one_of_the_slots() -> N
     assert not processor._locks and processor.current_concurrent_updates == 0
 
 
+async def test_an_update_waiting_for_its_turn_is_handed_to_the_hook_meanwhile_and_keeps_its_place() -> None:
+    """bot.resident.waiting screens a resident's words there: danger behind a slow turn is answered while
+    it waits. The waiting update still runs after the slow one, and a failing hook loses nothing."""
+    handed: list[int] = []
+    release = asyncio.Event()
+    log: list[str] = []
+
+    async def hook(waiting: object) -> None:
+        assert isinstance(waiting, Update)
+        handed.append(waiting.update_id)
+        if len(handed) == 2:
+            release.set()  # both waited while the first still held the chat
+        if waiting.update_id == 3:
+            raise RuntimeError("the hook broke")
+
+    processor = PerChatUpdateProcessor(16, waiting=hook, wait=0.05)
+
+    async def handle(name: str, wait: asyncio.Event | None = None) -> None:
+        if wait:
+            await wait.wait()
+        log.append(name)
+
+    first = asyncio.create_task(processor.process_update(update(1, 10), handle("a1", release)))
+    others = [asyncio.create_task(processor.process_update(update(n, 10), handle(f"a{n}"))) for n in (2, 3)]
+    alone = asyncio.create_task(processor.process_update(update(9, 20), handle("b1")))
+    await asyncio.wait_for(asyncio.gather(first, *others, alone), 10)
+    assert sorted(handed) == [2, 3]  # never the ones that got their turn at once (1, and 9 on its own chat)
+    assert [name for name in log if name.startswith("a")] == ["a1", "a2", "a3"]
+    assert not processor._locks and processor.current_concurrent_updates == 0
+
+
+async def test_an_update_cancelled_while_it_waits_does_not_keep_its_chat() -> None:
+    waited = asyncio.Event()
+
+    async def hook(_: object) -> None:
+        waited.set()
+
+    processor = PerChatUpdateProcessor(16, waiting=hook, wait=0.01)
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(name: str, wait: asyncio.Event | None = None) -> None:
+        if wait:
+            await wait.wait()
+        handled.append(name)
+
+    first = asyncio.create_task(processor.process_update(update(1, 10), handle("a1", release)))
+    waiting = asyncio.create_task(processor.process_update(update(2, 10), handle("a2")))
+    await asyncio.wait_for(waited.wait(), 5)  # the second is waiting; cancelled, as a shutdown would
+    waiting.cancel()
+    release.set()
+    await asyncio.wait_for(first, 5)
+    third = asyncio.create_task(processor.process_update(update(3, 10), handle("a3")))
+    await asyncio.wait_for(third, 5)  # the chat's turn was not left taken by the cancelled update
+    assert handled == ["a1", "a3"]
+
+
 # -- through the real gateway ---------------------------------------------------------------------------
 
 FLOOD = 3001

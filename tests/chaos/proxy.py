@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ class FaultProxy:
     _site: web.TCPSite | None = None
     _session: ClientSession | None = None
     _reopen: asyncio.TimerHandle | None = None
+    # While refusing: the port bound but not listening (see _hold_port).
+    _held_port: socket.socket | None = None
 
     @property
     def url(self) -> str:
@@ -138,6 +141,7 @@ class FaultProxy:
         if self._site is not None:
             await self._site.stop()
             self._site = None
+            self._hold_port()
         assert self._runner is not None and self._runner.server is not None
         for transport in list(self._runner.server._connections.values()):
             transport.abort()
@@ -153,11 +157,27 @@ class FaultProxy:
         if self._site is not None:
             return
         assert self._runner is not None
-        site = web.TCPSite(self._runner, HOST, self.port, reuse_address=True)
+        held, self._held_port = self._held_port, None
+        site: web.BaseSite
+        if held is not None:  # listen on the very socket that kept the port
+            site = web.SockSite(self._runner, held)
+        else:
+            site = web.TCPSite(self._runner, HOST, self.port, reuse_address=True)
         await site.start()
         self._site = site
         if self.fault.kind == "refuse":
             self.fault = Fault()
+
+    def _hold_port(self) -> None:
+        """Keeps the port bound while nothing listens on it. Connections are still refused (the kernel
+        answers a port nobody listens on with a reset), but no other socket can take the port meanwhile:
+        chaos s4 once failed to listen again with "address already in use" (an outgoing connection's
+        ephemeral port had landed on it while it was free)."""
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind((HOST, self.port))
+        held.setblocking(False)
+        self._held_port = held
 
     async def _serve(self) -> None:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -173,6 +193,8 @@ class FaultProxy:
         self._session = ClientSession(trust_env=False, timeout=ClientTimeout(total=None, sock_read=600))
 
     async def _close(self) -> None:
+        if self._held_port is not None:
+            self._held_port.close()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:

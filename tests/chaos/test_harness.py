@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any
 
@@ -195,4 +196,19 @@ def test_the_proxy_refuses_drops_fails_and_delays(upstream: int) -> None:
         assert client.get(f"{proxy.url}/status").status_code == 200
     finally:
         client.close()
+        proxy.stop()
+
+
+def test_a_refusing_proxy_keeps_its_port(upstream: int) -> None:
+    """While it refuses, nothing else can take the proxy's port (chaos s4 once failed to listen again:
+    "address already in use"); it then listens on it again."""
+    proxy = FaultProxy("test", upstream).start()
+    try:
+        proxy.set("refuse")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", proxy.port))
+        proxy.clear()
+        with httpx.Client(trust_env=False, timeout=10) as client:
+            assert client.get(f"{proxy.url}/status").status_code == 200
+    finally:
         proxy.stop()
