@@ -144,17 +144,26 @@ async def test_when_the_store_cannot_journal_danger_is_still_answered_and_rasa_s
 
 
 async def test_a_slow_turn_is_not_a_silent_one(
-    gw: RunningGateway, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clock_file: Path, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rasa (or the action server) slow: the resident hears that the answer is coming; danger gets the
-    safety reply and the page without waiting for Rasa."""
+    safety reply and the page without waiting for Rasa. Rasa holds each turn until the test has seen what
+    the resident was told meanwhile (a fixed delay under this module's 1 s timeout was flaky on a loaded
+    machine: the turn timed out instead of being slow), so this gateway gets Rasa's usual 10 s."""
     monkeypatch.setattr(relay, "SLOW_AFTER", 0.3)
-    rasa.delay = 0.9  # under the gateway's 1 s timeout in this module
-    await gw.control.send_text(RESIDENT, "the neighbours drill at night", language_code="en")
-    said = await bot_texts(gw, 2)
-    assert said == [text("assistant_slow", "en", emergency="110"), "echo: the neighbours drill at night"]
-    await gw.control.send_text(RESIDENT, "he has a knife and says he will kill me", language_code="en")
-    said = (await bot_texts(gw, 5))[2:]
-    assert "110" in said[0] and "urgent case" in said[1]
-    assert said[2] == "echo: he has a knife and says he will kill me"
-    assert len([c for c in gw.store.cases() if c.priority.value == "urgent"]) == 1
+    async with running_gateway(tmp_path, rasa_url=rasa.url) as gw:
+        gw.api._user_chat(RESIDENT)  # type: ignore[attr-defined] - the resident's chat exists
+        rasa.hold = asyncio.Event()
+        await gw.control.send_text(RESIDENT, "the neighbours drill at night", language_code="en")
+        assert await bot_texts(gw, 1) == [text("assistant_slow", "en", emergency="110")]
+        rasa.hold.set()
+        said = await bot_texts(gw, 2)
+        assert said[1] == "echo: the neighbours drill at night"
+        rasa.hold = asyncio.Event()
+        await gw.control.send_text(RESIDENT, "he has a knife and says he will kill me", language_code="en")
+        said = (await bot_texts(gw, 4))[2:]
+        assert "110" in said[0] and "urgent case" in said[1]  # while Rasa still holds the turn
+        rasa.hold.set()
+        said = (await bot_texts(gw, 5))[2:]
+        assert said[2] == "echo: he has a knife and says he will kill me"
+        assert len([c for c in gw.store.cases() if c.priority.value == "urgent"]) == 1
