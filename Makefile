@@ -83,7 +83,8 @@ bench-thresholds: setup ## danger thresholds on a fifth of the training lines he
 bench-turn: train ## CPU per resident turn (Rasa, actions), turn 1 vs turn 50, where Rasa's CPU goes (py-spy)
 	$(PY) bench/turn_cost.py --profile 20
 
-bench-gateway: train ## gateway: latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS; 1 vs 2 Rasa workers
+bench-gateway: train ## gateway: where a turn's time goes in it, latency vs direct Rasa, turns/s with 20 and 100 residents, cold start, RSS; 1 vs 2 Rasa workers
+	$(PY) bench/gateway_path.py
 	$(PY) bench/gateway_bench.py
 	$(PY) bench/workers_bench.py
 
