@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 DANGER_CATEGORY = "danger"
 
 
+class _OpenedMeanwhile(Exception):
+    """Another opening committed the case this report goes onto while this one waited for the counter."""
+
+    def __init__(self, case: CaseRecord) -> None:
+        super().__init__(case.number)
+        self.case = case
+
+
 class Intake(DeskBase):
     def priority_for(self, report: Report) -> Priority:
         return self.settings.policy.priority_for(
@@ -60,15 +68,26 @@ class Intake(DeskBase):
         if not report.contact_consent:
             fields["contact"] = None  # never stored without the resident's consent
         # One unit of work: the number, then the loads as they are now, the roster's choice, the case.
-        with self.store.opening(now, year_tz=self.tz) as opening:
-            decision = self._choose(report.area_id, chosen, now, opening.loads, inactive)
-            case = opening.add(
-                NewCase(priority=chosen, **fields),
-                Assignment(officer_id=decision.officer.id, due_at=decision.due_at, reason=decision.reason),
-                actor=parties.resident(report.resident_id),
-            )
-            if report.source:
-                opening.handled(report.resident_id, report.source)
+        try:
+            with self.store.opening(now, year_tz=self.tz) as opening:
+                # Looked for again under the counter's lock, which serialises openings: two danger
+                # messages of one resident answered at the same moment (the gateway's page and Rasa's
+                # safety flow, or two messages waiting for their turn) must make one urgent case, not two.
+                meanwhile = self._extendable(opening.active_cases_of(report.resident_id), report, chosen)
+                if meanwhile is not None:
+                    raise _OpenedMeanwhile(meanwhile)  # rolls the number back
+                decision = self._choose(report.area_id, chosen, now, opening.loads, inactive)
+                officer, due_at = decision.officer.id, decision.due_at
+                case = opening.add(
+                    NewCase(priority=chosen, **fields),
+                    Assignment(officer_id=officer, due_at=due_at, reason=decision.reason),
+                    actor=parties.resident(report.resident_id),
+                )
+                if report.source:
+                    opening.handled(report.resident_id, report.source)
+        except _OpenedMeanwhile as opened:
+            log.info("case %s opened meanwhile for %s: extended", opened.case.number, report.resident_id)
+            return self._extend(opened.case, report, now)
         log.info("case %s opened: %s, %s (%s)", case.number, chosen.value, case.officer_id, decision.rule)
         return Outcome(
             case=case,
@@ -153,18 +172,20 @@ class Intake(DeskBase):
         raise LimitReached("cases_per_day", limits.cases_per_day, day.next_start)
 
     def _case_to_extend(self, report: Report, priority: Priority) -> CaseRecord | None:
+        active = self.store.cases_for_resident(report.resident_id, active_only=True)
+        return self._extendable(active, report, priority)
+
+    @staticmethod
+    def _extendable(active: list[CaseRecord], report: Report, priority: Priority) -> CaseRecord | None:
+        """Of the resident's active cases (newest first), the one this report goes onto, if any."""
         if priority is Priority.URGENT:
             # A second danger message belongs on the urgent case already paged, whatever its category.
-            urgent = [
-                case
-                for case in self.store.cases_for_resident(report.resident_id, active_only=True)
-                if case.priority is Priority.URGENT
-            ]
+            urgent = [case for case in active if case.priority is Priority.URGENT]
             if urgent:
-                return urgent[0]  # newest first
+                return urgent[0]
         if report.new_matter:
             return None
-        return self.store.active_case_in_category(report.resident_id, report.category)
+        return next((case for case in active if case.category == report.category), None)
 
     def open_case_about(self, resident_id: str, category: str) -> CaseRecord | None:
         """The resident's open case of this kind, so a new report can ask "is this the same matter?"."""

@@ -19,7 +19,7 @@ from hemu.store.checks import nonempty
 from hemu.store.handled import record_handled
 from hemu.store.mappers import case_record
 from hemu.store.outbox import add_notifications
-from hemu.store.records import Assignment, CaseRecord, NewCase, Notification
+from hemu.store.records import ACTIVE_VALUES, Assignment, CaseRecord, NewCase, Notification
 from hemu.store.tables import case_counters, cases
 from hemu.times import require_aware
 
@@ -65,6 +65,16 @@ class CaseOpening:
     @property
     def number(self) -> str:
         return format_case_number(self.year, self.seq)
+
+    def active_cases_of(self, resident_id: str) -> list[CaseRecord]:
+        """The resident's active cases, newest first, as this transaction sees them: read after the
+        counter's lock, they include a case another opening committed while this one waited for it."""
+        query = (
+            select(cases)
+            .where(cases.c.resident_id == resident_id, cases.c.state.in_(ACTIVE_VALUES))
+            .order_by(cases.c.id.desc())
+        )
+        return [case_record(row) for row in self.conn.execute(query)]
 
     def handled(self, resident_id: str, source: str) -> None:
         """The message that opened this case (:mod:`hemu.store.handled`), in the same transaction."""

@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import event
 
 from hemu.cases import parse_case_number
+from hemu.desk import Desk
+from hemu.settings import load_settings
 from hemu.store import Assignment, ConcurrentUpdate, InvalidTransition, Store
+from tests.conftest import REPO_ROOT, Clock
 from tests.hemu.store.support import DUE, NOW, count_rows, least_loaded, new_case, open_case
 
 WRITERS = 8
@@ -142,3 +145,50 @@ def test_concurrent_migrations(store_url: str, make_store: Callable[[], Store]) 
     results = run_together([make_store() for _ in range(4)], lambda _i, s: s.migrate())
     assert results == [None] * 4
     assert open_case(make_store()).number == "HM-2026-000001"
+
+
+def test_two_danger_messages_paged_at_the_same_moment_make_one_urgent_case(
+    make_store: Callable[[], Store], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's page and Rasa's safety flow — two processes, two engines — open the resident's urgent
+    case at the same moment (so can two of the resident's messages waiting for their turn,
+    tests/bot/test_danger_waiting.py): both looked, found none, and each opened one. Played step by step:
+    the first holds its opening (the counter's lock) until the second has looked and found nothing; the
+    second then waits for the lock, and must put its words onto the first one's case."""
+    settings = load_settings(REPO_ROOT / "config")
+    first_desk, second_desk = (Desk(settings, make_store(), clock=clock) for _ in range(2))
+    first_desk.store.migrate()
+    first_inside, second_looked, go_on = threading.Event(), threading.Event(), threading.Event()
+    choose, look = first_desk._choose, second_desk._case_to_extend
+
+    def held_choose(*args: Any, **kwargs: Any) -> Any:
+        first_inside.set()
+        assert go_on.wait(30)
+        return choose(*args, **kwargs)
+
+    def noted_look(*args: Any, **kwargs: Any) -> Any:
+        found = look(*args, **kwargs)
+        second_looked.set()
+        return found
+
+    monkeypatch.setattr(first_desk, "_choose", held_choose)
+    monkeypatch.setattr(second_desk, "_case_to_extend", noted_look)
+    outcomes: dict[str, Any] = {}
+
+    def page(name: str, desk: Desk, words: str) -> None:
+        outcomes[name] = desk.open_urgent_case("42", "zh", words, ["threat"])
+
+    first = threading.Thread(target=page, args=("first", first_desk, "他拿着菜刀在门口"))
+    second = threading.Thread(target=page, args=("second", second_desk, "他说要砍死我"))
+    first.start()
+    assert first_inside.wait(30)
+    second.start()
+    assert second_looked.wait(30)  # looked while the first case was not committed: found nothing
+    go_on.set()
+    first.join(60)
+    second.join(60)
+    assert outcomes["first"].opened and not outcomes["second"].opened
+    assert outcomes["second"].case.number == outcomes["first"].case.number
+    [case] = first_desk.store.cases_for_resident("42")
+    added = [e for e in first_desk.store.events(case.number) if e.kind == "details_added"]
+    assert len(added) == 1 and "他说要砍死我" in str(added[0].detail)  # the officer reads both messages
