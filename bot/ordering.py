@@ -40,6 +40,30 @@ def chat_key(update: object) -> int | None:
 Hook = Callable[[object], Awaitable[None]]
 
 
+async def acquire_or_meanwhile(
+    lock: asyncio.Lock, wait: float, meanwhile: Callable[[], Awaitable[None]]
+) -> None:
+    """Takes ``lock``; when it is not free within ``wait`` seconds, runs ``meanwhile`` once first, keeping
+    the place in the lock's queue. Shared by a chat's updates here and a resident's turn in
+    :mod:`bot.relay`: what waits for its turn is screened for danger meanwhile. Cancelled (shutdown)
+    while waiting, the lock is never left taken."""
+    if not lock.locked():
+        await lock.acquire()
+        return
+    turn = asyncio.ensure_future(lock.acquire())
+    try:
+        await asyncio.wait({turn}, timeout=wait)
+        if not turn.done():
+            await meanwhile()
+        await turn
+    except BaseException:
+        if turn.done() and not turn.cancelled() and turn.exception() is None:
+            lock.release()
+        else:
+            turn.cancel()
+        raise
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     __slots__ = ("_finished", "_locks", "_users", "wait", "waiting")
 
@@ -89,24 +113,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def _take_turn(self, lock: asyncio.Lock, update: object) -> None:
         """The chat's turn; handed to ``waiting`` if it is long in coming."""
-        if self.waiting is None or not lock.locked():
+        waiting = self.waiting
+        if waiting is None:
             await lock.acquire()
             return
-        turn = asyncio.ensure_future(lock.acquire())
-        try:
-            await asyncio.wait({turn}, timeout=self.wait)
-            if not turn.done():
-                try:
-                    await self.waiting(update)
-                except Exception:  # the update itself must still be handled in its turn
-                    log.exception("handling an update while it waits for its chat's turn failed")
-            await turn
-        except BaseException:  # cancelled (shutdown) while waiting: the chat's turn is never left taken
-            if turn.done() and not turn.cancelled() and turn.exception() is None:
-                lock.release()
-            else:
-                turn.cancel()
-            raise
+
+        async def meanwhile() -> None:
+            try:
+                await waiting(update)
+            except Exception:  # the update itself must still be handled in its turn
+                log.exception("handling an update while it waits for its chat's turn failed")
+
+        await acquire_or_meanwhile(lock, self.wait, meanwhile)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await coroutine

@@ -24,6 +24,7 @@ from bot import danger, languages, screening, texts
 from bot import replies as rendering
 from bot.danger import emergency_number
 from bot.gateway import Gateway, ResidentState
+from bot.ordering import acquire_or_meanwhile
 from bot.rasa_client import RasaError, RasaUnavailable
 from bot.sending import send
 from hemu.clock import now
@@ -257,20 +258,14 @@ async def _turn_of(
     answered and paged; then the message waits its turn as before, and Rasa's answer does not repeat the
     safety reply (the desk keeps one urgent case per resident)."""
     lock = gateway.resident_state().lock(message.sender)
-    waiting = asyncio.ensure_future(lock.acquire())
-    try:
-        await asyncio.wait({waiting}, timeout=TURN_SLOW)
-        slow = not waiting.done() and message.words and not said
-        if slow and await danger.screen_fairly(gateway, message.text):
+
+    async def meanwhile() -> None:
+        nonlocal said
+        if message.words and not said and await danger.screen_fairly(gateway, message.text):
             log.warning("an earlier message of %s holds the turn: danger answered meanwhile", message.sender)
             said = await answer_danger(application, gateway, message)
-        await waiting
-    except BaseException:  # cancelled (shutdown) while waiting: the turn is never left taken
-        if waiting.done() and not waiting.cancelled() and waiting.exception() is None:
-            lock.release()
-        else:
-            waiting.cancel()
-        raise
+
+    await acquire_or_meanwhile(lock, TURN_SLOW, meanwhile)
     try:
         yield said
     finally:
