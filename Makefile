@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos fuzz lint run run-actions bench bench-cases bench-gateway bench-thresholds bench-turn clean
+.PHONY: help setup spacy train validate check-config eval eval-dev test unit explore simulate chaos fuzz lint run run-actions bench bench-cases bench-gateway bench-report bench-thresholds bench-turn clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -71,10 +71,10 @@ lint: setup ## ruff
 	$(VENV)/bin/ruff format --check .
 
 WORKERS ?=
-run: train ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all; WORKERS=N Rasa servers on PostgreSQL + Redis
-	$(if $(WORKERS),HEMU_WORKERS=$(WORKERS) )$(PY) scripts/run.py
+run: train ## run Rasa, actions, the gateway (and offline the sandbox page) together; Ctrl-C stops all; WORKERS=N Rasa servers on PostgreSQL + Redis; DEMO_DAYS=N seeds the sandbox with N days of demo cases
+	$(if $(WORKERS),HEMU_WORKERS=$(WORKERS) )$(if $(DEMO_DAYS),HEMU_DEMO_DAYS=$(DEMO_DAYS) )$(PY) scripts/run.py
 
-bench: train bench-cases bench-gateway bench-turn ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
+bench: train bench-cases bench-gateway bench-report bench-turn ## all benchmarks: NLU, risk recall, latency, RSS, cases, assignment, gateway
 	$(PY) bench/nlu_bench.py
 
 bench-thresholds: setup ## danger thresholds on a fifth of the training lines held back (a second view; policy.yml chooses on the development sets)
@@ -93,6 +93,9 @@ bench-cases: setup ## case store (8 writers, SQLite and PostgreSQL), assignment,
 	$(PY) bench/store_bench.py
 	$(PY) bench/promise_week.py
 	$(PY) bench/case_scale.py
+
+bench-report: setup ## the station report: store read, figures, digest image, HTML, CSV, PDF for a month and a year of demo cases
+	$(PY) bench/report_bench.py
 
 clean: ## remove trained models and results (keeps .venv)
 	rm -rf models results build .rasa

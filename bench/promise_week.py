@@ -30,6 +30,7 @@ from hemu.cases import Priority  # noqa: E402
 from hemu.desk import Desk, Report  # noqa: E402
 from hemu.duty import on_duty  # noqa: E402
 from hemu.kinds import EventKind, NoticeKind  # noqa: E402
+from hemu.report import Period, station_report  # noqa: E402
 from hemu.settings import load_settings  # noqa: E402
 from hemu.store import Store  # noqa: E402
 
@@ -105,7 +106,9 @@ def replay(cases: int, seed: int) -> Dict[str, object]:
             clock.moment += STEP
         seconds = time.perf_counter() - began
 
-        stats = desk.stats()
+        opened = [case.opened_at for case in store.cases()]
+        tz_days = [moment.astimezone(tz).date() for moment in opened]
+        stats = station_report(store, Period(min(tz_days), max(tz_days), tz), clock.moment).total
         levels: Counter[int] = Counter()
         handed = 0
         ran_out = 0
@@ -136,7 +139,7 @@ def replay(cases: int, seed: int) -> Dict[str, object]:
         "promises due": stats.promises_due,
         "promises kept": stats.promises_kept,
         "kept rate": f"{stats.promise_kept_rate:.1%}" if stats.promise_kept_rate is not None else "-",
-        "median first contact": str(stats.median_first_contact),
+        "median first contact": str(stats.first_response.median),
         "breaches by level": dict(sorted(levels.items())),
         "breaches that moved the case to another officer": handed,
         "cases past every level": ran_out,

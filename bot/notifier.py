@@ -37,7 +37,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot import delivery, erasure, loops, notices
+from bot import delivery, digest, erasure, loops, notices
 from bot.gateway import Gateway
 from bot.recipients import Drop, Outgoing, Unlinked
 from hemu.parties import Party
@@ -182,6 +182,8 @@ def render(gateway: Gateway, record: NotificationRecord, minimal: bool = False) 
         return delivery.render(gateway, record)
     if record.kind == erasure.KIND:
         return erasure.render(gateway, record)
+    if record.kind == digest.KIND:
+        return digest.render(gateway, record, minimal)
     return notices.render_minimal(gateway, record) if minimal else notices.render(gateway, record)
 
 
@@ -202,6 +204,11 @@ async def _send(application: Application, outgoing: Outgoing) -> int | None:
             reply_markup=outgoing.markup,
         )
         return None
+    if outgoing.photo is not None:
+        shown = await application.bot.send_photo(
+            outgoing.chat_id, outgoing.photo, caption=outgoing.text, parse_mode=ParseMode.HTML
+        )
+        return shown.message_id
     sent = await application.bot.send_message(
         outgoing.chat_id,
         outgoing.text,

@@ -41,6 +41,8 @@ class Outgoing:
     markup: InlineKeyboardMarkup | None = None
     # An edit of this message of ours instead of a new message (bot.erasure).
     edit: int | None = None
+    # A picture sent with ``text`` as its caption (the weekly digest's chart, bot.digest).
+    photo: bytes | None = None
 
 
 def subject(gateway: Gateway, record: NotificationRecord) -> tuple[Party, CaseRecord | None]:

@@ -1,5 +1,5 @@
 """Keeps promises honest: reminds officers before a promise falls due and raises the alarm when it is
-broken, by calling :meth:`hemu.desk.Desk.watch` on a timer.
+broken, by calling :meth:`hemu.desk.Desk.watch` on a timer; and queues the supervisor's Monday digest.
 
 Nothing is kept in memory: ``watch()`` derives what is due from the store and records what it did there,
 so a restart (or a second gateway) loses and repeats nothing. It only queues notifications; the notifier
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from telegram.ext import Application
 
 from bot import loops, notifier
 from bot.gateway import Gateway
+from hemu.report.digest import queue_weekly_digest
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,26 @@ async def watch_once(gateway: Gateway) -> float:
         )
         notifier.wake(gateway)
     delay = gateway.config.watch_interval
-    if report.next_check is not None:
-        until = (report.next_check - gateway.desk.now()).total_seconds()
-        delay = min(delay, until)
+    upcoming = [report.next_check, await _weekly_digest(gateway)]
+    for moment in (moment for moment in upcoming if moment is not None):
+        delay = min(delay, (moment - gateway.desk.now()).total_seconds())
     return max(MIN_DELAY, delay)
+
+
+async def _weekly_digest(gateway: Gateway) -> datetime | None:
+    """Queues the supervisor's Monday digest when it is due (hemu.report.digest); when the next one is.
+    A failure is logged and tried again next sweep: it must never stop the promises being watched."""
+    try:
+        queued, following = await asyncio.to_thread(
+            queue_weekly_digest, gateway.store, gateway.settings, gateway.desk.now()
+        )
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("watcher: the weekly digest could not be queued")
+        return None
+    if queued:
+        log.info("watcher: the weekly digest was queued for the supervisor")
+        notifier.wake(gateway)
+    return following
 
 
 async def run(application: Application, gateway: Gateway) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import Enum
 from typing import IO, Callable, Sequence
 
-from hemu import admin_officers, admin_outbox, admin_privacy
+from hemu import admin_demo, admin_officers, admin_outbox, admin_privacy, admin_report
 from hemu.bootstrap import open_desk
 from hemu.cases import CaseState
 from hemu.config import config_dir
@@ -24,6 +24,7 @@ from hemu.errors import ConfigError
 from hemu.guidance import content_dir, load_content
 from hemu.hygiene import spreadsheet_cell
 from hemu.messages import load_messages
+from hemu.report.words import load_words
 from hemu.settings import Settings, load_settings
 from hemu.store import CaseRecord, InviteError
 from hemu.times import station_minutes
@@ -71,6 +72,7 @@ def check(out: IO[str]) -> int:
         load_content()
         load_messages()
         load_time_words()
+        load_words()
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
@@ -224,6 +226,8 @@ def parser() -> argparse.ArgumentParser:
     cases.add_parser("show", help="one case with its audit log").add_argument("number")
     admin_outbox.add_commands(commands)
     admin_privacy.add_commands(commands)
+    admin_demo.add_commands(commands)
+    admin_report.add_commands(commands)
     return root
 
 
@@ -249,6 +253,10 @@ def main(
             return admin_outbox.run(the_desk, args, stream)
         if args.command == "privacy":
             return admin_privacy.run(the_desk, args, stream)
+        if args.command == "demo-data":
+            return admin_demo.run(the_desk, args, stream)
+        if args.command == "report":
+            return admin_report.run(the_desk, args, stream)
         if args.action == "show":
             return cases_show(the_desk, args.number, stream)
         if args.action == "list":

@@ -20,6 +20,9 @@ class NoticeKind(str, Enum):
     PROMISE_REMINDER = "promise_reminder"  # to the assigned officer, before the promise falls due
     PROMISE_BROKEN = "promise_broken"  # to those an escalation level tells (payload "role", "level")
     DAILY_SUMMARY = "daily_summary"  # to the supervisor: cases past every escalation level (no case)
+    # To the supervisor on Monday mornings: last week's report, a chart and five lines (payload "first",
+    # "last": the week's station-local days; no case).
+    WEEKLY_DIGEST = "weekly_digest"
     FOLLOW_UP = "follow_up"  # a week after closing: has the problem come back? (to the resident)
     # The gateway's own words to a resident that could not be sent at once (payload "text", HTML) —
     # a safety reply above all: retried by the notifier like a card instead of given up after a try.

@@ -191,6 +191,14 @@ class Retention(_Strict):
     personal_details_days: int = Field(180, ge=1, le=3_650)
 
 
+class Reporting(_Strict):
+    """The station report's Monday digest to the supervisor (hemu/report): last week's figures and chart,
+    sent at this station time on Mondays; ``weekly_digest: false`` stops it (/stats still answers)."""
+
+    weekly_digest: bool = True
+    weekly_digest_at: time = time(8, 30)
+
+
 class Policy(_Strict):
     response_times: Dict[Priority, ResponseTime]
     # The starting priority of each kind of dispute; the answers below can only raise it.
@@ -220,6 +228,8 @@ class Policy(_Strict):
     past_danger_priority: Priority = Priority.HIGH
     # How long residents' words are kept after their case is over.
     retention: Retention = Retention()
+    # The Monday digest of the station report.
+    reporting: Reporting = Reporting()
 
     @validator("response_times")
     def _every_priority(cls, value: Dict[Priority, ResponseTime]) -> Dict[Priority, ResponseTime]:

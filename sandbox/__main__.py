@@ -2,6 +2,8 @@
 
 Offline runs (no TELEGRAM_BOT_TOKEN) point the gateway here; a person plays resident and officer in the
 browser. The ready line is printed only once the port is bound, so a supervising script can wait for it.
+The page's station tab reports on the case store named by ``--database``, else ``HEMU_SANDBOX_DATABASE_URL``,
+else ``DATABASE_URL`` (the order of ``scripts/run.py``, which hands the sandbox its store that way).
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from sandbox.server import LOOPBACK_HOSTS, LocalBotApi
+from sandbox.station import shown_url
+
+SANDBOX_DATABASE_ENV = "HEMU_SANDBOX_DATABASE_URL"
 
 
 def load_officers(path: Path) -> list[dict[str, Any]]:
@@ -25,14 +31,28 @@ def load_officers(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-async def serve(host: str, port: int, token: str | None, officers_file: Path | None) -> None:
-    api = LocalBotApi(host=host, port=port, token=token, officers_file=officers_file)
+def database_from_env() -> str | None:
+    """The store the station tab reads when ``--database`` is not given (None: the tab has none)."""
+    for name in (SANDBOX_DATABASE_ENV, "DATABASE_URL"):
+        if os.environ.get(name, "").strip():
+            return os.environ[name].strip()
+    return None
+
+
+async def serve(
+    host: str, port: int, token: str | None, officers_file: Path | None, database: str | None = None
+) -> None:
+    api = LocalBotApi(host=host, port=port, token=token, officers_file=officers_file, database_url=database)
     await api.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"sandbox: {api.url}/", flush=True)
+    print(f"sandbox: {api.url}/", flush=True)  # the ready line, first: a supervisor waits for it
+    if database:
+        print(f"sandbox: the station tab reports on {shown_url(database)}", flush=True)
+    else:
+        print("sandbox: no --database (or DATABASE_URL): the station tab has no report to show", flush=True)
     try:
         await stop.wait()
     finally:
@@ -45,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--officers", type=Path, help="JSON list of {officer_id, name, code} for the page")
     parser.add_argument("--token", help="accept only this bot token (default: any well-formed token)")
+    parser.add_argument(
+        "--database",
+        help="case store the station tab reads (default: HEMU_SANDBOX_DATABASE_URL, else DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
     if args.host not in LOOPBACK_HOSTS:
         parser.error(f"--host must be a loopback address ({', '.join(sorted(LOOPBACK_HOSTS))})")
@@ -55,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sandbox: --officers: {error}", file=sys.stderr)
             return 2
     try:
-        asyncio.run(serve(args.host, args.port, args.token, args.officers))
+        database = args.database or database_from_env()
+        asyncio.run(serve(args.host, args.port, args.token, args.officers, database))
     except OSError as error:
         print(f"sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1

@@ -31,6 +31,31 @@ from sandbox.state import ChatState, StoredMessage, Webhook, as_reply, inline_ke
 log = logging.getLogger(__name__)
 
 
+def apply_parse_mode(
+    text: str, params: dict[str, Any], entities_key: str
+) -> tuple[str, list[dict[str, Any]], str | None]:
+    """``text`` as the reader sees it, with its entities, from ``parse_mode`` or the explicit entities
+    parameter (``entities`` for a message, ``caption_entities`` for a caption): one parser for both, so
+    a caption is refused for exactly the markup a message would be."""
+    parse_mode = params.get("parse_mode") or None
+    entities: list[dict[str, Any]] = []
+    if parse_mode is not None:
+        mode = str(parse_mode).lower()
+        if mode == "html":
+            try:
+                text, entities = parse_html(text)
+            except ParseError as error:
+                raise bad_request(f"can't parse entities: {error}") from None
+        elif mode not in ("markdown", "markdownv2"):
+            raise bad_request(f"unsupported parse_mode {parse_mode}")
+        # Markdown is accepted as plain text: Hemu sends HTML, so a full Markdown parser buys nothing.
+    elif params.get(entities_key) is not None:
+        if not isinstance(params[entities_key], list):
+            raise bad_request("can't parse entities JSON object")
+        entities = params[entities_key]
+    return text, entities, str(parse_mode) if parse_mode else None
+
+
 class BotMethods:
     """``getMe``, ``getUpdates``, ``sendMessage`` and the rest (``LocalBotApi._methods`` maps the names)."""
 
@@ -136,30 +161,31 @@ class BotMethods:
         text = params.get("text")
         if text is None or not str(text).strip():
             raise bad_request("message text is empty")
-        text = str(text)
-        parse_mode = params.get("parse_mode") or None
-        entities: list[dict[str, Any]] = []
-        if parse_mode is not None:
-            mode = str(parse_mode).lower()
-            if mode == "html":
-                try:
-                    text, entities = parse_html(text)
-                except ParseError as error:
-                    raise bad_request(f"can't parse entities: {error}") from None
-            elif mode not in ("markdown", "markdownv2"):
-                raise bad_request(f"unsupported parse_mode {parse_mode}")
-            # Markdown is accepted as plain text: Hemu sends HTML, so a full Markdown parser buys nothing.
-        elif params.get("entities") is not None:
-            if not isinstance(params["entities"], list):
-                raise bad_request("can't parse entities JSON object")
-            entities = params["entities"]
+        text, entities, parse_mode = apply_parse_mode(str(text), params, "entities")
         if not text.strip():
             raise bad_request("message text is empty")
         # Telegram measures what the reader sees (tags gone, &amp; one character) in UTF-16 code units, so
         # an emoji costs two: counting Python characters would pass 4,000 emoji that Telegram refuses.
         if utf16_len(text) > MAX_TEXT_LENGTH:
             raise bad_request("message is too long")
-        return text, entities, str(parse_mode) if parse_mode else None
+        return text, entities, parse_mode
+
+    def _reply_fields(self, chat: ChatState, params: dict[str, Any]) -> dict[str, Any]:
+        """``reply_to_message`` for a sent message (any send method), refused like Telegram refuses it."""
+        reply_to = params.get("reply_to_message_id")
+        parameters = params.get("reply_parameters")
+        if isinstance(parameters, dict):
+            reply_to = parameters.get("message_id")
+        if reply_to is None:
+            return {}
+        original = chat.messages.get(as_int(reply_to, "reply_to_message_id"))
+        if original is not None:
+            return {"reply_to_message": as_reply(original.message)}
+        if (isinstance(parameters, dict) and parameters.get("allow_sending_without_reply")) or params.get(
+            "allow_sending_without_reply"
+        ):
+            return {}
+        raise bad_request("message to be replied not found")
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._lookup_chat(params.get("chat_id"))
@@ -175,18 +201,7 @@ class BotMethods:
         }
         if entities:
             message["entities"] = entities
-        reply_to = params.get("reply_to_message_id")
-        parameters = params.get("reply_parameters")
-        if isinstance(parameters, dict):
-            reply_to = parameters.get("message_id")
-        if reply_to is not None:
-            original = chat.messages.get(as_int(reply_to, "reply_to_message_id"))
-            if original is not None:
-                message["reply_to_message"] = as_reply(original.message)
-            elif not (
-                isinstance(parameters, dict) and parameters.get("allow_sending_without_reply")
-            ) and not (params.get("allow_sending_without_reply")):
-                raise bad_request("message to be replied not found")
+        message.update(self._reply_fields(chat, params))
         if inline_keyboard(markup):
             message["reply_markup"] = markup
         chat.messages[message["message_id"]] = StoredMessage(
@@ -214,6 +229,8 @@ class BotMethods:
 
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         chat, stored = self._bot_message(params, "edit")
+        if "text" not in stored.message:
+            raise bad_request("there is no text in the message to edit")
         text, entities, parse_mode = self._formatted(params)
         inline = inline_keyboard(check_reply_markup(params.get("reply_markup")))
         message = stored.message

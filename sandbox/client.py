@@ -139,6 +139,15 @@ class ControlClient:
             raise TimeoutError(f"{body.get('error')}; received: {received!r}")
         return body
 
+    def photo(self, file_id: str) -> tuple[str, bytes]:
+        """(content type, bytes) of a photo the bot sent, as the page's ``<img>`` gets it."""
+        url = f"{self.url}/control/photos/{urllib.parse.quote(file_id, safe='')}"
+        try:
+            with self._opener.open(url, timeout=self.timeout) as response:
+                return response.headers.get_content_type(), response.read()
+        except urllib.error.HTTPError as error:
+            raise ControlError(error.code, error.read().decode("utf-8", "replace")) from None
+
     def chats(self) -> list[dict[str, Any]]:
         return self._get("/control/chats")
 
@@ -228,6 +237,7 @@ class AsyncControlClient:
     media = _in_thread(ControlClient.media)
     messages = _in_thread(ControlClient.messages)
     wait_for = _in_thread(ControlClient.wait_for)
+    photo = _in_thread(ControlClient.photo)
     chats = _in_thread(ControlClient.chats)
     officers = _in_thread(ControlClient.officers)
     calls = _in_thread(ControlClient.calls)

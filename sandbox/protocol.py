@@ -102,6 +102,8 @@ BOOL_PARAMS = frozenset(
         "disable_web_page_preview",
         "allow_sending_without_reply",
         "allow_paid_broadcast",
+        "show_caption_above_media",
+        "has_spoiler",
     }
 )
 

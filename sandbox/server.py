@@ -26,6 +26,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from sandbox.bot_methods import BotMethods
 from sandbox.control import ControlApi
+from sandbox.photos import PhotoMethods, PhotoStore, Upload
 from sandbox.protocol import (
     DEFAULT_UPDATE_TYPES,
     LOOPBACK_HOSTS,
@@ -36,6 +37,7 @@ from sandbox.protocol import (
     decode_param,
 )
 from sandbox.state import ChatState, FailRule, Handler, Outage, Webhook, new_user, with_user_id
+from sandbox.station import StationReports
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +46,14 @@ class OutageBegan(Exception):
     """An outage started while a Bot API call was being answered (a long poll): it fails like the rest."""
 
 
-class LocalBotApi(BotMethods, ControlApi):
+class LocalBotApi(BotMethods, PhotoMethods, ControlApi):
     """The local Bot API server: ``await start()``, point PTB at ``f"{api.url}/bot"``, ``await stop()``.
 
     ``token`` restricts the server to one bot token; without it any well-formed token is accepted (the bot's
     id is the token's number), so tests never need a secret. ``officers`` feeds the sandbox page's officer
     list; ``officers_file`` does the same from a JSON file re-read whenever it changes (``make run`` writes
     fresh invite codes on every start). ``callback_ttl`` is how long a button press can still be answered.
+    ``database_url`` is the case store the page's station tab reports on (None: the tab says it has none).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class LocalBotApi(BotMethods, ControlApi):
         callback_ttl: float = 300.0,
         bot_name: str = "Hemu",
         bot_username: str = "hemu_sandbox_bot",
+        database_url: str | None = None,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the sandbox only listens on loopback, not {host!r}")
@@ -78,6 +82,7 @@ class LocalBotApi(BotMethods, ControlApi):
         self.callback_ttl = callback_ttl
         self.bot_name = bot_name
         self.bot_username = bot_username
+        self.station = StationReports(database_url)
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
         self._webhook_task: asyncio.Task[None] | None = None
@@ -96,6 +101,7 @@ class LocalBotApi(BotMethods, ControlApi):
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -141,6 +147,8 @@ class LocalBotApi(BotMethods, ControlApi):
         app.router.add_get("/control/callback_answers", self._c_callback_answers)
         app.router.add_get("/control/officers", self._c_officers)
         app.router.add_get("/control/commands", self._c_commands)
+        app.router.add_get("/control/photos/{file_id}", self._c_photo)
+        app.router.add_get("/station/report.html", self.station.report)
         app.router.add_post("/control/fail", self._c_fail)
         app.router.add_get("/control/outage", self._c_outage_status)
         app.router.add_post("/control/outage", self._c_outage)
@@ -171,6 +179,7 @@ class LocalBotApi(BotMethods, ControlApi):
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
+        self.station.close()
 
     async def __aenter__(self) -> LocalBotApi:
         await self.start()
@@ -194,6 +203,7 @@ class LocalBotApi(BotMethods, ControlApi):
         self._outage: Outage | None = None
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._webhook: Webhook | None = None
+        self.photos = PhotoStore()
 
     def _notify(self) -> None:
         """Wakes every long poll / wait: something changed (a new update, a new message, a new poller)."""
@@ -279,6 +289,8 @@ class LocalBotApi(BotMethods, ControlApi):
                 for key, value in form.items():
                     if isinstance(value, str):
                         raw[key] = value
+                    else:  # an uploaded file (sendPhoto): its bytes, read once
+                        raw[key] = Upload(value.filename, value.content_type, value.file.read())
         params: dict[str, Any] = {}
         for key, value in raw.items():
             params[key] = decode_param(key, value)
@@ -297,7 +309,8 @@ class LocalBotApi(BotMethods, ControlApi):
         name = known[0] if known else method
         # ``error_code`` (None: answered ok) and ``retry_after`` let a test check how the bot reacted to
         # each refusal, e.g. that nothing was sent to a chat before its retry_after had passed.
-        call: dict[str, Any] = {"method": name, "params": params, "at": time.time(), "error_code": None}
+        logged = {key: v.logged() if isinstance(v, Upload) else v for key, v in params.items()}
+        call: dict[str, Any] = {"method": name, "params": logged, "at": time.time(), "error_code": None}
         self.calls.append(call)
         if self._outage_now() is not None:
             return self._unreachable(request, call)

@@ -34,7 +34,9 @@ class StoredMessage:
             "from_bot": self.from_bot,
             "kind": self.kind,
             "text": self.message.get("text", self.message.get("caption")),
-            "entities": self.message.get("entities", []),
+            "entities": self.message.get("entities", self.message.get("caption_entities", [])),
+            # The largest size's file_id: the page shows a photo the bot sent from /control/photos/<id>.
+            "photo": self.message["photo"][-1]["file_id"] if self.message.get("photo") else None,
             "reply_markup": self.keyboard,
             "parse_mode": self.parse_mode,
             "source": self.source,

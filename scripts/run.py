@@ -13,7 +13,9 @@ HEMU_ACTION_SERVERS (default: as many as workers), REDIS_URL (the workers' lock 
 starts its own Redis). Several workers share conversations in PostgreSQL: DATABASE_URL's, or — when no
 database is named — a PostgreSQL server the project starts itself, kept in <var>/postgres. In sandbox mode
 every active roster officer gets a fresh invite code, written to <log dir>/sandbox-officers.json for the
-page's one-click "register" buttons.
+page's one-click "register" buttons, and the sandbox is handed its case store (HEMU_SANDBOX_DATABASE_URL in
+its environment) for the page's station tab. HEMU_DEMO_DAYS (`make run DEMO_DAYS=30`) first seeds that store
+with N days of demo cases (`python -m hemu demo-data`), once: a store that has them already is left as it is.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +38,9 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu import admin, clock  # noqa: E402
+from hemu.admin_demo import SANDBOX_DATABASE_ENV  # noqa: E402
+from hemu.admin_demo import sandbox_url as sandbox_database_url  # noqa: E402
+from hemu.demo_data import is_demo  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store, purpose  # noqa: E402
 from hemu.store.db import is_postgres, var_dir  # noqa: E402
@@ -55,8 +61,7 @@ from scripts.stack import start_all  # noqa: E402
 from scripts.train import model_path  # noqa: E402
 
 OFFICERS_FILE = "sandbox-officers.json"
-SANDBOX_DATABASE_ENV = "HEMU_SANDBOX_DATABASE_URL"
-SANDBOX_DATABASE_FILE = "sandbox.sqlite3"
+DEMO_DAYS_ENV = "HEMU_DEMO_DAYS"
 
 
 def _still_stopping(_signum: int, _frame: FrameType | None) -> None:
@@ -136,11 +141,43 @@ def log_dir_from_env() -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def sandbox_database_url(env: Mapping[str, str]) -> str:
-    """The sandbox's case store: ``HEMU_SANDBOX_DATABASE_URL``, else ``DATABASE_URL`` (refused later if
-    it is a station's), else ``var/sandbox.sqlite3`` — never the station's default ``var/hemu.sqlite3``."""
-    chosen = env.get(SANDBOX_DATABASE_ENV, "").strip() or env.get("DATABASE_URL", "").strip()
-    return chosen or f"sqlite:///{var_dir() / SANDBOX_DATABASE_FILE}"
+def demo_days_from_env(env: Mapping[str, str], token: str) -> int | None:
+    """How many days of demo cases to seed (None: none). With a real bot token there is no sandbox store,
+    and demo cases must never reach a station's: the request is ignored, said in one line."""
+    raw = env.get(DEMO_DAYS_ENV, "").strip()
+    if not raw:
+        return None
+    if token:
+        print(
+            f"{DEMO_DAYS_ENV}={raw} ignored: TELEGRAM_BOT_TOKEN is set, and demo data only goes into the "
+            "offline sandbox's store",
+            flush=True,
+        )
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 366:
+        raise SystemExit(f"{DEMO_DAYS_ENV}={raw!r}: expected a number of days from 1 to 366")
+    return int(raw)
+
+
+def seed_demo_data(days: int, env: Mapping[str, str]) -> bool:
+    """Runs ``python -m hemu demo-data --days N`` on the sandbox store (env's DATABASE_URL) before any
+    server starts, so the first look at the station tab already has a month to show. False: it refused
+    (say, a store with play cases of its own); its reason is printed."""
+    url = env["DATABASE_URL"]
+    print(f"seeding {days} days of demo cases into {shown_url(url)} ...", flush=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "hemu", "demo-data", "--days", str(days)],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env, SANDBOX_DATABASE_ENV: url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        print(f"demo data not seeded: {result.stderr.strip()[-1500:]}", file=sys.stderr, flush=True)
+        return False
+    print(result.stdout.strip(), flush=True)
+    return True
 
 
 def shown_url(url: str) -> str:
@@ -233,6 +270,7 @@ def main() -> int:
     )
     if not token:  # the sandbox's play cases never go into a station's database (hemu.store.purpose)
         shared["DATABASE_URL"] = sandbox_database_url(os.environ)
+    demo_days = demo_days_from_env(os.environ, token)
     workers = count_from_env("HEMU_WORKERS", 1)
     action_servers = count_from_env("HEMU_ACTION_SERVERS", workers)
     # Settings several workers cannot use are said before anything (a database server) is started.
@@ -249,7 +287,7 @@ def main() -> int:
         print(f"{LOCK_STORE_ENV}: {error}", file=sys.stderr)
         return 2
     with database_for_workers(shared, workers, sandbox=not token, named=named):
-        return run(model, token, ports, log_dir, shared, workers, action_servers, locks)
+        return run(model, token, ports, log_dir, shared, workers, action_servers, locks, demo_days)
 
 
 def run(
@@ -261,10 +299,11 @@ def run(
     workers: int,
     action_servers: int,
     locks: TrackerStore | None,
+    demo_days: int | None = None,
 ) -> int:
     trackers = trackers_from_env({**os.environ, **shared}, sandbox=not token)
 
-    officers_file = None
+    officers_file, seeded = None, None
     with Store.from_url(shared.get("DATABASE_URL")) as store:
         store.migrate()
         try:
@@ -274,9 +313,16 @@ def run(
             return 2
         if not token:
             invites = officer_invites(load_settings(), store)
+            seeded = is_demo(store.engine)
     if not token:
         officers_file = write_officers_file(log_dir / OFFICERS_FILE, invites)
         print(f"sandbox cases in {shown_url(shared['DATABASE_URL'])}", flush=True)
+        if demo_days and seeded:
+            print(f"demo data already in the sandbox store ({seeded}); not seeded again", flush=True)
+        elif demo_days and not seed_demo_data(demo_days, shared):
+            print("nothing started (start without DEMO_DAYS, or on a fresh sandbox store)", file=sys.stderr)
+            return 2
+        shared[SANDBOX_DATABASE_ENV] = shared["DATABASE_URL"]  # the station tab's store (python -m sandbox)
 
     # Ctrl-C and a supervisor's SIGTERM both stop every service (even when started in the background,
     # where SIGINT would otherwise be ignored). The services run in their own sessions: a terminal's

@@ -66,12 +66,8 @@ TEXT_KEYS: tuple[str, ...] = (
     "resolve_ask_note",
     "resolve_cancelled",
     "nothing_to_cancel",
-    "stats",
-    "stats_line",
-    "stats_none",
-    "stats_minutes",
-    "stats_hours",
-    "stats_unknown_area",
+    "stats_title",
+    "stats_bad_period",
 )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -27,10 +25,9 @@ from bot.console.common import (
     reply,
     show_card,
 )
+from bot.console.stats import show_stats
 from bot.gateway import Gateway, gateway_of
 from hemu.cases import normalise_case_number
-from hemu.guidance import load_content
-from hemu.stats import UNKNOWN_AREA
 from hemu.store import CaseRecord
 
 log = logging.getLogger(__name__)
@@ -71,7 +68,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif name == "case":
         await show_case(update, gateway, officer, " ".join(args))
     elif name == "stats":
-        await show_stats(update, gateway, officer)
+        await show_stats(update, gateway, officer, " ".join(args))
     elif name == "cancel":
         pending = await asyncio.to_thread(gateway.store.pending_notes.take, chat.id)
         if pending:
@@ -149,64 +146,3 @@ def case_fallback(
     language = officer.language
     text = cards.minimal_card_text(case, gateway.settings, gateway.desk.now(), language)
     return text, cards.card_keyboard(case, language)
-
-
-def _percent(part: int, whole: int, language: str) -> str:
-    return f"{round(100 * part / whole)}%" if whole else texts.text("stats_none", language)
-
-
-def _duration(value: timedelta | None, language: str) -> str:
-    if value is None:
-        return texts.text("stats_none", language)
-    minutes = max(0, round(value.total_seconds() / 60))
-    if minutes < 60:
-        return texts.text("stats_minutes", language, minutes=minutes)
-    return texts.text("stats_hours", language, hours=minutes // 60, minutes=minutes % 60)
-
-
-def stats_text(stats: Any, gateway: Gateway, language: str) -> str:
-    """/stats in HTML; rates are computed from the counts so they always agree with them."""
-    content = load_content()
-    none = texts.text("stats_none", language)
-
-    def lines(counts: dict[Any, int], name_of: Any) -> str:
-        rows = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
-        return (
-            "\n".join(
-                texts.text("stats_line", language, name=cards.escape(name_of(key)), count=count)
-                for key, count in rows
-            )
-            or none
-        )
-
-    def area(area_id: str | None) -> str:
-        if not area_id or area_id == UNKNOWN_AREA:
-            return texts.text("stats_unknown_area", language)
-        return cards.area_name(gateway.settings, area_id, language) or area_id
-
-    rated, satisfied = int(stats.rated or 0), int(stats.satisfied or 0)
-    due, kept = int(stats.promises_due or 0), int(stats.promises_kept or 0)
-    summary = texts.text(
-        "stats",
-        language,
-        satisfaction=_percent(satisfied, rated, language),
-        satisfied=satisfied,
-        rated=rated,
-        kept_rate=_percent(kept, due, language),
-        kept=kept,
-        due=due,
-        median=_duration(stats.median_first_contact, language),
-        open_total=stats.open_total,
-        by_category=lines(dict(stats.open_by_category), lambda c: content.category_name(c, language)),
-        by_area=lines(dict(stats.open_by_area), area),
-    )
-    undelivered, dead = int(stats.undelivered or 0), int(stats.dead_letters or 0)
-    if not undelivered and not dead:
-        return summary
-    # Anything given up is said where the supervisor looks (bot.delivery told them at the time, too).
-    return summary + "\n\n" + texts.text("stats_undelivered", language, undelivered=undelivered, dead=dead)
-
-
-async def show_stats(update: Update, gateway: Gateway, officer: Officer) -> None:
-    stats = await asyncio.to_thread(gateway.desk.stats)
-    await reply(update, stats_text(stats, gateway, officer.language))

@@ -14,7 +14,6 @@ from hemu.desk.results import CaseRefused, NotAllowed, Outcome
 from hemu.promise import PromiseClock
 from hemu.roster import Officer
 from hemu.settings import Settings
-from hemu.stats import Stats, compute_stats
 from hemu.store import Assignment, CaseNotFound, CaseRecord, Store
 from hemu.times import require_aware
 from hemu.watch import WatchReport, sweep
@@ -149,10 +148,6 @@ class DeskBase:
         """One promise-watcher sweep (see :mod:`hemu.watch`); safe to run often and from two processes."""
         moment = require_aware(now, "now") if now is not None else self.now()
         return sweep(self.store, self.settings, self.promises, moment)
-
-    def stats(self, now: datetime | None = None) -> Stats:
-        """Station statistics (see :mod:`hemu.stats`)."""
-        return compute_stats(self.store, require_aware(now, "now") if now is not None else self.now())
 
     # ---------------------------------------------------------------- helpers
 

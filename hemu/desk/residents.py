@@ -12,13 +12,10 @@ from hemu.cases import CaseState, InvalidTransition
 from hemu.desk.base import DeskBase
 from hemu.desk.results import CaseRefused, RateResult
 from hemu.kinds import EventKind
+from hemu.stats import LOW_RATING
 from hemu.store import CaseNotFound, CaseRecord, ConcurrentUpdate, check_rating
 
 log = logging.getLogger(__name__)
-
-
-# A rating at or below this reopens the case to the supervisor (SPEC §4: "a low rating reopens the case").
-LOW_RATING = 2
 
 
 class ResidentDesk(DeskBase):

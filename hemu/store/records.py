@@ -217,20 +217,6 @@ class InboundRecord:
 
 
 @dataclass(frozen=True)
-class CaseStatistics:
-    """The raw figures behind the station statistics, read in one transaction (see hemu.stats)."""
-
-    rated: int
-    satisfied: int
-    promises_due: int
-    promises_kept: int
-    # (opened_at, first_response_at) of every case whose resident was contacted.
-    responses: tuple[tuple[datetime, datetime], ...]
-    # (category, area_id, number of active cases)
-    open_groups: tuple[tuple[str, str | None, int], ...]
-
-
-@dataclass(frozen=True)
 class OfficerAccount:
     officer_id: str
     telegram_chat_id: int | None

@@ -45,7 +45,7 @@ from hemu.store.pending_notes import PendingNotes
 from hemu.store.privacy import Privacy
 from hemu.store.received import ReceivedUpdates
 from hemu.store.records import Assignment, CaseRecord, NewCase
-from hemu.store.statistics import Statistics
+from hemu.store.report_facts import ReportFacts
 from hemu.store.tables import case_events, cases
 from hemu.times import require_aware
 
@@ -94,7 +94,7 @@ class Store(CaseQueries):
         self.pending_notes = PendingNotes(engine)
         self.officer_messages = OfficerMessages(engine)
         self.privacy = Privacy(engine)
-        self.statistics = Statistics(engine)
+        self.report_facts = ReportFacts(engine)
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Store:

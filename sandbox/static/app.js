@@ -245,7 +245,16 @@ class Pane {
   renderMessage(message) {
     const box = el("div", `msg ${message.from_bot ? "bot" : "user"}`);
     box.dataset.messageId = String(message.message_id);
-    if (message.kind && message.kind !== "text") {
+    if (message.kind === "photo" && message.from_bot && message.photo) {
+      // A photo the bot sent: the sandbox kept its bytes (a resident's simulated photo has none).
+      const img = el("img", "photo");
+      img.src = `/control/photos/${encodeURIComponent(message.photo)}`;
+      img.alt = MEDIA_TAGS.photo;
+      box.appendChild(img);
+      const caption = el("span", "text caption");
+      renderText(String(message.text || ""), message.entities, caption);
+      box.appendChild(caption);
+    } else if (message.kind && message.kind !== "text") {
       box.appendChild(el("span", "media-tag", MEDIA_TAGS[message.kind] || `[${message.kind}]`));
       if (message.text) box.appendChild(document.createTextNode(` ${message.text}`));
     } else {

@@ -278,8 +278,8 @@ async def test_cases_case_and_stats(gateway: RunningGateway) -> None:
     assert "/case" in (await latest(gateway, WANG, 7))["text"]
 
     await gateway.control.send_text(WANG, "/stats")
-    stats = await latest(gateway, WANG, 8)
-    assert "满意度" in stats["text"] and "未结案件：3" in stats["text"]
+    stats = await latest(gateway, WANG, 8)  # the report's chart, its figures for this week the caption
+    assert stats["photo"] and "满意率" in stats["text"] and "期末未结 3 件" in stats["text"]
 
     await gateway.control.send_text(WANG, "hello?")
     assert "/cases" in (await latest(gateway, WANG, 9))["text"]  # officers get help, never Rasa

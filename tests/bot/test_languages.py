@@ -69,12 +69,12 @@ async def test_an_officer_on_an_english_app_reads_english_until_they_register_fr
     shown = await latest(gateway, WANG, 4)
     assert f"Case {case.number}" in shown["text"] and "acknowledged" in shown["text"]
     await gateway.control.send_text(WANG, "/stats")
-    assert "Open cases: 1" in (await latest(gateway, WANG, 5))["text"]
+    assert "1 open at the end" in (await latest(gateway, WANG, 5))["text"]
 
     assert "欢迎，周建" in (await register(gateway, "zhou_jian", language_code="en"))["text"]
     await gateway.control.send_text(ZHOU, "/stats", language_code="en")
-    assert "未结案件：1" in (await latest(gateway, ZHOU, 2))["text"]
+    assert "期末未结 1 件" in (await latest(gateway, ZHOU, 2))["text"]
 
     assert "欢迎，王丽" in (await register(gateway, "wang_li", language_code="zh-hans"))["text"]
     await gateway.control.send_text(WANG, "/stats")
-    assert "未结案件：1" in (await latest(gateway, WANG, 7))["text"]
+    assert "期末未结 1 件" in (await latest(gateway, WANG, 7))["text"]

@@ -1,4 +1,4 @@
-"""Forgetting a resident and reading the statistics, on both backends."""
+"""Forgetting a resident and reading what the station report reads, on both backends."""
 
 from __future__ import annotations
 
@@ -67,35 +67,40 @@ def test_forget_erases_personal_data_everywhere(store: Store) -> None:
     assert store.privacy.forget_resident("42", NOW) == 0
 
 
-def test_statistics_figures(store: Store) -> None:
+def test_report_facts(store: Store) -> None:
+    """What the station report reads, on both backends: figures and history, never anyone's words."""
     kept = open_case(store, resident_id="1")
     store.transition(kept.number, "acknowledged", NOW + timedelta(minutes=30), "officer:wang_li")
     store.transition(kept.number, "contacted", NOW + timedelta(hours=1), "officer:wang_li")
     store.transition(
-        kept.number, "resolved", NOW + timedelta(hours=2), "officer:wang_li", resolution_note="ok"
+        kept.number, "resolved", NOW + timedelta(hours=2), "officer:wang_li", resolution_note="说好了"
     )
-    store.transition(kept.number, "closed", NOW + timedelta(hours=3), "resident:1", rating=5)
+    store.transition(
+        kept.number, "closed", NOW + timedelta(hours=3), "resident:1", rating=5, rating_comment="好"
+    )
     waiting = open_case(store, resident_id="3", category="report_pet_dispute")
-    early = store.statistics.figures(NOW + timedelta(hours=3))  # the waiting case's promise is not due yet
-    assert (early.promises_due, early.promises_kept) == (1, 1)
     late = open_case(store, resident_id="2", area_id=None)
     store.transition(late.number, "contacted", DUE + timedelta(hours=1), "officer:wang_li")
-    store.transition(
-        late.number, "resolved", DUE + timedelta(hours=2), "officer:wang_li", resolution_note="ok"
-    )
-    store.transition(late.number, "closed", DUE + timedelta(hours=3), "resident:2", rating=3)
     withdrawn = open_case(store, resident_id="4")
     store.transition(withdrawn.number, "cancelled", NOW, "resident:4")
 
-    figures = store.statistics.figures(DUE + timedelta(hours=5))
-    assert (figures.rated, figures.satisfied) == (2, 1)
-    assert (figures.promises_due, figures.promises_kept) == (3, 1)  # kept, late, and the waiting one
-    assert sorted(first - opened for opened, first in figures.responses) == [
-        timedelta(hours=1),
-        DUE - NOW + timedelta(hours=1),
+    facts = {case.number: case for case in store.report_facts.cases(DUE + timedelta(hours=5))}
+    assert set(facts) == {kept.number, waiting.number, late.number, withdrawn.number}
+    assert facts[kept.number].first_response_at == NOW + timedelta(hours=1)
+    assert (facts[kept.number].rating, facts[kept.number].promise_kept) == (5, True)
+    assert [(e.kind, e.to_state) for e in facts[kept.number].events][-4:] == [
+        ("state_changed", "acknowledged"),
+        ("state_changed", "contacted"),
+        ("state_changed", "resolved"),
+        ("state_changed", "closed"),
     ]
-    assert figures.open_groups == (("report_pet_dispute", "liuan", 1),)
-    assert store.get(waiting.number).promise_kept is None
+    assert facts[kept.number].events[-1].rating == 5
+    assert facts[kept.number].events[-2].actor_officer == "wang_li"
+    assert (facts[late.number].area_id, facts[late.number].promise_kept) == (None, False)
+    assert facts[waiting.number].promise_kept is None and facts[waiting.number].state == "open"
+    assert store.report_facts.cases(NOW) == []  # opened at NOW: not before it
+    for personal in ("说好了", "好'", "resident:"):
+        assert personal not in repr(list(facts.values()))
 
 
 def test_forget_reaches_the_officers_copies_the_journal_and_the_handled_ids(store: Store) -> None:

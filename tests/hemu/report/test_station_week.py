@@ -1,102 +1,55 @@
-"""Station statistics: satisfaction, first promises kept, first-response times, open cases — and the
-same numbers after a resident is forgotten."""
+"""The week of :mod:`tests.hemu.report.station_week` in the report's figures — satisfaction, first promises
+kept, first-response times, open cases — and the same figures after a resident is forgotten."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hemu.desk import Desk, Report
-from hemu.stats import Stats
+from hemu.desk import Desk
+from hemu.report import Figures, Period, StationReport, station_report
 from hemu.store import ERASED_PREFIX, ERASED_TEXT, OutboxStatus
 from tests.conftest import Clock
+from tests.hemu.report.station_week import at, report, station_week
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+WEEK = Period(date(2026, 11, 30), date(2026, 12, 6), SHANGHAI)
 
 
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI)
+def week_report(desk: Desk, clock: Clock, now: datetime | None = None) -> StationReport:
+    return station_report(desk.store, WEEK, now or clock.moment)
 
 
-def report(resident: str, **values: Any) -> Report:
-    defaults: dict[str, Any] = {
-        "resident_id": resident,
-        "language": "zh",
-        "category": "report_noise",
-        "summary": f"{resident} 楼上半夜拖椅子",
-        "area_id": "binhe",
-        "area_text": "滨河小区3栋",
-        "parties": "楼上邻居",
-        "duration": "两个月",
-        "harm": "none",
-        "contact_consent": True,
-        "contact": "138 0000 0000",
-    }
-    return Report(**{**defaults, **values})
-
-
-def test_no_cases_no_rates(case_desk: Desk) -> None:
-    assert case_desk.stats() == Stats(
-        rated=0,
-        satisfied=0,
-        satisfaction_rate=None,
-        promises_due=0,
-        promises_kept=0,
-        promise_kept_rate=None,
-        median_first_contact=None,
-        open_by_category={},
-        open_by_area={},
-        open_total=0,
-    )
-
-
-def station_week(desk: Desk, clock: Clock) -> dict[str, str]:
-    """Six cases opened Wednesday 10:00 (due within 24 hours), each ending differently."""
-    opened = {
-        name: desk.open_case(report(name, **extra)).case.number
-        for name, extra in {
-            "happy": {},
-            "unhappy": {"category": "report_pet_dispute", "area_id": None},
-            "ignored": {"category": "report_shared_space"},
-            "waiting": {"category": "report_shared_space", "area_id": "liuan"},
-            "withdrawn": {},
-            "late": {"category": "report_property_damage"},
-        }.items()
-    }
-    assert all(at(2, 10) < desk.store.get(n).promise_due_at <= at(3, 10) for n in opened.values())
-    clock.advance(minutes=30)
-    desk.officer_act(opened["happy"], desk.store.get(opened["happy"]).officer_id, "acknowledge")
-    desk.officer_act(opened["happy"], desk.store.get(opened["happy"]).officer_id, "resolve", note="好了")
-    desk.rate("happy", opened["happy"], 5, comment="谢谢王警官")
-    clock.advance(minutes=90)
-    unhappy = desk.store.get(opened["unhappy"])
-    desk.officer_act(opened["unhappy"], unhappy.officer_id, "resolve", note="劝了")
-    desk.rate("unhappy", opened["unhappy"], 2)  # reopened to the supervisor: still open
-    desk.cancel("withdrawn", opened["withdrawn"])
-    clock.moment = at(4, 21)  # every first promise has fallen due
-    desk.officer_act(opened["late"], desk.store.get(opened["late"]).officer_id, "contacted")
-    desk.watch()  # breaks "ignored" and "waiting"
-    clock.moment = at(5, 10)
-    return opened
+def test_no_cases_no_rates(case_desk: Desk, clock: Clock) -> None:
+    empty = week_report(case_desk, clock)
+    assert empty.total == Figures() == empty.previous
+    assert (empty.total.satisfaction_rate, empty.total.promise_kept_rate, empty.total.settle_rate) == (
+        None,
+    ) * 3
+    assert (empty.by_category, empty.by_area, empty.by_officer, empty.waits) == ({}, {}, {}, ())
 
 
 def test_the_numbers_of_a_week(case_desk: Desk, clock: Clock) -> None:
     opened = station_week(case_desk, clock)
-    stats = case_desk.stats()
-    assert (stats.rated, stats.satisfied, stats.satisfaction_rate) == (2, 1, 0.5)
+    total = week_report(case_desk, clock).total
+    assert (total.rated, total.satisfied, total.satisfaction_rate) == (2, 1, 0.5)
     # Due: happy, unhappy (answered in time), late (answered late), ignored + waiting (broken). Not the
     # withdrawn one: cancelled before its promise fell due. Kept: happy and unhappy.
-    assert (stats.promises_due, stats.promises_kept, stats.promise_kept_rate) == (5, 2, 0.4)
+    assert (total.promises_due, total.promises_kept, total.promise_kept_rate) == (5, 2, 0.4)
     # First contacts: 30 min, 2 h, 59 h (Wednesday 10:00 → Friday 21:00): the median is 2 h.
-    assert stats.median_first_contact == timedelta(hours=2)
-    assert stats.open_by_category == {
+    assert total.first_response.median == timedelta(hours=2)
+    open_now = week_report(case_desk, clock)
+    assert {name: f.open_at_end for name, f in open_now.by_category.items() if f.open_at_end} == {
         "report_pet_dispute": 1,
         "report_property_damage": 1,
         "report_shared_space": 2,
     }
-    assert stats.open_by_area == {"binhe": 2, "liuan": 1, "unknown": 1}
-    assert stats.open_total == 4
+    assert {name: f.open_at_end for name, f in open_now.by_area.items() if f.open_at_end} == {
+        "binhe": 2,
+        "liuan": 1,
+        "unknown": 1,
+    }
+    assert total.open_at_end == 4
     assert case_desk.store.get(opened["ignored"]).breaches == 1
 
 
@@ -105,24 +58,25 @@ def test_a_renewed_or_reopened_promise_does_not_rewrite_the_first_one(case_desk:
     clock.moment = at(4, 17)  # late, and no watcher ran: the promise was still broken
     case_desk.hand_over_to(number, "wang_li", "zhao_min")  # a fresh promise for Zhao Min…
     case_desk.officer_act(number, "zhao_min", "acknowledge")  # …kept, but the resident's first was not
-    stats = case_desk.stats()
-    assert (stats.promises_due, stats.promises_kept) == (1, 0)
+    total = week_report(case_desk, clock).total
+    assert (total.promises_due, total.promises_kept) == (1, 0)
 
 
 def test_promises_not_yet_due_are_not_counted(case_desk: Desk, clock: Clock) -> None:
     case_desk.open_case(report("r"))
-    assert case_desk.stats().promises_due == 0
+    assert week_report(case_desk, clock).total.promises_due == 0
     clock.moment = at(3, 10)
-    assert (case_desk.stats().promises_due, case_desk.stats().promises_kept) == (1, 0)
-    assert case_desk.stats(now=at(3, 9)).promises_due == 0
+    total = week_report(case_desk, clock).total
+    assert (total.promises_due, total.promises_kept) == (1, 0)
+    assert week_report(case_desk, clock, now=at(3, 9)).total.promises_due == 0
 
 
-def test_forgetting_keeps_the_statistics(case_desk: Desk, clock: Clock) -> None:
+def test_forgetting_keeps_the_report(case_desk: Desk, clock: Clock) -> None:
     opened = station_week(case_desk, clock)
     case_desk.store.inbound.add("happy", 1001, "还在吗", {"language": "zh"}, clock.moment)
-    before = case_desk.stats()
+    before = week_report(case_desk, clock)
     assert case_desk.forget_resident("happy") == 1
-    assert case_desk.stats() == before
+    assert week_report(case_desk, clock) == before
     case = case_desk.store.get(opened["happy"])
     assert case.resident_id.startswith(ERASED_PREFIX) and len(case.resident_id) == len(ERASED_PREFIX) + 12
     assert (case.summary, case.area_text, case.parties, case.duration, case.contact) == (
@@ -163,3 +117,12 @@ def test_forgetting_withdraws_open_cases_and_drops_what_was_not_sent(case_desk: 
     assert all(row[0] == f"resident:{case.resident_id}" for row in resident)
     assert case_desk.store.get(other).summary == "stays 楼上半夜拖椅子"
     assert [e.kind for e in case_desk.store.events(number)][-1] == "forgotten"
+
+
+def test_a_weeks_trend_reaches_back_eight_weeks(case_desk: Desk, clock: Clock) -> None:
+    station_week(case_desk, clock)
+    week = week_report(case_desk, clock)
+    assert [span.first for span, _ in week.trend][-1] == date(2026, 11, 30)
+    assert len(week.trend) == 8 and all(span.days == 7 for span, _ in week.trend)
+    assert week.trend[-1][1] == week.total and week.weeks == ((WEEK, week.total),)
+    assert all(figures == Figures() for _, figures in week.trend[:-1])
