@@ -27,6 +27,7 @@ from bot.console.common import (
 )
 from bot.console.stats import show_stats
 from bot.gateway import Gateway, gateway_of
+from bot.resident.common import screen_command_words
 from hemu.cases import normalise_case_number
 from hemu.store import CaseRecord
 
@@ -54,6 +55,9 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     name, args = _command(text)
     if officer is None:
         if name in OFFICER_COMMANDS:
+            # The words after it are a resident's all the same: danger in them is answered (with the
+            # emergency number, and paged) before they are told the command is not theirs.
+            await screen_command_words(update, context)
             key = "officer_only" if in_own_chat(update) else "officer_private_only"
             await reply(update, cards.escape(texts.text(key, languages.telegram_app(update))))
             raise ApplicationHandlerStop

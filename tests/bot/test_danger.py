@@ -336,6 +336,21 @@ async def test_danger_after_a_known_command_is_answered_and_the_command_still_ru
     assert said[2] == "echo: /help" and rasa.texts() == ["/help"]
 
 
+@pytest.mark.parametrize(
+    ("command", "written", "language"), [("/stats", DANGER_ZH, "zh"), ("/cases", DANGER_EN, "en")]
+)
+async def test_danger_after_an_officers_command_sent_by_a_resident_is_answered(
+    gw: RunningGateway, rasa: FakeRasa, command: str, written: str, language: str
+) -> None:
+    """/stats, /cases and /case are refused to residents ("officers only"); the words after them were
+    refused with the command, unscreened, until the station report's review found it."""
+    await gw.control.send_text(RESIDENT, f"{command} {written}", language_code="zh-hans")
+    said = await bot_texts(gw, 3)
+    assert_safety_and_one_page(gw, said, written, language)
+    assert said[2] == text("officer_only", "zh") and rasa.texts() == []
+    assert len(urgent_cases(gw)) == 1
+
+
 async def test_harmless_words_after_a_command_page_nobody(gw: RunningGateway, rasa: FakeRasa) -> None:
     await gw.control.send_text(RESIDENT, "/start hello")
     assert await bot_texts(gw, 1) == ["echo: /greet"]
