@@ -83,10 +83,7 @@ def officer_name(settings: Settings, officer_id: str, language: str) -> str:
 
 
 def area_name(settings: Settings, area_id: str | None, language: str) -> str | None:
-    for area in settings.station.areas:
-        if area.id == area_id:
-            return area.name.get(language)
-    return area_id
+    return settings.station.area_name(area_id, language)
 
 
 def state_name(state: CaseState | str, language: str) -> str:

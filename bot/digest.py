@@ -16,7 +16,6 @@ from hemu.errors import ConfigError
 from hemu.kinds import NoticeKind
 from hemu.parties import Party
 from hemu.report import StationReport, station_report
-from hemu.report.charts import digest_image
 from hemu.report.digest import digest_lines, digest_period
 from hemu.report.words import Words
 from hemu.store import NotificationRecord
@@ -28,6 +27,9 @@ KIND = NoticeKind.WEEKLY_DIGEST.value
 
 def picture(report: StationReport, words: Words) -> bytes | None:
     """The digest chart, or None (logged) when this machine cannot draw it."""
+    # matplotlib takes ~0.8 s to import: on the first chart drawn, not on every gateway start.
+    from hemu.report.charts import digest_image
+
     try:
         return digest_image(report, words)
     except ConfigError as error:

@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 from typing import IO, Mapping
 
-from sqlalchemy.engine import make_url
-
 from hemu import demo_data
 from hemu.desk import Desk
 from hemu.errors import ConfigError
 from hemu.store import Store, var_dir
-from hemu.store.db import normalise_url
+from hemu.store.db import normalise_url, shown_url
 
 SANDBOX_DATABASE_ENV = "HEMU_SANDBOX_DATABASE_URL"
 SANDBOX_DATABASE_FILE = "sandbox.sqlite3"
@@ -57,7 +55,7 @@ def run(desk: Desk, args: argparse.Namespace, out: IO[str]) -> int:
     """Seeds the sandbox's store with the admin desk's settings and clock (the sandbox's shifted clock
     when ``HEMU_CLOCK_FILE`` is set), so the month ends at the sandbox's now."""
     url = sandbox_url()
-    where = f"the sandbox's case store ({make_url(url).render_as_string(hide_password=True)})"
+    where = f"the sandbox's case store ({shown_url(url)})"
     own = None if _same_database(desk, url) else Store.from_url(url)
     try:
         if own is not None:

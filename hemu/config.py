@@ -168,6 +168,11 @@ class StationProfile(_Strict):
         danger carries."""
         return self.emergency_numbers[0].number
 
+    def area_name(self, area_id: str | None, language: str) -> str | None:
+        """The configured area's name; an id no longer configured is shown as is (None stays None)."""
+        area = next((area for area in self.areas if area.id == area_id), None)
+        return area.name.get(language) if area else area_id
+
     @validator("emergency_numbers")
     def _has_numbers(cls, value: List[PhoneLine]) -> List[PhoneLine]:
         if not value:

@@ -33,8 +33,6 @@ from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hemu import admin, clock  # noqa: E402
@@ -43,7 +41,7 @@ from hemu.admin_demo import sandbox_url as sandbox_database_url  # noqa: E402
 from hemu.demo_data import is_demo  # noqa: E402
 from hemu.settings import Settings, load_settings  # noqa: E402
 from hemu.store import InviteError, Store, purpose  # noqa: E402
-from hemu.store.db import is_postgres, var_dir  # noqa: E402
+from hemu.store.db import is_postgres, shown_url, var_dir  # noqa: E402
 from hemu.store.purpose import Purpose, WrongDatabase  # noqa: E402
 from scripts import logfiles  # noqa: E402
 from scripts.endpoints import (  # noqa: E402
@@ -178,11 +176,6 @@ def seed_demo_data(days: int, env: Mapping[str, str]) -> bool:
         return False
     print(result.stdout.strip(), flush=True)
     return True
-
-
-def shown_url(url: str) -> str:
-    """The URL as a person may see it: no password."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def officer_invites(settings: Settings, store: Store) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ gateway keeps answering residents meanwhile.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -16,7 +17,7 @@ from telegram.constants import ParseMode
 from bot import cards, digest, texts
 from bot.console.common import reply
 from bot.gateway import Gateway
-from hemu.report import PeriodError, parse_period, station_report
+from hemu.report import Period, PeriodError, parse_period, station_report
 from hemu.report.digest import digest_lines
 from hemu.report.words import Words
 from hemu.roster import Officer
@@ -35,6 +36,14 @@ def stats_caption(gateway: Gateway, lines: list[str], period_label: str, languag
     return text
 
 
+def _made(gateway: Gateway, period: Period, now: datetime, language: str) -> tuple[str, bytes | None]:
+    """The caption and the chart, in one worker thread: the store reads and the drawing together."""
+    report = station_report(gateway.store, period, now)
+    words = Words(language, gateway.settings)
+    caption = stats_caption(gateway, digest_lines(report, words), period.label(), language)
+    return caption, digest.picture(report, words)
+
+
 async def show_stats(update: Update, gateway: Gateway, officer: Officer, argument: str) -> None:
     language = officer.language
     now = gateway.desk.now()
@@ -43,11 +52,7 @@ async def show_stats(update: Update, gateway: Gateway, officer: Officer, argumen
     except PeriodError:
         await reply(update, cards.escape(texts.text("stats_bad_period", language)))
         return
-    report = await asyncio.to_thread(station_report, gateway.store, period, now)
-    words = Words(language, gateway.settings)
-    lines = digest_lines(report, words)
-    caption = await asyncio.to_thread(stats_caption, gateway, lines, period.label(), language)
-    picture = await asyncio.to_thread(digest.picture, report, words)
+    caption, picture = await asyncio.to_thread(_made, gateway, period, now, language)
     if picture is None:
         await reply(update, caption)
         return

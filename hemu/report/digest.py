@@ -61,23 +61,20 @@ def digest_period(payload: dict[str, object], settings: Settings) -> Period:
     )
 
 
+def _signed(difference: int, key: str, words: Words) -> str:
+    sign = "+" if difference > 0 else ("±" if difference == 0 else "−")
+    return words(key, sign=sign, value=abs(difference))
+
+
 def _change(now: float | None, before: float | None, words: Words) -> str:
-    """Change of a rate in percentage points, or of a count; "no comparison" without both."""
+    """Change of a rate in percentage points; "no comparison" without both."""
     if now is None or before is None:
         return words("change_none")
-    points = round(100 * now) - round(100 * before)
-    return words(
-        "change_points", sign="+" if points > 0 else ("±" if points == 0 else "−"), value=abs(points)
-    )
+    return _signed(round(100 * now) - round(100 * before), "change_points", words)
 
 
 def _count_change(now: int, before: int, words: Words) -> str:
-    difference = now - before
-    return words(
-        "change_count",
-        sign="+" if difference > 0 else ("±" if difference == 0 else "−"),
-        value=abs(difference),
-    )
+    return _signed(now - before, "change_count", words)
 
 
 def digest_lines(report: StationReport, words: Words) -> List[str]:

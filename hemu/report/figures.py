@@ -318,16 +318,23 @@ def build(cases: Sequence[CaseFacts], period: Period, now: datetime) -> StationR
     def split(key: Callable[[_Item], str]) -> Dict[str, Figures]:
         return {name: figures_of(group, period, now) for name, group in parts.split(key).items()}
 
-    earlier = period.previous()
+    total = figures_of(parts, period, now)
+    # Each span's figures once: a week's report is also its own week and the trend's last point.
+    known: Dict[Period, Figures] = {period: total}
+
+    def figures_for(span: Period) -> Figures:
+        if span not in known:
+            known[span] = figures_of(gather(cases, span, now), span, now)
+        return known[span]
 
     def weekly(span: Period) -> Tuple[Tuple[Period, Figures], ...]:
-        return tuple((week, figures_of(gather(cases, week, now), week, now)) for week in span.weeks())
+        return tuple((week, figures_for(week)) for week in span.weeks())
 
     return StationReport(
         period=period,
         made_at=require_aware(now, "now"),
-        total=figures_of(parts, period, now),
-        previous=figures_of(gather(cases, earlier, now), earlier, now),
+        total=total,
+        previous=figures_for(period.previous()),
         weeks=weekly(period),
         by_category=split(lambda item: item.case.category),
         by_area=split(lambda item: item.case.area_id or UNKNOWN_AREA),

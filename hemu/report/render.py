@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 from hemu.errors import ConfigError
-from hemu.report import charts
 from hemu.report.figures import AFTER_LOW, AGE_BUCKETS, PRIORITIES, Figures, StationReport, Waits
 from hemu.report.words import Words
 from hemu.times import station_minutes
@@ -108,6 +107,8 @@ def _group_head(words: Words, first: str) -> List[str]:
 
 def html(report: StationReport, words: Words, demo: str | None = None) -> str:
     """The whole report as one page that needs nothing but itself (charts are data: URIs)."""
+    from hemu.report import charts  # matplotlib (~0.8 s to import): only when a page is drawn
+
     total, tz = report.total, words.settings.station.station.tz
     picture = {kind: charts.chart(kind, report, words) for kind in ("trend", "categories", "response")}
     after = [[words("after_" + name), str(total.after_low.get(name, 0))] for name in AFTER_LOW]

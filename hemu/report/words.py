@@ -51,10 +51,7 @@ class Words:
     def area(self, area_id: str) -> str:
         if area_id == UNKNOWN_AREA:
             return self("unknown_area")
-        for area in self.settings.station.areas:
-            if area.id == area_id:
-                return area.name.get(self.language)
-        return area_id
+        return self.settings.station.area_name(area_id, self.language) or area_id
 
     def officer(self, officer_id: str) -> str:
         officer = self.settings.roster.officer(officer_id)

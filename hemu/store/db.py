@@ -122,6 +122,11 @@ def is_postgres(url: str | URL | None) -> bool:
     return bool(url) and make_url(url).get_backend_name() in ("postgresql", "postgres")
 
 
+def shown_url(url: str | URL) -> str:
+    """The URL as a person may see it (logs, messages): no password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def normalise_url(url: str | URL) -> URL:
     """The URL with the driver Hemu is tested with; anything else is refused rather than half-supported."""
     parsed = make_url(url)
